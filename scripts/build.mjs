@@ -1,2 +1,36 @@
-// Bundles every runnable artefact with esbuild. Filled in as the pieces land.
-console.log('build: nothing to bundle yet');
+// Bundles every runnable artefact into dist/ with esbuild: one file per program, so a hook or a
+// workload process starts by loading a single module. `tsc` type-checks separately (npm run build).
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Programs bundled as single ESM files. Add a line per program. */
+export const targets = [
+  // { entry: 'charm/sync/main.ts', outfile: 'dist/sync/sync.mjs' },
+];
+
+/** Bundle one program. Node built-ins stay external; everything else is inlined. */
+export async function bundle({ entry, outfile, minify = true }) {
+  await build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    minify,
+    sourcemap: false,
+    legalComments: 'none',
+    logLevel: 'warning',
+    // Bundled CommonJS dependencies may call require(); give ESM output a real one.
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const t of targets) await bundle(t);
+  console.log(`build: ${targets.length} bundle(s) written`);
+}
