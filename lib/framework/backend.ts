@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ModelError, RelationNotFoundError, SecretNotFoundError, type HookToolFailure } from './errors.js';
 
 /** What running one hook tool produced. Runners never throw for a non-zero exit. */
@@ -141,11 +141,11 @@ const ACTION_KEY_RE = /^[a-z0-9](?:[a-z0-9\-.]*[a-z0-9])?$/;
 const SECURITY_MARKERS = ['access denied', 'permission denied', 'not the leader', 'cannot write relation settings'];
 
 const stringMap = z.record(z.string(), z.string());
-const statusInfoSchema = z.object({ status: z.string(), message: z.string().default('') }).passthrough();
-const goalStateEntry = z.object({ status: z.string(), since: z.string() }).passthrough();
+const statusInfoSchema = z.looseObject({ status: z.string(), message: z._default(z.string(), '') });
+const goalStateEntry = z.looseObject({ status: z.string(), since: z.string() });
 const goalStateSchema = z.object({
-  units: z.record(z.string(), goalStateEntry).nullable().default({}),
-  relations: z.record(z.string(), z.record(z.string(), goalStateEntry)).nullable().default({}),
+  units: z._default(z.nullable(z.record(z.string(), goalStateEntry)), {}),
+  relations: z._default(z.nullable(z.record(z.string(), z.record(z.string(), goalStateEntry))), {}),
 });
 
 export interface HookToolBackendOptions {
@@ -187,7 +187,7 @@ export class HookToolBackend implements ModelBackend {
     throw new ModelError(message, failure);
   }
 
-  private async runJson<T>(tool: string, args: string[], schema: z.ZodType<T>): Promise<T> {
+  private async runJson<S extends z.ZodMiniType>(tool: string, args: string[], schema: S): Promise<z.infer<S>> {
     const out = await this.run(tool, args);
     let value: unknown;
     try {
@@ -195,7 +195,7 @@ export class HookToolBackend implements ModelBackend {
     } catch {
       throw new ModelError(`${tool} printed output that is not JSON: ${out.slice(0, 200)}`);
     }
-    const parsed = schema.safeParse(value);
+    const parsed = z.safeParse(schema, value);
     if (!parsed.success) {
       throw new ModelError(`${tool} printed unexpected JSON (${parsed.error.issues[0]?.message}): ${out.slice(0, 200)}`);
     }
@@ -222,18 +222,18 @@ export class HookToolBackend implements ModelBackend {
   }
 
   async relationIds(endpoint: string): Promise<number[]> {
-    const ids = await this.runJson('relation-ids', [endpoint, '--format=json'], z.array(z.string()).nullable());
+    const ids = await this.runJson('relation-ids', [endpoint, '--format=json'], z.nullable(z.array(z.string())));
     return (ids ?? []).map((s) => Number(s.split(':').at(-1)));
   }
 
   async relationList(endpoint: string, relationId: number): Promise<string[]> {
-    const units = await this.runJson('relation-list', ['--format=json', '-r', this.rel(endpoint, relationId)], z.array(z.string()).nullable());
+    const units = await this.runJson('relation-list', ['--format=json', '-r', this.rel(endpoint, relationId)], z.nullable(z.array(z.string())));
     return units ?? [];
   }
 
   async relationRemoteApp(endpoint: string, relationId: number): Promise<string | null> {
     try {
-      const app = await this.runJson('relation-list', ['--format=json', '--app', '-r', this.rel(endpoint, relationId)], z.string().nullable());
+      const app = await this.runJson('relation-list', ['--format=json', '--app', '-r', this.rel(endpoint, relationId)], z.nullable(z.string()));
       return app || null;
     } catch (e) {
       if (e instanceof RelationNotFoundError) return null;
@@ -245,7 +245,7 @@ export class HookToolBackend implements ModelBackend {
     const args = ['--format=json', '-r', this.rel(endpoint, relationId)];
     if (isApp) args.push('--app');
     args.push('-', member);
-    return (await this.runJson('relation-get', args, stringMap.nullable())) ?? {};
+    return (await this.runJson('relation-get', args, z.nullable(stringMap))) ?? {};
   }
 
   async relationSet(endpoint: string, relationId: number, data: Record<string, string>, isApp: boolean): Promise<void> {
@@ -257,7 +257,7 @@ export class HookToolBackend implements ModelBackend {
 
   configGet(): Promise<Record<string, unknown>> {
     // Loaded once per dispatch, like ops' ConfigData.
-    this.configCache ??= this.runJson('config-get', ['--format=json'], z.record(z.string(), z.unknown()).nullable()).then((c) => c ?? {});
+    this.configCache ??= this.runJson('config-get', ['--format=json'], z.nullable(z.record(z.string(), z.unknown()))).then((c) => c ?? {});
     this.configCache.catch(() => (this.configCache = null));
     return this.configCache;
   }
@@ -273,7 +273,7 @@ export class HookToolBackend implements ModelBackend {
   async statusGet(isApp: boolean): Promise<StatusInfo> {
     const args = ['--include-data', '--format=json', `--application=${isApp ? 'true' : 'false'}`];
     if (!isApp) return this.runJson('status-get', args, statusInfoSchema);
-    const app = await this.runJson('status-get', args, z.object({ 'application-status': statusInfoSchema }).passthrough());
+    const app = await this.runJson('status-get', args, z.looseObject({ 'application-status': statusInfoSchema }));
     return app['application-status'];
   }
 
@@ -319,16 +319,14 @@ export class HookToolBackend implements ModelBackend {
     const args = ['--format=json'];
     if (q.id) args.push(this.canonicalSecretId(q.id));
     else if (q.label !== undefined) args.push('--label', q.label);
-    const infoSchema = z
-      .object({
-        revision: z.number().int(),
-        label: z.string().optional(),
-        description: z.string().optional(),
-        expiry: z.string().optional(),
-        rotation: z.string().optional(),
-        rotates: z.string().optional(),
-      })
-      .passthrough();
+    const infoSchema = z.looseObject({
+      revision: z.int(),
+      label: z.optional(z.string()),
+      description: z.optional(z.string()),
+      expiry: z.optional(z.string()),
+      rotation: z.optional(z.string()),
+      rotates: z.optional(z.string()),
+    });
     const all = await this.runJson('secret-info-get', args, z.record(z.string(), infoSchema));
     const [id, info] = Object.entries(all)[0] ?? [];
     if (!id || !info) throw new ModelError('secret-info-get printed no secret');
@@ -369,7 +367,7 @@ export class HookToolBackend implements ModelBackend {
   }
 
   async secretIds(): Promise<string[]> {
-    return (await this.runJson('secret-ids', ['--format=json'], z.array(z.string()).nullable())) ?? [];
+    return (await this.runJson('secret-ids', ['--format=json'], z.nullable(z.array(z.string())))) ?? [];
   }
 
   async openPort(port: Port): Promise<void> {
@@ -381,12 +379,12 @@ export class HookToolBackend implements ModelBackend {
   }
 
   async openedPorts(): Promise<Port[]> {
-    const raw = (await this.runJson('opened-ports', ['--format=json'], z.array(z.string()).nullable())) ?? [];
+    const raw = (await this.runJson('opened-ports', ['--format=json'], z.nullable(z.array(z.string())))) ?? [];
     return raw.map(parsePort);
   }
 
   async actionGet(): Promise<Record<string, unknown>> {
-    return (await this.runJson('action-get', ['--format=json'], z.record(z.string(), z.unknown()).nullable())) ?? {};
+    return (await this.runJson('action-get', ['--format=json'], z.nullable(z.record(z.string(), z.unknown())))) ?? {};
   }
 
   async actionSet(results: Record<string, string>): Promise<void> {
@@ -413,7 +411,7 @@ export class HookToolBackend implements ModelBackend {
   }
 
   async stateGet(): Promise<Record<string, string>> {
-    const v = await this.runJson('state-get', ['--format=json'], z.record(z.string(), z.string()).nullable());
+    const v = await this.runJson('state-get', ['--format=json'], z.nullable(z.record(z.string(), z.string())));
     return v ?? {};
   }
 
@@ -429,11 +427,9 @@ export class HookToolBackend implements ModelBackend {
     const args = ['--format=json'];
     if (relationId !== undefined) args.push('-r', String(relationId));
     args.push(binding);
-    const schema = z
-      .object({
-        'bind-addresses': z.array(z.object({ addresses: z.array(z.object({ value: z.string() }).passthrough()) }).passthrough()).default([]),
-      })
-      .passthrough();
+    const schema = z.looseObject({
+      'bind-addresses': z._default(z.array(z.looseObject({ addresses: z.array(z.looseObject({ value: z.string() })) })), []),
+    });
     try {
       return (await this.runJson('network-get', args, schema)) as NetworkInfo;
     } catch (e) {

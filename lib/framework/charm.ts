@@ -2,7 +2,7 @@
  * CharmBase: what a charm class extends. It owns `this.on` (the charm's events) and gives handlers
  * the model, the metadata and a logger.
  */
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { AbortDispatch, ConfigError } from './errors.js';
 import { CharmEvents } from './events.js';
 import { Framework, FrameworkObject } from './framework.js';
@@ -41,7 +41,7 @@ export class CharmBase extends FrameworkObject {
    * `errors: 'blocked'` (ops' load_config default for charms) an invalid config sets
    * `BlockedStatus("Invalid config: ...")` naming the options and ends the dispatch cleanly.
    */
-  async loadConfig<T>(schema: z.ZodType<T>, options: { errors?: 'raise' | 'blocked' } = {}): Promise<T> {
+  async loadConfig<T>(schema: z.core.$ZodType<T>, options: { errors?: 'raise' | 'blocked' } = {}): Promise<T> {
     try {
       return (await this.model.config()).parse(schema);
     } catch (e) {

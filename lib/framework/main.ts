@@ -14,7 +14,7 @@ import { contextFromEnv, type JujuContext } from './context.js';
 import { AbortDispatch, JujuContextError } from './errors.js';
 import { Framework, type EventSnapshot } from './framework.js';
 import { JujuLogger, type LogLevel } from './log.js';
-import { CharmMeta } from './meta.js';
+import { CharmMeta, type EmbeddedMetadata } from './meta.js';
 import { Model } from './model.js';
 import { StatusBase } from './status.js';
 import { FileStorage, JujuStorage, type Storage } from './storage.js';
@@ -32,6 +32,8 @@ export interface DispatchOptions {
   storage?: Storage;
   /** Charm metadata (default: read from the charm dir). */
   meta?: CharmMeta;
+  /** Metadata files embedded by the build; used when identical to the charm dir's files. */
+  embeddedMetadata?: EmbeddedMetadata;
   /** Lowest level sent to juju-log (default DEBUG, like ops). */
   logLevel?: LogLevel;
   /** Run a legacy `hooks/<name>` executable first, as ops does (default true in main()). */
@@ -73,7 +75,7 @@ export async function dispatch(charmClass: CharmClass, options: DispatchOptions 
       const code = await runLegacyHook(ctx);
       if (code !== 0) return { ...result, exitCode: code, toolCalls: backend.callCount };
     }
-    const meta = options.meta ?? CharmMeta.fromCharmDir(ctx.charmDir);
+    const meta = options.meta ?? (await CharmMeta.load(ctx.charmDir, options.embeddedMetadata));
     const storage = options.storage ?? (options.useJujuForStorage ? new JujuStorage(backend) : new FileStorage(ctx.charmDir));
     const framework = await Framework.create({ storage, meta, backend, log, eventName: ctx.eventName });
     result.framework = framework;

@@ -3,59 +3,56 @@
  * actions). Read at dispatch from the charm directory, as ops does: `metadata.yaml` plus the
  * optional `config.yaml` and `actions.yaml` of a packed charm, or the unified `charmcraft.yaml` of
  * a source tree.
+ *
+ * Start-up cost matters (every hook is a process): the build embeds the exact text of those files
+ * and their parsed form in the bundle. At dispatch the files are still read, and the embedded parse
+ * is used only when every text is identical; otherwise the YAML parser is loaded and the files are
+ * parsed as they are. Validation uses zod's tree-shakable build (zod/mini) for the same reason.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { MetadataError } from './errors.js';
 
 export const CONFIG_TYPES = ['string', 'int', 'float', 'boolean', 'secret'] as const;
 export type ConfigType = (typeof CONFIG_TYPES)[number];
 
-const endpointSchema = z
-  .object({
-    interface: z.string(),
-    limit: z.number().int().positive().optional(),
-    optional: z.boolean().optional(),
-    scope: z.enum(['global', 'container']).optional(),
-  })
-  .passthrough();
+const endpointSchema = z.looseObject({
+  interface: z.string(),
+  limit: z.optional(z.int().check(z.positive())),
+  optional: z.optional(z.boolean()),
+  scope: z.optional(z.enum(['global', 'container'])),
+});
 
-const configOptionSchema = z
-  .object({
-    type: z.enum(CONFIG_TYPES),
-    description: z.string().optional(),
-    default: z.union([z.string(), z.number(), z.boolean()]).nullable().optional(),
-    /** Not part of Juju's schema: the OpenCTI connector charms mark required options with `optional: false`. */
-    optional: z.boolean().optional(),
-  })
-  .passthrough();
+const configOptionSchema = z.looseObject({
+  type: z.enum(CONFIG_TYPES),
+  description: z.optional(z.string()),
+  default: z.optional(z.nullable(z.union([z.string(), z.number(), z.boolean()]))),
+  /** Not part of Juju's schema: the OpenCTI connector charms mark required options with `optional: false`. */
+  optional: z.optional(z.boolean()),
+});
 
-const actionSchema = z
-  .object({
-    description: z.string().optional(),
-    params: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
-    required: z.array(z.string()).optional(),
-    additionalProperties: z.boolean().optional(),
-  })
-  .passthrough();
+const actionSchema = z.looseObject({
+  description: z.optional(z.string()),
+  params: z.optional(z.record(z.string(), z.record(z.string(), z.unknown()))),
+  required: z.optional(z.array(z.string())),
+  additionalProperties: z.optional(z.boolean()),
+});
 
-const metadataSchema = z
-  .object({
-    name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and hyphens'),
-    summary: z.string().optional(),
-    description: z.string().optional(),
-    requires: z.record(z.string(), endpointSchema).optional(),
-    provides: z.record(z.string(), endpointSchema).optional(),
-    peers: z.record(z.string(), endpointSchema).optional(),
-    containers: z.record(z.string(), z.record(z.string(), z.unknown()).nullable()).optional(),
-    storage: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
-    resources: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
-    assumes: z.array(z.unknown()).optional(),
-    subordinate: z.boolean().optional(),
-  })
-  .passthrough();
+const anyMap = z.record(z.string(), z.unknown());
+const metadataSchema = z.looseObject({
+  name: z.string().check(z.regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and hyphens')),
+  summary: z.optional(z.string()),
+  description: z.optional(z.string()),
+  requires: z.optional(z.record(z.string(), endpointSchema)),
+  provides: z.optional(z.record(z.string(), endpointSchema)),
+  peers: z.optional(z.record(z.string(), endpointSchema)),
+  containers: z.optional(z.record(z.string(), z.nullable(anyMap))),
+  storage: z.optional(z.record(z.string(), anyMap)),
+  resources: z.optional(z.record(z.string(), anyMap)),
+  assumes: z.optional(z.array(z.unknown())),
+  subordinate: z.optional(z.boolean()),
+});
 
 export type ConfigOptionMeta = z.infer<typeof configOptionSchema> & { name: string };
 export type ActionMeta = z.infer<typeof actionSchema> & { name: string };
@@ -69,6 +66,14 @@ export interface RelationMeta {
   scope: 'global' | 'container';
 }
 
+/** The metadata files a build embeds: their exact text and their parsed content. */
+export interface EmbeddedMetadata {
+  files: Partial<Record<MetadataFile, string>>;
+  parsed: Partial<Record<MetadataFile, unknown>>;
+}
+export const METADATA_FILES = ['metadata.yaml', 'config.yaml', 'actions.yaml'] as const;
+export type MetadataFile = (typeof METADATA_FILES)[number];
+
 export class CharmMeta {
   readonly name: string;
   readonly summary: string;
@@ -81,7 +86,7 @@ export class CharmMeta {
 
   /**
    * @param metadata the metadata keys (`metadata.yaml` or the same keys of `charmcraft.yaml`)
-   * @param config the `config.options` map (from `config.yaml` or charmcraft.yaml's `config`)
+   * @param config the config document (`config.yaml`, or charmcraft.yaml's `config`): `{ options }`
    * @param actions the actions map
    */
   constructor(metadata: unknown, config?: unknown, actions?: unknown, source = 'metadata') {
@@ -92,14 +97,7 @@ export class CharmMeta {
     const add = (role: RelationMeta['role'], eps: Record<string, z.infer<typeof endpointSchema>> | undefined) => {
       for (const [name, ep] of Object.entries(eps ?? {})) {
         if (rels.has(name)) throw new MetadataError(`${source}: endpoint "${name}" is declared twice`);
-        rels.set(name, {
-          name,
-          role,
-          interfaceName: ep.interface,
-          limit: ep.limit,
-          optional: ep.optional ?? false,
-          scope: ep.scope ?? 'global',
-        });
+        rels.set(name, { name, role, interfaceName: ep.interface, limit: ep.limit, optional: ep.optional ?? false, scope: ep.scope ?? 'global' });
       }
     };
     add('requires', meta.requires);
@@ -110,10 +108,10 @@ export class CharmMeta {
     this.storages = Object.keys(meta.storage ?? {});
     this.resources = Object.keys(meta.resources ?? {});
 
-    const optionsRaw = (config as { options?: unknown } | undefined)?.options ?? {};
-    const options = parseOrThrow(z.record(z.string(), configOptionSchema), optionsRaw ?? {}, `${source} config.options`);
+    const optionsRaw = (config as { options?: unknown } | null | undefined)?.options ?? {};
+    const options = parseOrThrow(z.record(z.string(), configOptionSchema), optionsRaw, `${source} config.options`);
     this.config = new Map(Object.entries(options).map(([name, o]) => [name, { ...o, name }]));
-    const acts = parseOrThrow(z.record(z.string(), actionSchema.nullable()), actions ?? {}, `${source} actions`);
+    const acts = parseOrThrow(z.record(z.string(), z.nullable(actionSchema)), actions ?? {}, `${source} actions`);
     this.actions = new Map(Object.entries(acts).map(([name, a]) => [name, { ...(a ?? {}), name }]));
   }
 
@@ -126,41 +124,56 @@ export class CharmMeta {
     return r;
   }
 
-  /** Load from a charm directory: metadata.yaml (+config.yaml, actions.yaml) or charmcraft.yaml. */
-  static fromCharmDir(dir: string): CharmMeta {
-    const read = (f: string): unknown => {
-      const p = path.join(dir, f);
-      if (!fs.existsSync(p)) return undefined;
+  /**
+   * Load from a charm directory: metadata.yaml (+config.yaml, actions.yaml), or charmcraft.yaml
+   * when there is no metadata.yaml (a source tree).
+   */
+  static async load(dir: string, embedded?: EmbeddedMetadata): Promise<CharmMeta> {
+    const text = (f: string): string | undefined => {
       try {
-        return parseYaml(fs.readFileSync(p, 'utf8')) ?? {};
+        return fs.readFileSync(path.join(dir, f), 'utf8');
       } catch (e) {
-        throw new MetadataError(`${p}: not valid YAML: ${(e as Error).message}`);
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw e;
       }
     };
-    const metadata = read('metadata.yaml');
+    const metadata = text('metadata.yaml');
     if (metadata !== undefined) {
-      return new CharmMeta(metadata, read('config.yaml'), read('actions.yaml'), path.join(dir, 'metadata.yaml'));
+      const texts = { 'metadata.yaml': metadata, 'config.yaml': text('config.yaml'), 'actions.yaml': text('actions.yaml') };
+      const same = embedded && METADATA_FILES.every((f) => texts[f] === embedded.files[f]);
+      const parsed = same ? embedded.parsed : await parseFiles(dir, texts);
+      return new CharmMeta(parsed['metadata.yaml'], parsed['config.yaml'], parsed['actions.yaml'], path.join(dir, 'metadata.yaml'));
     }
-    const unified = read('charmcraft.yaml') as Record<string, unknown> | undefined;
+    const unified = text('charmcraft.yaml');
     if (unified === undefined) {
       throw new MetadataError(`${dir} has neither metadata.yaml nor charmcraft.yaml; is JUJU_CHARM_DIR the charm's directory?`);
     }
-    return CharmMeta.fromCharmcraft(unified, path.join(dir, 'charmcraft.yaml'));
+    const doc = (await parseFiles(dir, { 'charmcraft.yaml': unified }))['charmcraft.yaml'] as Record<string, unknown>;
+    return CharmMeta.fromCharmcraft(doc, path.join(dir, 'charmcraft.yaml'));
   }
 
   /** Build from a parsed unified charmcraft.yaml. */
   static fromCharmcraft(doc: Record<string, unknown>, source = 'charmcraft.yaml'): CharmMeta {
     return new CharmMeta(doc, doc.config, doc.actions, source);
   }
-
-  /** Build from a YAML string (charmcraft.yaml format). */
-  static fromYaml(text: string, source = 'charmcraft.yaml'): CharmMeta {
-    return CharmMeta.fromCharmcraft((parseYaml(text) ?? {}) as Record<string, unknown>, source);
-  }
 }
 
-function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, source: string): T {
-  const r = schema.safeParse(value);
+async function parseFiles(dir: string, texts: Record<string, string | undefined>): Promise<Record<string, unknown>> {
+  const { parse } = await import('yaml');
+  const out: Record<string, unknown> = {};
+  for (const [f, t] of Object.entries(texts)) {
+    if (t === undefined) continue;
+    try {
+      out[f] = parse(t) ?? {};
+    } catch (e) {
+      throw new MetadataError(`${path.join(dir, f)}: not valid YAML: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+function parseOrThrow<S extends z.ZodMiniType>(schema: S, value: unknown, source: string): z.infer<S> {
+  const r = z.safeParse(schema, value);
   if (r.success) return r.data;
   const lines = r.error.issues.map((i) => `  - ${i.path.join('.') || '(top level)'}: ${i.message}`);
   throw new MetadataError(`${source} is invalid:\n${lines.join('\n')}`);

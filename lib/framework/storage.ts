@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { ModelBackend } from './backend.js';
 
 export interface Notice {
@@ -33,7 +33,7 @@ export const emptyStoredData = (): StoredData => ({ eventCount: 0, notices: [], 
 const noticeSchema = z.object({ eventPath: z.string(), observerPath: z.string(), methodName: z.string() });
 const fileSchema = z.object({
   version: z.literal(1),
-  eventCount: z.number().int().nonnegative(),
+  eventCount: z.int().check(z.nonnegative()),
   notices: z.array(noticeSchema),
   snapshots: z.record(z.string(), z.unknown()),
   stored: z.record(z.string(), z.unknown()),
@@ -70,7 +70,7 @@ export class FileStorage implements Storage {
     }
     let parsed;
     try {
-      parsed = fileSchema.safeParse(JSON.parse(text));
+      parsed = z.safeParse(fileSchema, JSON.parse(text));
     } catch (e) {
       throw new Error(`${this.file} is not valid JSON (${(e as Error).message}); move it aside to start from empty state`);
     }
@@ -133,7 +133,7 @@ export class JujuStorage implements Storage {
     };
     const fw = json(FRAMEWORK_KEY) as { eventCount?: number } | null;
     data.eventCount = fw?.eventCount ?? 0;
-    data.notices = z.array(noticeSchema).parse(json(NOTICES_KEY) ?? []);
+    data.notices = z.parse(z.array(noticeSchema), json(NOTICES_KEY) ?? []);
     for (const k of Object.keys(raw)) {
       if (k.startsWith(SNAPSHOT_PREFIX)) data.snapshots[k.slice(SNAPSHOT_PREFIX.length)] = json(k);
       if (k.startsWith(STORED_PREFIX)) data.stored[k.slice(STORED_PREFIX.length)] = json(k);

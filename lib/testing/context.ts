@@ -8,6 +8,7 @@
  * mocked: the output State is what the charm wrote.
  */
 import os from 'node:os';
+import { parse as parseYaml } from 'yaml';
 import type { CharmClass } from '../framework/charm.js';
 import { AbortDispatch } from '../framework/errors.js';
 import { dispatch, type DispatchResult } from '../framework/main.js';
@@ -80,7 +81,7 @@ export class Context {
     readonly options: ContextOptions,
   ) {
     const m = options.meta;
-    this.meta = m instanceof CharmMeta ? m : typeof m === 'string' ? CharmMeta.fromYaml(m) : CharmMeta.fromCharmcraft(m);
+    this.meta = m instanceof CharmMeta ? m : CharmMeta.fromCharmcraft((typeof m === 'string' ? parseYaml(m) : m) ?? {});
     this.appName = options.appName ?? this.meta.name;
     this.unitId = options.unitId ?? 0;
   }

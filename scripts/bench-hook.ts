@@ -1,0 +1,71 @@
+/**
+ * Hook start-up benchmark: the example charm bundled as Juju would run it, through its dispatch
+ * with the simulator's hook tools, against `node -e 0` measured in the same run.
+ *
+ *   npm run bench:hook [-- --runs 30]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { execa } from 'execa';
+import { buildCharm } from '../lib/build/charm.js';
+import { on } from '../lib/testing/events.js';
+import { runCharm, type RunCharmResult } from '../lib/testing/dispatch.js';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' } } });
+const runs = Number(values.runs);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function timeNode(args: string[]): Promise<number> {
+  const t = performance.now();
+  await execa(process.execPath, args);
+  return performance.now() - t;
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-hook-'));
+  await buildCharm({ projectDir: 'examples/tiny', outDir: dir });
+  const unitDir = path.join(dir, 'unit');
+  const emptyModule = path.join(dir, 'empty.mjs');
+  fs.writeFileSync(emptyModule, '');
+  const samples = { node: [] as number[], empty: [] as number[], noop: [] as number[], config: [] as number[] };
+  let calls = { noop: 0, config: 0 };
+  const hook = async (event: ReturnType<typeof on.updateStatus>): Promise<RunCharmResult> => {
+    const r = await runCharm({ charmDir: dir, unitDir, event, state: { config: { greeting: 'hi' } } });
+    if (r.exitCode !== 0) throw new Error(`hook failed: ${r.stderr}`);
+    return r;
+  };
+  // Warm-up: page cache, the tools directory.
+  await timeNode(['-e', '0']);
+  await hook(on.configChanged());
+  // Interleave them all so machine noise hits all of them alike.
+  for (let i = 0; i < runs; i++) {
+    samples.node.push(await timeNode(['-e', '0']));
+    samples.empty.push(await timeNode([emptyModule]));
+    const noop = await hook(on.updateStatus());
+    samples.noop.push(noop.durationMs);
+    calls.noop = noop.toolCalls.length;
+    const cfg = await hook(on.configChanged());
+    samples.config.push(cfg.durationMs);
+    calls.config = cfg.toolCalls.length;
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  const base = median(samples.node);
+  const row = (name: string, xs: number[], n?: number) =>
+    `${name.padEnd(34)} ${median(xs).toFixed(1).padStart(8)} ms ${(median(xs) / base).toFixed(2).padStart(6)}x ${n === undefined ? '' : String(n).padStart(6)}`;
+  console.log(`hook benchmark: ${runs} runs each, medians, node ${process.version}`);
+  console.log(`${'what'.padEnd(34)} ${'median'.padStart(11)} ${'ratio'.padStart(7)} ${'tools'.padStart(6)}`);
+  console.log(row('node -e 0 (baseline)', samples.node));
+  console.log(row('node empty.mjs (second baseline)', samples.empty));
+  console.log(row('no-op hook (update-status)', samples.noop, calls.noop));
+  console.log(row('config-changed (status from config)', samples.config, calls.config));
+  const ratio = median(samples.noop) / base;
+  console.log(`target: no-op hook <= 1.5x node -e 0: ${ratio <= 1.5 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}x)`);
+}
+
+await main();
