@@ -18,7 +18,10 @@ afterAll(() => fs.rmSync(charmDir, { recursive: true, force: true }));
 
 test('the build writes what Juju runs: an executable dispatch, the bundle and metadata', () => {
   expect(fs.statSync(path.join(charmDir, 'dispatch')).mode & 0o111).toBeTruthy();
-  expect(fs.readFileSync(path.join(charmDir, 'dist/charm.mjs'), 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
+  // The entry point charmcraft's linter checks: the last token of dispatch, executable, with a shebang.
+  expect(fs.readFileSync(path.join(charmDir, 'dispatch'), 'utf8').trim().split(/\s+/).at(-1)).toBe('./dist/charm.cjs');
+  expect(fs.statSync(path.join(charmDir, 'dist/charm.cjs')).mode & 0o111).toBeTruthy();
+  expect(fs.readFileSync(path.join(charmDir, 'dist/charm.cjs'), 'utf8').startsWith('#!/usr/bin/env node')).toBe(true);
   expect(fs.readFileSync(path.join(charmDir, 'metadata.yaml'), 'utf8')).toMatch(/^name: tiny$/m);
   expect(fs.readFileSync(path.join(charmDir, 'metadata.yaml'), 'utf8')).toMatch(/^display-name: Tiny example charm$/m);
   expect(fs.readFileSync(path.join(charmDir, 'config.yaml'), 'utf8')).toMatch(/greeting:/);
@@ -43,4 +46,16 @@ test('an unobserved hook runs no hook tool; a broken environment fails clearly',
   const bad = await runCharm({ charmDir, event: on.hook('db-relation-changed'), state: {} });
   expect(bad.exitCode).toBe(1);
   expect(bad.stderr).toMatch(/JUJU_RELATION is not set \(Juju sets it for relation events\)/);
+});
+
+test('the V8 code cache is written after a run and replaced when it does not match', async () => {
+  const cache = path.join(charmDir, 'dist/charm.bundle.cjs.v8cache');
+  fs.rmSync(cache, { force: true });
+  await runCharm({ charmDir, event: on.updateStatus(), state: {} });
+  const first = fs.readFileSync(cache);
+  expect(first.length).toBeGreaterThan(1000);
+  fs.writeFileSync(cache, 'not a cache');
+  const r = await runCharm({ charmDir, event: on.configChanged(), state: {} });
+  expect(r.state.unitStatus).toEqual({ name: 'active', message: 'hello, world (#1)' });
+  expect(fs.readFileSync(cache).length).toBeGreaterThan(1000);
 });

@@ -89,8 +89,11 @@ export class CharmMeta {
    * @param config the config document (`config.yaml`, or charmcraft.yaml's `config`): `{ options }`
    * @param actions the actions map
    */
-  constructor(metadata: unknown, config?: unknown, actions?: unknown, source = 'metadata') {
-    const meta = parseOrThrow(metadataSchema, metadata, source);
+  constructor(metadata: unknown, config?: unknown, actions?: unknown, source = 'metadata', trusted = false) {
+    // `trusted`: content the build already validated with these schemas (embedded metadata).
+    const check = <S extends z.ZodMiniType>(schema: S, value: unknown, where: string): z.infer<S> =>
+      trusted ? (value as z.infer<S>) : parseOrThrow(schema, value, where);
+    const meta = check(metadataSchema, metadata, source);
     this.name = meta.name;
     this.summary = meta.summary ?? '';
     const rels = new Map<string, RelationMeta>();
@@ -109,9 +112,9 @@ export class CharmMeta {
     this.resources = Object.keys(meta.resources ?? {});
 
     const optionsRaw = (config as { options?: unknown } | null | undefined)?.options ?? {};
-    const options = parseOrThrow(z.record(z.string(), configOptionSchema), optionsRaw, `${source} config.options`);
+    const options = check(z.record(z.string(), configOptionSchema), optionsRaw, `${source} config.options`);
     this.config = new Map(Object.entries(options).map(([name, o]) => [name, { ...o, name }]));
-    const acts = parseOrThrow(z.record(z.string(), z.nullable(actionSchema)), actions ?? {}, `${source} actions`);
+    const acts = check(z.record(z.string(), z.nullable(actionSchema)), actions ?? {}, `${source} actions`);
     this.actions = new Map(Object.entries(acts).map(([name, a]) => [name, { ...(a ?? {}), name }]));
   }
 
@@ -140,9 +143,9 @@ export class CharmMeta {
     const metadata = text('metadata.yaml');
     if (metadata !== undefined) {
       const texts = { 'metadata.yaml': metadata, 'config.yaml': text('config.yaml'), 'actions.yaml': text('actions.yaml') };
-      const same = embedded && METADATA_FILES.every((f) => texts[f] === embedded.files[f]);
+      const same = !!embedded && METADATA_FILES.every((f) => texts[f] === embedded.files[f]);
       const parsed = same ? embedded.parsed : await parseFiles(dir, texts);
-      return new CharmMeta(parsed['metadata.yaml'], parsed['config.yaml'], parsed['actions.yaml'], path.join(dir, 'metadata.yaml'));
+      return new CharmMeta(parsed['metadata.yaml'], parsed['config.yaml'], parsed['actions.yaml'], path.join(dir, 'metadata.yaml'), same);
     }
     const unified = text('charmcraft.yaml');
     if (unified === undefined) {
