@@ -51,7 +51,7 @@ export interface RunCharmResult {
   actionFailure?: string;
 }
 
-let toolsDir: string | undefined;
+let toolsDir: Promise<string> | undefined;
 
 /** Give a unit its own charm directory: links to the charm's files, plus its own state file. */
 export function prepareUnitDir(charmDir: string, unitDir: string): void {
@@ -83,10 +83,11 @@ export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult
   });
   const contextId = `${unitName}-${randomUUID()}`;
   const server = await AgentServer.start(path.join(tmp, 'agent.sock'), (id) => (id === contextId ? agent : undefined));
-  toolsDir ??= writeToolsDir(path.join(os.tmpdir(), `charm-sim-tools-${process.getuid?.() ?? 0}`));
+  toolsDir ??= writeToolsDir(path.join(os.tmpdir(), `charm-sim-tools-${process.getuid?.() ?? 0}`)).then((t) => t.dir);
+  const tools = await toolsDir;
 
   const env: Record<string, string> = {
-    PATH: `${toolsDir}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    PATH: `${tools}:${process.env.PATH ?? '/usr/bin:/bin'}`,
     HOME: process.env.HOME ?? '/root',
     LANG: process.env.LANG ?? 'C.UTF-8',
     ...hookEnvironment(options.event, {

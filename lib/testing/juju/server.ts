@@ -4,12 +4,49 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import { execa } from 'execa';
 import type { UnitAgent } from './agent.js';
 
-const requestSchema = z.object({ tool: z.string(), args: z.array(z.string()), stdin: z.string(), contextId: z.string() });
+interface Request {
+  contextId: string;
+  tool: string;
+  args: string[];
+  stdin: string;
+}
+
+/** Parse a jujuc request (framing in jujuc.c); null if incomplete or malformed. */
+export function parseRequest(buf: Buffer): Request | null {
+  let pos = 0;
+  const line = (): string | null => {
+    const nl = buf.indexOf(10, pos);
+    if (nl < 0) return null;
+    const s = buf.subarray(pos, nl).toString('utf8');
+    pos = nl + 1;
+    return s;
+  };
+  if (line() !== 'JUJUC1') return null;
+  const contextId = line();
+  const count = Number(line());
+  if (contextId === null || !Number.isInteger(count) || count < 2) return null;
+  const fields: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const n = Number(line());
+    if (!Number.isInteger(n) || pos + n > buf.length) return null;
+    fields.push(buf.subarray(pos, pos + n).toString('utf8'));
+    pos += n;
+  }
+  const [tool, ...rest] = fields;
+  return { contextId, tool: tool!, args: rest.slice(0, -1), stdin: rest.at(-1) ?? '' };
+}
+
+function encodeReply(r: { exitCode: number; stdout: string; stderr: string }): Buffer {
+  const out = Buffer.from(r.stdout);
+  const err = Buffer.from(r.stderr);
+  return Buffer.concat([Buffer.from(`${r.exitCode}\n${out.length}\n`), out, Buffer.from(`${err.length}\n`), err]);
+}
 
 export class AgentServer {
   private constructor(
@@ -20,24 +57,19 @@ export class AgentServer {
   /** Listen on `socketPath`; `agentFor(contextId)` picks the agent of the hook being run. */
   static async start(socketPath: string, agentFor: (contextId: string) => UnitAgent | undefined): Promise<AgentServer> {
     fs.rmSync(socketPath, { force: true });
-    const server = net.createServer((conn) => {
-      let buf = '';
-      conn.setEncoding('utf8');
-      conn.on('data', (d) => {
-        buf += d;
-        const nl = buf.indexOf('\n');
-        if (nl < 0) return;
-        let reply;
-        try {
-          const req = requestSchema.parse(JSON.parse(buf.slice(0, nl)));
-          const agent = agentFor(req.contextId);
-          reply = agent
+    // Clients half-close after the request; the reply goes back on the same connection.
+    const server = net.createServer({ allowHalfOpen: true }, (conn) => {
+      const chunks: Buffer[] = [];
+      conn.on('data', (d: Buffer) => chunks.push(d));
+      conn.on('end', () => {
+        const req = parseRequest(Buffer.concat(chunks));
+        const agent = req ? agentFor(req.contextId) : undefined;
+        const reply = !req
+          ? { exitCode: 1, stdout: '', stderr: 'ERROR bad request from hook tool\n' }
+          : agent
             ? agent.run(req.tool, req.args, req.stdin)
             : { exitCode: 1, stdout: '', stderr: `ERROR no hook is running for context "${req.contextId}"\n` };
-        } catch (e) {
-          reply = { exitCode: 1, stdout: '', stderr: `ERROR bad request from hook tool: ${(e as Error).message}\n` };
-        }
-        conn.end(JSON.stringify(reply));
+        conn.end(encodeReply(reply));
       });
       conn.on('error', () => undefined);
     });
@@ -64,18 +96,35 @@ export const HOOK_TOOLS = [
   'status-get', 'status-set', 'storage-add', 'storage-get', 'storage-list', 'unit-get', 'add-metric',
 ];
 
-const JUJUC = path.join(path.dirname(fileURLToPath(import.meta.url)), 'jujuc.cjs');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 /**
- * A directory of hook-tool executables for PATH: one small shell wrapper per tool around the
- * jujuc client. Created once per directory and reused.
+ * A directory of hook-tool executables for PATH. With a C compiler, every tool is a link to a
+ * compiled jujuc (a tool call then costs about a millisecond, as with Juju's own jujuc); without
+ * one, each tool is a shell wrapper around the Node client. Built once per directory, reused.
  */
-export function writeToolsDir(dir: string, client = JUJUC): string {
+export async function writeToolsDir(dir: string): Promise<{ dir: string; client: 'c' | 'node' }> {
   fs.mkdirSync(dir, { recursive: true });
+  const binary = path.join(dir, '.jujuc');
+  const source = path.join(HERE, 'jujuc.c');
+  let client: 'c' | 'node' = 'node';
+  if (fs.existsSync(binary) && fs.statSync(binary).mtimeMs >= fs.statSync(source).mtimeMs) client = 'c';
+  else {
+    const tmp = path.join(os.tmpdir(), `jujuc-${process.pid}-${Date.now()}`);
+    const cc = await execa('cc', ['-O2', '-o', tmp, source], { reject: false });
+    if (cc.exitCode === 0) {
+      fs.renameSync(tmp, binary);
+      client = 'c';
+    }
+  }
   for (const tool of HOOK_TOOLS) {
     const file = path.join(dir, tool);
-    const body = `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(client)} ${tool} "$@"\n`;
-    if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== body) fs.writeFileSync(file, body, { mode: 0o755 });
+    fs.rmSync(file, { force: true });
+    if (client === 'c') fs.symlinkSync('.jujuc', file);
+    else {
+      const body = `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(HERE, 'jujuc.cjs'))} ${tool} "$@"\n`;
+      fs.writeFileSync(file, body, { mode: 0o755 });
+    }
   }
-  return dir;
+  return { dir, client };
 }
