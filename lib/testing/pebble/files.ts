@@ -47,7 +47,7 @@ function goError(op: string, containerPath: string, e: unknown): GoFileError {
 export function toFileError(e: unknown): FileError {
   const code = e instanceof GoFileError ? e.code : (e as NodeJS.ErrnoException).code;
   const kind = code === 'EACCES' || code === 'EPERM' ? 'permission-denied' : code === 'ENOENT' ? 'not-found' : 'generic-file-error';
-  return { kind, message: (e as Error).message };
+  return { message: (e as Error).message, kind };
 }
 
 /** HTTP status for a list error (fileErrorToStatus). */
