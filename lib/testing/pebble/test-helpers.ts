@@ -1,7 +1,7 @@
 // Helpers shared by the Pebble tests: short-lived socket directories and raw HTTP requests
 // over a unix socket (to check the emulator's answers byte for byte, without our client).
 import http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -77,4 +77,25 @@ export async function eventually(fn: () => boolean | Promise<boolean>, what: str
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * Live (not zombie) processes of a process group, read from /proc. Zombies are dead: they only
+ * wait for their new parent (PID 1, which in some sandboxes never reaps) to collect them.
+ */
+export function liveGroupMembers(pgid: number): number[] {
+  const live: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // "pid (comm) state ppid pgrp ...": comm may contain spaces, so split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z') live.push(Number(entry));
+  }
+  return live;
 }
