@@ -111,16 +111,22 @@ describe('run mode: real probes on a fake clock', () => {
       checks: {
         script: { override: 'replace', period: '1s', threshold: 1, exec: { command: `sh -c 'echo not ready >&2; exit 3'` } },
         port: { override: 'replace', period: '1s', threshold: 1, tcp: { port: 1, host: '127.0.0.1' } },
+        slow: { override: 'replace', period: '2s', timeout: '500ms', threshold: 1, exec: { command: 'sleep 30' } },
       },
     });
     await clock.advance(1000);
-    await eventually(() => emu.checks.every((k) => k.status === 'down'), 'both checks down');
-    expect(events.sort()).toEqual(['failed:port', 'failed:script']);
+    await eventually(() => emu.checks.filter((k) => k.status === 'down').length === 2, 'two checks down');
+    await clock.advance(1000); // the slow check's first probe starts...
+    await new Promise((r) => setTimeout(r, 50));
+    await clock.advance(500); // ...and times out
+    await eventually(() => emu.checks.every((k) => k.status === 'down'), 'all checks down');
+    expect(events.sort()).toEqual(['failed:port', 'failed:script', 'failed:slow']);
     const errs = emu.changes.filter((ch) => ch.kind === 'perform-check').map((ch) => ch.err);
     expect(errs).toContain('cannot perform the following tasks:\n- Perform exec check "script" (exit status 3; not ready)');
     expect(errs).toContain(
       'cannot perform the following tasks:\n- Perform TCP check "port" (dial tcp 127.0.0.1:1: connect: connection refused)',
     );
+    expect(errs).toContain('cannot perform the following tasks:\n- Perform exec check "slow" (check timed out after 500ms)');
   });
 });
 

@@ -106,6 +106,8 @@ function goNetError(err: NodeJS.ErrnoException, host: string, port: number | str
 export class CheckManager {
   private readonly data = new Map<string, CheckData>();
   private readonly runs = new Map<string, CheckRun>();
+  /** Probes in flight, aborted at teardown so no probe process outlives the emulator. */
+  private readonly probes = new Set<AbortController>();
 
   constructor(private readonly o: CheckManagerOptions) {}
 
@@ -271,11 +273,14 @@ export class CheckManager {
     const timeoutMs = config.timeout.ns / 1e6;
     return new Promise<void>((resolve, reject) => {
       const ac = new AbortController();
+      this.probes.add(ac);
       const timer = this.o.clock.setTimeout(() => {
+        this.probes.delete(ac);
         ac.abort();
         reject(new ProbeError(`check timed out after ${formatGoDuration(config.timeout.ns)}`));
       }, timeoutMs);
       const done = (err?: Error) => {
+        this.probes.delete(ac);
         this.o.clock.clearTimeout(timer);
         if (err) reject(err);
         else resolve();
@@ -350,17 +355,26 @@ export class CheckManager {
     }
     const [file, ...args] = words.map((w) => this.o.mapPath(w));
     if (file === undefined) throw new ProbeError('cannot parse command: empty command');
-    const result = await execa(file, args, {
+    const child = execa(file, args, {
       env: { ...this.o.env, ...(exec.environment ?? {}) },
       extendEnv: false,
       cwd: exec.workingDir ? this.o.mapPath(exec.workingDir) : undefined,
       all: true,
       reject: false,
       stdin: 'ignore',
-      cancelSignal: signal,
-      detached: true,
-      forceKillAfterDelay: 1000,
+      detached: true, // its own process group, killed whole on timeout or teardown
     });
+    const killGroup = () => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    signal.addEventListener('abort', killGroup, { once: true });
+    const result = await child;
+    signal.removeEventListener('abort', killGroup);
     if (signal.aborted) return;
     if (result.failed && result.exitCode === undefined) {
       throw new ProbeError(result.shortMessage ?? 'cannot run command');
@@ -475,9 +489,11 @@ export class CheckManager {
     }
   }
 
-  /** Stop every probe loop (emulator teardown). */
+  /** Stop every probe loop and in-flight probe (emulator teardown). */
   stopAll(): void {
     for (const run of [...this.runs.values()]) this.finish(run);
+    for (const ac of this.probes) ac.abort();
+    this.probes.clear();
   }
 }
 
