@@ -217,6 +217,30 @@ describe('changes', () => {
     }
   });
 
+  test('POST /v1/changes/{id} abort: a start in progress is killed; a ready change cannot be aborted', async () => {
+    const clock = new FakeClock();
+    const e2 = await PebbleEmulator.start({ socketPath: path.join(tmp.dir, 'ab', 'pebble.socket'), mode: 'fake', clock, okayDelayMs: 1000 });
+    try {
+      e2.seed({ layers: { base: LAYER } });
+      const r = (await postJson(e2.socketPath, '/v1/services', { action: 'start', services: ['web'] })).json as { change: string };
+      await e2.waitForService('web', 'starting');
+      expectError(await postJson(e2.socketPath, `/v1/changes/${r.change}`, { action: 'pause' }), 400, 'invalid action "pause"');
+      const aborted = await postJson(e2.socketPath, `/v1/changes/${r.change}`, { action: 'abort' });
+      expect(aborted.status).toBe(200);
+      const done = (await rawRequest(e2.socketPath, 'GET', `/v1/changes/${r.change}/wait`)).json as { result: { status: string; err: string } };
+      expect(done.result.status).toBe('Error');
+      expect(done.result.err).toBe('cannot perform the following tasks:\n- Start service "web" (start aborted, sent SIGKILL to process)');
+      expect(e2.services.find((s) => s.name === 'web')!.current).toBe('inactive');
+      expectError(
+        await postJson(e2.socketPath, `/v1/changes/${r.change}`, { action: 'abort' }),
+        400,
+        `cannot abort change ${r.change} with nothing pending`,
+      );
+    } finally {
+      await e2.stop();
+    }
+  });
+
   test('GET /v1/changes: select and for', async () => {
     await addLayer('base', LAYER);
     const a = (await post('/v1/services', { action: 'start', services: ['db'] })).json as { change: string };

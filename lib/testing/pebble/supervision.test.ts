@@ -258,6 +258,26 @@ describe('backoff (fake clock)', () => {
     expect(delays.map((d) => Math.round(d))).toEqual([1100, 3300, 5500]);
   });
 
+  test('a user start during backoff starts at once and resets the backoff', async () => {
+    const clock = new FakeClock();
+    const { emu, c } = await setup({ clock, jitter: false });
+    const rec = recorder(emu);
+    await c.addLayer('base', { services: { svc: { override: 'replace', command: 'svc' } } });
+    await c.start('svc');
+    for (const expected of [500, 1000]) {
+      const next = rec.next('svc', 'backoff');
+      emu.simulateExit('svc', 1);
+      expect((await next).backoffDelayMs).toBe(expected);
+      if (expected === 500) await clock.advance(500);
+    }
+    await c.start('svc'); // during the 1 s backoff
+    expect(emu.serviceState('svc')).toBe('running');
+    const next = rec.next('svc', 'backoff');
+    emu.simulateExit('svc', 1);
+    expect((await next).backoffDelayMs).toBe(500);
+    expect(clock.pending()).toEqual([500]); // only the new backoff timer: the old one and the reset timer are gone
+  });
+
   test('real processes follow the same backoff under the fake clock', async () => {
     const clock = new FakeClock();
     const { emu, c } = await setup({ mode: 'run', clock, jitter: false });
@@ -296,6 +316,17 @@ describe('exit actions', () => {
     // Stopping an exited service is a no-op that says so.
     await c.stop('b');
     expect(emu.changes.at(-1)!.tasks[0]!.log[0]).toMatch(/Service "b" had already exited\.$/);
+  });
+
+  test('not ready keeps the state: services keep running while the socket is away', async () => {
+    const { emu, c } = await setup();
+    await c.addLayer('base', TWO);
+    await c.replan();
+    await emu.setReady(false);
+    expect(await c.canConnect()).toBe(false);
+    expect(emu.services.every((s) => s.current === 'active')).toBe(true);
+    await emu.setReady(true);
+    expect([...(await c.getServices()).values()].map((s) => s.current)).toEqual(['active', 'active']);
   });
 
   test('shutdown: the emulated Pebble goes away; coming back is a fresh Pebble', async () => {
