@@ -116,22 +116,18 @@ const ChecksBody = z.object({
   checks: z.array(z.string()).nullable().optional(),
 });
 const ChangeBody = z.object({ action: z.string().optional().default('') });
+/** Mode and ownership fields shared by write and make-dirs items (ownership is not applied). */
+const FileAttrs = {
+  path: z.string().optional().default(''),
+  permissions: z.string().optional(),
+  'user-id': z.number().nullable().optional(),
+  user: z.string().optional(),
+  'group-id': z.number().nullable().optional(),
+  group: z.string().optional(),
+};
 const FilesJsonBody = z.object({
   action: z.string().optional().default(''),
-  dirs: z
-    .array(
-      z.object({
-        path: z.string().optional().default(''),
-        'make-parents': z.boolean().optional(),
-        permissions: z.string().optional(),
-        'user-id': z.number().nullable().optional(),
-        user: z.string().optional(),
-        'group-id': z.number().nullable().optional(),
-        group: z.string().optional(),
-      }),
-    )
-    .nullable()
-    .optional(),
+  dirs: z.array(z.object({ ...FileAttrs, 'make-parents': z.boolean().optional() })).nullable().optional(),
   paths: z
     .array(z.object({ path: z.string().optional().default(''), recursive: z.boolean().optional() }))
     .nullable()
@@ -139,20 +135,7 @@ const FilesJsonBody = z.object({
 });
 const WriteMeta = z.object({
   action: z.string().optional().default(''),
-  files: z
-    .array(
-      z.object({
-        path: z.string().optional().default(''),
-        'make-dirs': z.boolean().optional(),
-        permissions: z.string().optional(),
-        'user-id': z.number().nullable().optional(),
-        user: z.string().optional(),
-        'group-id': z.number().nullable().optional(),
-        group: z.string().optional(),
-      }),
-    )
-    .nullable()
-    .optional(),
+  files: z.array(z.object({ ...FileAttrs, 'make-dirs': z.boolean().optional() })).nullable().optional(),
 });
 
 type Handler = (req: IncomingMessage, url: URL, params: string[], res: ServerResponse) => Promise<Reply | null>;

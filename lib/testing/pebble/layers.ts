@@ -402,15 +402,19 @@ function decodeValue(ctx: Ctx, raw: Node | null | undefined, kind: Kind): Decode
   const n = node!;
   switch (kind.k) {
     case 'str':
-      if (!isScalar(n)) return typeError(ctx, n, kind.go), undefined;
-      return scalarText(n);
+      if (isScalar(n)) return scalarText(n);
+      typeError(ctx, n, kind.go);
+      return undefined;
     case 'int': {
       if (isScalar(n) && typeof n.value === 'number' && Number.isInteger(n.value)) return n.value;
       typeError(ctx, n, 'int');
       return undefined;
     }
     case 'list': {
-      if (!isSeq(n)) return typeError(ctx, n, '[]string'), undefined;
+      if (!isSeq(n)) {
+        typeError(ctx, n, '[]string');
+        return undefined;
+      }
       const out: string[] = [];
       for (const item of n.items as Node[]) {
         const v = decodeValue(ctx, item, S());
@@ -420,7 +424,10 @@ function decodeValue(ctx: Ctx, raw: Node | null | undefined, kind: Kind): Decode
       return out;
     }
     case 'map': {
-      if (!isMap(n)) return typeError(ctx, n, kind.go), undefined;
+      if (!isMap(n)) {
+        typeError(ctx, n, kind.go);
+        return undefined;
+      }
       const out: Record<string, string> = {};
       for (const pair of mapPairs(ctx, n)) {
         const v = decodeValue(ctx, pair.value, S(kind.go === 'map[string]string' ? 'string' : 'plan.ServiceAction'));
