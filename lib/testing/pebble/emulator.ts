@@ -31,15 +31,13 @@ import {
   buildPlan,
   combineLayers,
   emptyPlan,
-  parseLayer,
-  renderLayerObject,
-  renderPlanObject,
-  renderPlanYaml,
   startOrder,
   stopOrder,
   type LayerModel,
   type PlanModel,
 } from './layers.js';
+import { parseLayer } from './layer-yaml.js';
+import { renderLayerObject, renderPlanObject, renderPlanYaml } from './plan-yaml.js';
 import { ExecaLauncher, FakeLauncher, FakeProcess, type Launcher } from './processes.js';
 import { ServiceManager, stateToCurrent, type ServiceCurrent, type ServiceEvent, type ServiceState, type ShutdownKind } from './services.js';
 

@@ -1,5 +1,7 @@
 // The layer language: strict decoding, Go Merge rules, plan validation, ordering and rendering.
-import { buildPlan, combineLayers, FormatError, parseLayer, renderPlanYaml, startOrder, stopOrder } from './layers.js';
+import { buildPlan, combineLayers, FormatError, startOrder, stopOrder } from './layers.js';
+import { parseLayer } from './layer-yaml.js';
+import { renderPlanYaml } from './plan-yaml.js';
 import { formatGoDuration, parseGoDuration, parseServiceCommand, shlexSplit } from './gotext.js';
 
 function parseError(label: string, yaml: string): string {
