@@ -1,0 +1,548 @@
+// The Pebble client: HTTP over the workload container's unix socket, as ops.pebble.Client does it
+// (pebble-charmcraft.md section 1). Every reply is a JSON envelope except a file read, which is
+// multipart. Service actions POST, then wait for the change with ops' algorithm.
+import http from 'node:http';
+import { stringify as stringifyYaml, parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import {
+  ChangeError,
+  PathError,
+  PebbleAPIError,
+  PebbleConnectionError,
+  PebbleError,
+  PebbleProtocolError,
+  PebbleTimeoutError,
+} from './errors.js';
+import { encodeMultipart, newBoundary, parseHeaderParams, parseMultipart, MultipartError } from './multipart.js';
+import {
+  ChangeSchema,
+  CheckInfoSchema,
+  EnvelopeSchema,
+  FileInfoSchema,
+  FileResultSchema,
+  PlanSchema,
+  ServiceInfoSchema,
+  SystemInfoSchema,
+  type Change,
+  type CheckInfo,
+  type CheckLevel,
+  type Envelope,
+  type FileInfo,
+  type Layer,
+  type Plan,
+  type ServiceInfo,
+  type SystemInfo,
+} from './types.js';
+
+export interface PebbleClientOptions {
+  /** Path of Pebble's unix socket, e.g. /charm/containers/<name>/pebble.socket. */
+  socketPath: string;
+  /** Per-request timeout in milliseconds (ops: 5 s). Waiting for a change loops below it. */
+  timeoutMs?: number;
+}
+
+/** How long a service action waits for its change. */
+export interface WaitOptions {
+  /** Overall time limit in ms (default 30 000, as ops). `null` waits forever; 0 does not wait. */
+  timeoutMs?: number | null;
+  /** Poll interval in ms when the server lacks the wait endpoint (default 100). */
+  delayMs?: number;
+}
+
+export interface PushOptions {
+  /** Create missing parent directories (mode 0755). */
+  makeDirs?: boolean;
+  /** File mode bits, e.g. 0o600 (Pebble's default is 0o644). */
+  permissions?: number;
+  userId?: number;
+  user?: string;
+  groupId?: number;
+  group?: string;
+}
+
+export interface MakeDirOptions extends Omit<PushOptions, 'makeDirs'> {
+  makeParents?: boolean;
+}
+
+type Query = Record<string, string | string[] | undefined>;
+
+interface RawResponse {
+  status: number;
+  statusText: string;
+  contentType: string;
+  body: Buffer;
+}
+
+const ChangeIdSchema = z.string().min(1);
+const ChecksChangedSchema = z.object({ changed: z.array(z.string()).nullable().optional() });
+const HealthSchema = z.object({ healthy: z.boolean() });
+
+/** Format a wait timeout the way ops does ("%.3fs"), which Go's ParseDuration accepts. */
+function formatTimeout(ms: number): string {
+  return `${(ms / 1000).toFixed(3)}s`;
+}
+
+function octal(mode: number): string {
+  return mode.toString(8).padStart(3, '0');
+}
+
+function authFields(o: PushOptions | MakeDirOptions): Record<string, string | number> {
+  const d: Record<string, string | number> = {};
+  if (o.permissions !== undefined) d['permissions'] = octal(o.permissions);
+  if (o.userId !== undefined) d['user-id'] = o.userId;
+  if (o.user !== undefined) d['user'] = o.user;
+  if (o.groupId !== undefined) d['group-id'] = o.groupId;
+  if (o.group !== undefined) d['group'] = o.group;
+  return d;
+}
+
+export class PebbleClient {
+  readonly socketPath: string;
+  readonly timeoutMs: number;
+
+  constructor(options: PebbleClientOptions) {
+    this.socketPath = options.socketPath;
+    this.timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Transport
+
+  /** One HTTP exchange over the unix socket. Connection failures become PebbleConnectionError. */
+  private raw(
+    method: string,
+    path: string,
+    opts: { query?: Query; headers?: Record<string, string>; body?: Buffer; timeoutMs?: number } = {},
+  ): Promise<RawResponse> {
+    let url = path;
+    if (opts.query) {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(opts.query)) {
+        if (v === undefined) continue;
+        for (const item of Array.isArray(v) ? v : [v]) params.append(k, item);
+      }
+      const qs = params.toString();
+      if (qs) url += `?${qs}`;
+    }
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.body) headers['Content-Length'] = String(opts.body.length);
+    return new Promise<RawResponse>((resolve, reject) => {
+      const req = http.request({
+        socketPath: this.socketPath,
+        host: 'localhost',
+        path: url,
+        method,
+        headers,
+        agent: false,
+        timeout: timeoutMs,
+      });
+      req.on('timeout', () => {
+        req.destroy(
+          new PebbleTimeoutError(
+            `Pebble request ${method} ${path} timed out after ${timeoutMs / 1000}s (socket ${this.socketPath})`,
+          ),
+        );
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => reject(this.connectionError(err)));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => reject(this.connectionError(err)));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            statusText: res.statusMessage ?? '',
+            contentType: res.headers['content-type'] ?? '',
+            body: Buffer.concat(chunks),
+          }),
+        );
+      });
+      req.end(opts.body);
+    });
+  }
+
+  private connectionError(err: NodeJS.ErrnoException): Error {
+    if (err instanceof PebbleError) return err;
+    if (err.code === 'ENOENT') {
+      return new PebbleConnectionError(
+        `Could not connect to Pebble: socket not found at '${this.socketPath}' (container restarted?)`,
+        this.socketPath,
+        { cause: err },
+      );
+    }
+    if (err.code === 'ECONNREFUSED') {
+      return new PebbleConnectionError(
+        `Could not connect to Pebble: connection refused at '${this.socketPath}' (Pebble not running? container restarted?)`,
+        this.socketPath,
+        { cause: err },
+      );
+    }
+    return new PebbleConnectionError(
+      `Could not connect to Pebble at '${this.socketPath}': ${err.message}`,
+      this.socketPath,
+      { cause: err },
+    );
+  }
+
+  /** Turn a non-2xx reply into PebbleAPIError with Pebble's message and kind. */
+  private apiError(res: RawResponse): PebbleAPIError {
+    let body: Record<string, unknown> = {};
+    let message: string;
+    let kind: string | undefined;
+    try {
+      const parsed: unknown = JSON.parse(res.body.toString('utf8'));
+      if (parsed && typeof parsed === 'object') body = parsed as Record<string, unknown>;
+      const result = z.object({ message: z.string(), kind: z.string().optional() }).parse(body['result']);
+      message = result.message;
+      kind = result.kind;
+    } catch (e) {
+      message = `${(e as Error).name} - ${(e as Error).message}`;
+    }
+    return new PebbleAPIError(res.status, res.statusText, message, kind, body);
+  }
+
+  private envelope(res: RawResponse, accept: readonly number[] = []): Envelope {
+    const ok = (res.status >= 200 && res.status < 300) || accept.includes(res.status);
+    if (!ok) throw this.apiError(res);
+    const { value: ctype } = parseHeaderParams(res.contentType);
+    if (ctype !== 'application/json') {
+      throw new PebbleProtocolError(`expected Content-Type 'application/json', got '${ctype}'`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(res.body.toString('utf8'));
+    } catch (e) {
+      throw new PebbleProtocolError(`invalid JSON from Pebble: ${(e as Error).message}`);
+    }
+    const parsed = EnvelopeSchema.safeParse(json);
+    if (!parsed.success) throw new PebbleProtocolError(`unexpected Pebble response envelope: ${parsed.error.message}`);
+    return parsed.data;
+  }
+
+  /** A JSON request; returns the decoded envelope of a 2xx reply. */
+  private async request(
+    method: string,
+    path: string,
+    opts: { query?: Query; body?: unknown; timeoutMs?: number; accept?: readonly number[] } = {},
+  ): Promise<Envelope> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    let body: Buffer | undefined;
+    if (opts.body !== undefined) {
+      body = Buffer.from(JSON.stringify(opts.body), 'utf8');
+      headers['Content-Type'] = 'application/json';
+    }
+    const res = await this.raw(method, path, { query: opts.query, headers, body, timeoutMs: opts.timeoutMs });
+    return this.envelope(res, opts.accept);
+  }
+
+  private result<S extends z.ZodType>(schema: S, env: Envelope, what: string): z.infer<S> {
+    const parsed = schema.safeParse(env.result);
+    if (!parsed.success) throw new PebbleProtocolError(`unexpected ${what} result from Pebble: ${parsed.error.message}`);
+    return parsed.data;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // System
+
+  /** GET /v1/system-info. Succeeds exactly when Pebble is up (Container.canConnect uses it). */
+  async systemInfo(): Promise<SystemInfo> {
+    return this.result(SystemInfoSchema, await this.request('GET', '/v1/system-info'), 'system-info');
+  }
+
+  /** GET /v1/health: false when a matching check is down (Pebble answers 502 then). */
+  async health(opts: { level?: CheckLevel; names?: string[] } = {}): Promise<boolean> {
+    const env = await this.request('GET', '/v1/health', {
+      query: { level: opts.level, names: opts.names?.length ? opts.names.join(',') : undefined },
+      accept: [502],
+    });
+    return this.result(HealthSchema, env, 'health').healthy;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Layers and plan
+
+  /**
+   * POST /v1/layers. A Layer object is serialised to YAML; a string is sent as is. With
+   * `combine`, an existing layer of that label is merged in place; without it, an existing
+   * label is an error (400 `layer "L" already exists`).
+   */
+  async addLayer(label: string, layer: Layer | string, opts: { combine?: boolean } = {}): Promise<void> {
+    const text = typeof layer === 'string' ? layer : stringifyYaml(layer);
+    await this.request('POST', '/v1/layers', {
+      body: { action: 'add', combine: opts.combine ?? false, label, format: 'yaml', layer: text },
+    });
+  }
+
+  /** GET /v1/plan?format=yaml, the combined plan as Pebble prints it. */
+  async getPlanYaml(): Promise<string> {
+    return this.result(z.string(), await this.request('GET', '/v1/plan', { query: { format: 'yaml' } }), 'plan');
+  }
+
+  /** The combined plan, parsed into typed sections (each defaults to {}). */
+  async getPlan(): Promise<Plan> {
+    const text = await this.getPlanYaml();
+    let doc: unknown;
+    try {
+      doc = parseYaml(text);
+    } catch (e) {
+      throw new PebbleProtocolError(`cannot parse plan YAML from Pebble: ${(e as Error).message}`);
+    }
+    const parsed = PlanSchema.safeParse(doc ?? {});
+    if (!parsed.success) throw new PebbleProtocolError(`unexpected plan from Pebble: ${parsed.error.message}`);
+    return parsed.data;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Services and changes
+
+  /** GET /v1/services, sorted by name; unknown names are ignored by Pebble. */
+  async getServices(names?: string[]): Promise<ServiceInfo[]> {
+    const env = await this.request('GET', '/v1/services', {
+      query: names ? { names: names.join(',') } : undefined,
+    });
+    return this.result(z.array(ServiceInfoSchema), env, 'services');
+  }
+
+  /** Start the services (and what they require), waiting for the change. Returns its id. */
+  start(services: string[], opts?: WaitOptions): Promise<string> {
+    return this.servicesAction('start', services, opts);
+  }
+
+  /** Stop the services (and what requires them), waiting for the change. */
+  stop(services: string[], opts?: WaitOptions): Promise<string> {
+    return this.servicesAction('stop', services, opts);
+  }
+
+  /** Stop then start the services, waiting for the change. */
+  restart(services: string[], opts?: WaitOptions): Promise<string> {
+    return this.servicesAction('restart', services, opts);
+  }
+
+  /** Restart services whose config changed since they started, and start enabled ones. */
+  replan(opts?: WaitOptions): Promise<string> {
+    return this.servicesAction('replan', [], opts);
+  }
+
+  /** Start every `startup: enabled` service. Pebble answers 400 (no-default-services) if none. */
+  autostart(opts?: WaitOptions): Promise<string> {
+    return this.servicesAction('autostart', [], opts);
+  }
+
+  private async servicesAction(action: string, services: string[], opts: WaitOptions = {}): Promise<string> {
+    const env = await this.request('POST', '/v1/services', { body: { action, services } });
+    const id = ChangeIdSchema.safeParse(env.change);
+    if (!id.success) throw new PebbleProtocolError(`Pebble answered ${action} without a change id`);
+    const changeId = id.data;
+    if (opts.timeoutMs !== 0) {
+      const change = await this.waitChange(changeId, opts);
+      if (change.err) throw new ChangeError(change.err, change);
+    }
+    return changeId;
+  }
+
+  /** GET /v1/changes/{id}. */
+  async getChange(id: string): Promise<Change> {
+    return this.result(ChangeSchema, await this.request('GET', `/v1/changes/${encodeURIComponent(id)}`), 'change');
+  }
+
+  /** GET /v1/changes (default: in progress), optionally only those touching one service. */
+  async getChanges(opts: { select?: 'all' | 'in-progress' | 'ready'; service?: string } = {}): Promise<Change[]> {
+    const env = await this.request('GET', '/v1/changes', { query: { select: opts.select, for: opts.service } });
+    return this.result(z.array(ChangeSchema), env, 'changes');
+  }
+
+  /** POST /v1/changes/{id} {"action":"abort"}. */
+  async abortChange(id: string): Promise<Change> {
+    const env = await this.request('POST', `/v1/changes/${encodeURIComponent(id)}`, { body: { action: 'abort' } });
+    return this.result(ChangeSchema, env, 'change');
+  }
+
+  /**
+   * Wait until a change is ready, as ops does: loop on /v1/changes/{id}/wait with a timeout below
+   * the request timeout; a 504 means "not yet", so loop again; a 404 means the server has no wait
+   * endpoint, so poll GET /v1/changes/{id}. Raises PebbleTimeoutError at the overall deadline.
+   */
+  async waitChange(id: string, opts: WaitOptions = {}): Promise<Change> {
+    const timeoutMs = opts.timeoutMs === undefined ? 30_000 : opts.timeoutMs;
+    const delayMs = opts.delayMs ?? 100;
+    const deadline = timeoutMs === null ? undefined : Date.now() + timeoutMs;
+    for (;;) {
+      let thisTimeout = Math.max(this.timeoutMs - 1000, 1000);
+      if (deadline !== undefined) {
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) break;
+        thisTimeout = Math.min(remaining, thisTimeout);
+      }
+      try {
+        const env = await this.request('GET', `/v1/changes/${encodeURIComponent(id)}/wait`, {
+          query: { timeout: formatTimeout(thisTimeout) },
+          timeoutMs: Math.max(this.timeoutMs, thisTimeout + 1000),
+        });
+        return this.result(ChangeSchema, env, 'change');
+      } catch (e) {
+        if (e instanceof PebbleAPIError && e.code === 504) continue;
+        if (e instanceof PebbleAPIError && e.code === 404) return this.pollChange(id, deadline, delayMs, timeoutMs);
+        throw e;
+      }
+    }
+    throw new PebbleTimeoutError(`timed out waiting for change ${id} (${timeoutMs === null ? '∞' : timeoutMs / 1000} seconds)`);
+  }
+
+  private async pollChange(id: string, deadline: number | undefined, delayMs: number, timeoutMs: number | null): Promise<Change> {
+    while (deadline === undefined || Date.now() < deadline) {
+      const change = await this.getChange(id);
+      if (change.ready) return change;
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+    throw new PebbleTimeoutError(`timed out waiting for change ${id} (${timeoutMs === null ? '∞' : timeoutMs / 1000} seconds)`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Checks
+
+  /** GET /v1/checks, sorted by name. */
+  async getChecks(opts: { level?: CheckLevel; names?: string[] } = {}): Promise<CheckInfo[]> {
+    const env = await this.request('GET', '/v1/checks', { query: { level: opts.level, names: opts.names } });
+    return this.result(z.array(CheckInfoSchema), env, 'checks');
+  }
+
+  /** POST /v1/checks start; returns the names actually started (sorted). */
+  startChecks(names: string[]): Promise<string[]> {
+    return this.checksAction('start', names);
+  }
+
+  /** POST /v1/checks stop; returns the names actually stopped (sorted). */
+  stopChecks(names: string[]): Promise<string[]> {
+    return this.checksAction('stop', names);
+  }
+
+  private async checksAction(action: string, checks: string[]): Promise<string[]> {
+    const env = await this.request('POST', '/v1/checks', { body: { action, checks } });
+    return this.result(ChecksChangedSchema, env, 'checks').changed ?? [];
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Files
+
+  private raiseOnPathError(result: unknown, path: string): void {
+    const items = z.array(FileResultSchema).nullable().safeParse(result);
+    if (!items.success) throw new PebbleProtocolError(`unexpected files result from Pebble: ${items.error.message}`);
+    const item = (items.data ?? []).find((i) => i.path === path);
+    if (!item) throw new PebbleProtocolError(`path not found in response metadata: ${path}`);
+    if (item.error) throw new PathError(item.error.kind ?? 'generic-file-error', item.error.message);
+  }
+
+  /** Write a file in the container (multipart POST /v1/files, action write). */
+  async push(path: string, source: string | Uint8Array, opts: PushOptions = {}): Promise<void> {
+    const info: Record<string, string | number | boolean> = { path, ...authFields(opts) };
+    if (opts.makeDirs) info['make-dirs'] = true;
+    const boundary = newBoundary();
+    const body = encodeMultipart(boundary, [
+      { name: 'request', contentType: 'application/json', body: JSON.stringify({ action: 'write', files: [info] }) },
+      {
+        name: 'files',
+        filename: path,
+        contentType: 'application/octet-stream',
+        body: typeof source === 'string' ? Buffer.from(source, 'utf8') : Buffer.from(source),
+      },
+    ]);
+    const res = await this.raw('POST', '/v1/files', {
+      headers: { Accept: 'application/json', 'Content-Type': `multipart/form-data; boundary="${boundary}"` },
+      body,
+    });
+    this.raiseOnPathError(this.envelope(res).result, path);
+  }
+
+  /** Read a file from the container: a string (utf8 by default), or bytes with `encoding: null`. */
+  pull(path: string, opts?: { encoding?: BufferEncoding }): Promise<string>;
+  pull(path: string, opts: { encoding: null }): Promise<Buffer>;
+  async pull(path: string, opts: { encoding?: BufferEncoding | null } = {}): Promise<string | Buffer> {
+    const res = await this.raw('GET', '/v1/files', {
+      query: { action: 'read', path },
+      headers: { Accept: 'multipart/form-data' },
+    });
+    if (res.status < 200 || res.status >= 300) throw this.apiError(res);
+    const { value: ctype, params } = parseHeaderParams(res.contentType);
+    if (ctype !== 'multipart/form-data') {
+      throw new PebbleProtocolError(`expected Content-Type 'multipart/form-data', got '${ctype}'`);
+    }
+    const boundary = params['boundary'];
+    if (!boundary) throw new PebbleProtocolError(`invalid boundary ''`);
+    let parts;
+    try {
+      parts = parseMultipart(res.body, boundary);
+    } catch (e) {
+      if (e instanceof MultipartError) throw new PebbleProtocolError(e.message);
+      throw e;
+    }
+    const response = parts.find((p) => p.name === 'response');
+    if (!response) throw new PebbleProtocolError('no "response" field in multipart body');
+    let meta: unknown;
+    try {
+      meta = JSON.parse(response.body.toString('utf8'));
+    } catch (e) {
+      throw new PebbleProtocolError(`invalid JSON in "response" part: ${(e as Error).message}`);
+    }
+    const env = EnvelopeSchema.safeParse(meta);
+    if (!env.success) throw new PebbleProtocolError(`unexpected "response" part: ${env.error.message}`);
+    this.raiseOnPathError(env.data.result, path);
+    const files = parts.filter((p) => p.name === 'files');
+    if (files.length === 0) throw new PebbleProtocolError('no file content in multipart response');
+    if (files.length > 1) throw new PebbleProtocolError('single file request resulted in a multi-file response');
+    const file = files[0]!;
+    if (file.filename !== path) throw new PebbleProtocolError(`path not expected: '${file.filename ?? ''}'`);
+    const bytes = Buffer.from(file.body);
+    const encoding = opts.encoding === undefined ? 'utf8' : opts.encoding;
+    return encoding === null ? bytes : bytes.toString(encoding);
+  }
+
+  /**
+   * List a directory (or, with `itself` or for a file, describe the path itself). A missing path
+   * raises PebbleAPIError with code 404 and kind `not-found`, as ops does.
+   */
+  async listFiles(path: string, opts: { pattern?: string; itself?: boolean } = {}): Promise<FileInfo[]> {
+    const env = await this.request('GET', '/v1/files', {
+      query: { action: 'list', path, pattern: opts.pattern || undefined, itself: opts.itself ? 'true' : undefined },
+    });
+    return this.result(z.array(FileInfoSchema).nullable(), env, 'list files') ?? [];
+  }
+
+  /** Create a directory (POST /v1/files, action make-dirs). */
+  async makeDir(path: string, opts: MakeDirOptions = {}): Promise<void> {
+    const info: Record<string, string | number | boolean> = { path, ...authFields(opts) };
+    if (opts.makeParents) info['make-parents'] = true;
+    const env = await this.request('POST', '/v1/files', { body: { action: 'make-dirs', dirs: [info] } });
+    this.raiseOnPathError(env.result, path);
+  }
+
+  /** Remove a file or directory (POST /v1/files, action remove). */
+  async removePath(path: string, opts: { recursive?: boolean } = {}): Promise<void> {
+    const item: Record<string, string | boolean> = { path };
+    if (opts.recursive) item['recursive'] = true;
+    const env = await this.request('POST', '/v1/files', { body: { action: 'remove', paths: [item] } });
+    this.raiseOnPathError(env.result, path);
+  }
+
+  /** Whether the path exists in the container (a 404 from list means no). */
+  async exists(path: string): Promise<boolean> {
+    try {
+      await this.listFiles(path, { itself: true });
+      return true;
+    } catch (e) {
+      if (e instanceof PebbleAPIError && e.code === 404) return false;
+      throw e;
+    }
+  }
+
+  /** Whether the path is a directory in the container. */
+  async isDir(path: string): Promise<boolean> {
+    try {
+      const files = await this.listFiles(path, { itself: true });
+      return files[0]?.type === 'directory';
+    } catch (e) {
+      if (e instanceof PebbleAPIError && e.code === 404) return false;
+      throw e;
+    }
+  }
+}

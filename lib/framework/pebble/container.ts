@@ -1,0 +1,164 @@
+// A workload container as a charm sees it: a name and a Pebble client on that container's
+// socket. Methods are thin, awaited wrappers of PebbleClient, named like ops.model.Container.
+import path from 'node:path';
+import { PebbleClient, type MakeDirOptions, type PushOptions, type WaitOptions } from './client.js';
+import { PebbleAPIError, PebbleConnectionError, PebbleError } from './errors.js';
+import type { CheckInfo, CheckLevel, FileInfo, Layer, Plan, ServiceInfo } from './types.js';
+
+/**
+ * Environment variable naming the directory that holds `<container>/pebble.socket`.
+ *
+ * This is OUR framework's convention, not a Juju variable: Juju always mounts the sockets under
+ * /charm/containers. The simulator sets it so that a charm run outside Kubernetes finds the
+ * Pebble emulators' sockets.
+ */
+export const CHARM_CONTAINERS_DIR_ENV = 'CHARM_CONTAINERS_DIR';
+
+/** Where Juju mounts each workload container's Pebble socket in the charm container. */
+export const DEFAULT_CONTAINERS_DIR = '/charm/containers';
+
+/** The socket path for a container: option > $CHARM_CONTAINERS_DIR > /charm/containers. */
+export function pebbleSocketPath(
+  containerName: string,
+  env: Record<string, string | undefined> = process.env,
+): string {
+  const dir = env[CHARM_CONTAINERS_DIR_ENV] || DEFAULT_CONTAINERS_DIR;
+  return path.join(dir, containerName, 'pebble.socket');
+}
+
+export interface ContainerOptions {
+  /** Explicit socket path; overrides CHARM_CONTAINERS_DIR and the default. */
+  socketPath?: string;
+  /** Per-request timeout for the client (default 5000 ms). */
+  timeoutMs?: number;
+  /** Environment to read CHARM_CONTAINERS_DIR from (default process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+/** Raised by Container.getService / getCheck for a name the plan does not have (ops: ModelError). */
+export class PebbleNotFoundError extends PebbleError {}
+
+export class Container {
+  readonly name: string;
+  /** The underlying client, for calls this class does not wrap. */
+  readonly pebble: PebbleClient;
+
+  constructor(name: string, options: ContainerOptions = {}) {
+    this.name = name;
+    const socketPath = options.socketPath ?? pebbleSocketPath(name, options.env);
+    this.pebble = new PebbleClient({ socketPath, timeoutMs: options.timeoutMs });
+  }
+
+  get socketPath(): string {
+    return this.pebble.socketPath;
+  }
+
+  /**
+   * True exactly when GET /v1/system-info succeeds; false on a missing socket, a refused
+   * connection or an API error (as ops' can_connect). Other errors propagate.
+   */
+  async canConnect(): Promise<boolean> {
+    try {
+      await this.pebble.systemInfo();
+      return true;
+    } catch (e) {
+      if (e instanceof PebbleConnectionError || e instanceof PebbleAPIError) return false;
+      throw e;
+    }
+  }
+
+  addLayer(label: string, layer: Layer | string, opts: { combine?: boolean } = {}): Promise<void> {
+    return this.pebble.addLayer(label, layer, opts);
+  }
+
+  getPlan(): Promise<Plan> {
+    return this.pebble.getPlan();
+  }
+
+  /** Restart changed services and start enabled ones; throws ChangeError if one fails. */
+  async replan(opts?: WaitOptions): Promise<void> {
+    await this.pebble.replan(opts);
+  }
+
+  async autostart(opts?: WaitOptions): Promise<void> {
+    await this.pebble.autostart(opts);
+  }
+
+  async start(...names: string[]): Promise<void> {
+    if (names.length === 0) throw new TypeError('start expected at least 1 service name, got 0');
+    await this.pebble.start(names);
+  }
+
+  async stop(...names: string[]): Promise<void> {
+    if (names.length === 0) throw new TypeError('stop expected at least 1 service name, got 0');
+    await this.pebble.stop(names);
+  }
+
+  async restart(...names: string[]): Promise<void> {
+    if (names.length === 0) throw new TypeError('restart expected at least 1 service name, got 0');
+    await this.pebble.restart(names);
+  }
+
+  /** Services by name (all of the plan's when no names are given). */
+  async getServices(...names: string[]): Promise<Map<string, ServiceInfo>> {
+    const infos = await this.pebble.getServices(names.length ? names : undefined);
+    return new Map(infos.map((s) => [s.name, s]));
+  }
+
+  /** One service; throws PebbleNotFoundError when the plan has no service of that name. */
+  async getService(name: string): Promise<ServiceInfo> {
+    const info = (await this.getServices(name)).get(name);
+    if (!info) throw new PebbleNotFoundError(`service '${name}' not found in the Pebble plan of container '${this.name}'`);
+    return info;
+  }
+
+  async getChecks(opts: { level?: CheckLevel; names?: string[] } = {}): Promise<Map<string, CheckInfo>> {
+    const infos = await this.pebble.getChecks(opts);
+    return new Map(infos.map((c) => [c.name, c]));
+  }
+
+  /** One check; throws PebbleNotFoundError when the plan has no check of that name. */
+  async getCheck(name: string): Promise<CheckInfo> {
+    const info = (await this.getChecks({ names: [name] })).get(name);
+    if (!info) throw new PebbleNotFoundError(`check '${name}' not found in the Pebble plan of container '${this.name}'`);
+    return info;
+  }
+
+  startChecks(...names: string[]): Promise<string[]> {
+    return this.pebble.startChecks(names);
+  }
+
+  stopChecks(...names: string[]): Promise<string[]> {
+    return this.pebble.stopChecks(names);
+  }
+
+  push(path: string, source: string | Uint8Array, opts?: PushOptions): Promise<void> {
+    return this.pebble.push(path, source, opts);
+  }
+
+  pull(path: string, opts?: { encoding?: BufferEncoding }): Promise<string>;
+  pull(path: string, opts: { encoding: null }): Promise<Buffer>;
+  pull(path: string, opts: { encoding?: BufferEncoding | null } = {}): Promise<string | Buffer> {
+    return opts.encoding === null ? this.pebble.pull(path, { encoding: null }) : this.pebble.pull(path, { encoding: opts.encoding });
+  }
+
+  listFiles(path: string, opts?: { pattern?: string; itself?: boolean }): Promise<FileInfo[]> {
+    return this.pebble.listFiles(path, opts);
+  }
+
+  makeDir(path: string, opts?: MakeDirOptions): Promise<void> {
+    return this.pebble.makeDir(path, opts);
+  }
+
+  removePath(path: string, opts?: { recursive?: boolean }): Promise<void> {
+    return this.pebble.removePath(path, opts);
+  }
+
+  exists(path: string): Promise<boolean> {
+    return this.pebble.exists(path);
+  }
+
+  isDir(path: string): Promise<boolean> {
+    return this.pebble.isDir(path);
+  }
+}
