@@ -2,8 +2,7 @@
 // (pebble-charmcraft.md section 1). Every reply is a JSON envelope except a file read, which is
 // multipart. Service actions POST, then wait for the change with ops' algorithm.
 import http from 'node:http';
-import { stringify as stringifyYaml, parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   ChangeError,
   PathError,
@@ -73,8 +72,8 @@ interface RawResponse {
   body: Buffer;
 }
 
-const ChangeIdSchema = z.string().min(1);
-const ChecksChangedSchema = z.object({ changed: z.array(z.string()).nullable().optional() });
+const ChangeIdSchema = z.string().check(z.minLength(1));
+const ChecksChangedSchema = z.object({ changed: z.optional(z.nullable(z.array(z.string()))) });
 const HealthSchema = z.object({ healthy: z.boolean() });
 
 /** Format a wait timeout the way ops does ("%.3fs"), which Go's ParseDuration accepts. */
@@ -193,7 +192,7 @@ export class PebbleClient {
     try {
       const parsed: unknown = JSON.parse(res.body.toString('utf8'));
       if (parsed && typeof parsed === 'object') body = parsed as Record<string, unknown>;
-      const result = z.object({ message: z.string(), kind: z.string().optional() }).parse(body['result']);
+      const result = z.parse(z.object({ message: z.string(), kind: z.optional(z.string()) }), body['result']);
       message = result.message;
       kind = result.kind;
     } catch (e) {
@@ -215,7 +214,7 @@ export class PebbleClient {
     } catch (e) {
       throw new PebbleProtocolError(`invalid JSON from Pebble: ${(e as Error).message}`);
     }
-    const parsed = EnvelopeSchema.safeParse(json);
+    const parsed = z.safeParse(EnvelopeSchema, json);
     if (!parsed.success) throw new PebbleProtocolError(`unexpected Pebble response envelope: ${parsed.error.message}`);
     return parsed.data;
   }
@@ -236,8 +235,8 @@ export class PebbleClient {
     return this.envelope(res, opts.accept);
   }
 
-  private result<S extends z.ZodType>(schema: S, env: Envelope, what: string): z.infer<S> {
-    const parsed = schema.safeParse(env.result);
+  private result<S extends z.ZodMiniType>(schema: S, env: Envelope, what: string): z.infer<S> {
+    const parsed = z.safeParse(schema, env.result);
     if (!parsed.success) throw new PebbleProtocolError(`unexpected ${what} result from Pebble: ${parsed.error.message}`);
     return parsed.data;
   }
@@ -268,7 +267,8 @@ export class PebbleClient {
    * label is an error (400 `layer "L" already exists`).
    */
   async addLayer(label: string, layer: Layer | string, opts: { combine?: boolean } = {}): Promise<void> {
-    const text = typeof layer === 'string' ? layer : stringifyYaml(layer);
+    // The YAML library is loaded on first use, keeping hooks that never touch Pebble fast.
+    const text = typeof layer === 'string' ? layer : (await import('yaml')).stringify(layer);
     await this.request('POST', '/v1/layers', {
       body: { action: 'add', combine: opts.combine ?? false, label, format: 'yaml', layer: text },
     });
@@ -284,11 +284,11 @@ export class PebbleClient {
     const text = await this.getPlanYaml();
     let doc: unknown;
     try {
-      doc = parseYaml(text);
+      doc = (await import('yaml')).parse(text);
     } catch (e) {
       throw new PebbleProtocolError(`cannot parse plan YAML from Pebble: ${(e as Error).message}`);
     }
-    const parsed = PlanSchema.safeParse(doc ?? {});
+    const parsed = z.safeParse(PlanSchema, doc ?? {});
     if (!parsed.success) throw new PebbleProtocolError(`unexpected plan from Pebble: ${parsed.error.message}`);
     return parsed.data;
   }
@@ -426,7 +426,7 @@ export class PebbleClient {
   // Files
 
   private raiseOnPathError(result: unknown, path: string): void {
-    const items = z.array(FileResultSchema).nullable().safeParse(result);
+    const items = z.safeParse(z.nullable(z.array(FileResultSchema)), result);
     if (!items.success) throw new PebbleProtocolError(`unexpected files result from Pebble: ${items.error.message}`);
     const item = (items.data ?? []).find((i) => i.path === path);
     if (!item) throw new PebbleProtocolError(`path not found in response metadata: ${path}`);
@@ -484,7 +484,7 @@ export class PebbleClient {
     } catch (e) {
       throw new PebbleProtocolError(`invalid JSON in "response" part: ${(e as Error).message}`);
     }
-    const env = EnvelopeSchema.safeParse(meta);
+    const env = z.safeParse(EnvelopeSchema, meta);
     if (!env.success) throw new PebbleProtocolError(`unexpected "response" part: ${env.error.message}`);
     this.raiseOnPathError(env.data.result, path);
     const files = parts.filter((p) => p.name === 'files');
@@ -505,7 +505,7 @@ export class PebbleClient {
     const env = await this.request('GET', '/v1/files', {
       query: { action: 'list', path, pattern: opts.pattern || undefined, itself: opts.itself ? 'true' : undefined },
     });
-    return this.result(z.array(FileInfoSchema).nullable(), env, 'list files') ?? [];
+    return this.result(z.nullable(z.array(FileInfoSchema)), env, 'list files') ?? [];
   }
 
   /** Create a directory (POST /v1/files, action make-dirs). */

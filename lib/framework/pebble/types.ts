@@ -8,7 +8,8 @@
 //
 // Response schemas strip unknown keys instead of rejecting them, so a newer Pebble that adds a
 // field does not break the charm. Enumerations that the framework branches on stay strict.
-import { z } from 'zod';
+// zod/mini (the tree-shakable build of zod) keeps this out of the hot path of every hook.
+import * as z from 'zod/mini';
 
 // ---------------------------------------------------------------------------------------------
 // The layer language
@@ -33,67 +34,67 @@ const StringMap = z.record(z.string(), z.string());
 
 /** One service of a layer or of the combined plan. Every field is optional in a single layer. */
 export const ServiceSchema = z.object({
-  summary: z.string().optional(),
-  description: z.string().optional(),
-  startup: StartupSchema.optional(),
-  override: OverrideSchema.optional(),
-  command: z.string().optional(),
-  after: z.array(z.string()).optional(),
-  before: z.array(z.string()).optional(),
-  requires: z.array(z.string()).optional(),
-  workload: z.string().optional(),
-  environment: StringMap.optional(),
-  'user-id': z.number().int().optional(),
-  user: z.string().optional(),
-  'group-id': z.number().int().optional(),
-  group: z.string().optional(),
-  'working-dir': z.string().optional(),
-  'on-success': OnSuccessActionSchema.optional(),
-  'on-failure': OnFailureActionSchema.optional(),
-  'on-check-failure': z.record(z.string(), OnFailureActionSchema).optional(),
-  'backoff-delay': DurationSchema.optional(),
-  'backoff-factor': z.number().optional(),
-  'backoff-limit': DurationSchema.optional(),
-  'kill-delay': DurationSchema.optional(),
+  summary: z.optional(z.string()),
+  description: z.optional(z.string()),
+  startup: z.optional(StartupSchema),
+  override: z.optional(OverrideSchema),
+  command: z.optional(z.string()),
+  after: z.optional(z.array(z.string())),
+  before: z.optional(z.array(z.string())),
+  requires: z.optional(z.array(z.string())),
+  workload: z.optional(z.string()),
+  environment: z.optional(StringMap),
+  'user-id': z.optional(z.int()),
+  user: z.optional(z.string()),
+  'group-id': z.optional(z.int()),
+  group: z.optional(z.string()),
+  'working-dir': z.optional(z.string()),
+  'on-success': z.optional(OnSuccessActionSchema),
+  'on-failure': z.optional(OnFailureActionSchema),
+  'on-check-failure': z.optional(z.record(z.string(), OnFailureActionSchema)),
+  'backoff-delay': z.optional(DurationSchema),
+  'backoff-factor': z.optional(z.number()),
+  'backoff-limit': z.optional(DurationSchema),
+  'kill-delay': z.optional(DurationSchema),
 });
 export type Service = z.infer<typeof ServiceSchema>;
 
 export const CheckLevelSchema = z.enum(['alive', 'ready']);
 export type CheckLevel = z.infer<typeof CheckLevelSchema>;
 
-export const HttpCheckSchema = z.object({ url: z.string().optional(), headers: StringMap.optional() });
-export const TcpCheckSchema = z.object({ port: z.number().int().optional(), host: z.string().optional() });
+export const HttpCheckSchema = z.object({ url: z.optional(z.string()), headers: z.optional(StringMap) });
+export const TcpCheckSchema = z.object({ port: z.optional(z.int()), host: z.optional(z.string()) });
 export const ExecCheckSchema = z.object({
-  command: z.string().optional(),
-  'service-context': z.string().optional(),
-  environment: StringMap.optional(),
-  'user-id': z.number().int().optional(),
-  user: z.string().optional(),
-  'group-id': z.number().int().optional(),
-  group: z.string().optional(),
-  'working-dir': z.string().optional(),
+  command: z.optional(z.string()),
+  'service-context': z.optional(z.string()),
+  environment: z.optional(StringMap),
+  'user-id': z.optional(z.int()),
+  user: z.optional(z.string()),
+  'group-id': z.optional(z.int()),
+  group: z.optional(z.string()),
+  'working-dir': z.optional(z.string()),
 });
 
 /** One health check. Exactly one of `http`, `tcp` or `exec` must be set in the combined plan. */
 export const CheckSchema = z.object({
-  override: OverrideSchema.optional(),
-  level: CheckLevelSchema.optional(),
-  startup: StartupSchema.optional(),
-  period: DurationSchema.optional(),
-  timeout: DurationSchema.optional(),
-  threshold: z.number().int().optional(),
-  http: HttpCheckSchema.optional(),
-  tcp: TcpCheckSchema.optional(),
-  exec: ExecCheckSchema.optional(),
+  override: z.optional(OverrideSchema),
+  level: z.optional(CheckLevelSchema),
+  startup: z.optional(StartupSchema),
+  period: z.optional(DurationSchema),
+  timeout: z.optional(DurationSchema),
+  threshold: z.optional(z.int()),
+  http: z.optional(HttpCheckSchema),
+  tcp: z.optional(TcpCheckSchema),
+  exec: z.optional(ExecCheckSchema),
 });
 export type Check = z.infer<typeof CheckSchema>;
 
 export const LogTargetSchema = z.object({
-  override: OverrideSchema.optional(),
-  type: z.enum(['loki', 'opentelemetry', 'syslog']).optional(),
-  location: z.string().optional(),
-  services: z.array(z.string()).optional(),
-  labels: StringMap.optional(),
+  override: z.optional(OverrideSchema),
+  type: z.optional(z.enum(['loki', 'opentelemetry', 'syslog'])),
+  location: z.optional(z.string()),
+  services: z.optional(z.array(z.string())),
+  labels: z.optional(StringMap),
 });
 export type LogTarget = z.infer<typeof LogTargetSchema>;
 
@@ -102,57 +103,59 @@ export type LogTarget = z.infer<typeof LogTargetSchema>;
  * (Pebble answers 400 without it), so the type asks for it too.
  */
 export const LayerSchema = z.object({
-  summary: z.string().optional(),
-  description: z.string().optional(),
-  services: z.record(z.string(), ServiceSchema.extend({ override: OverrideSchema })).optional(),
-  checks: z.record(z.string(), CheckSchema.extend({ override: OverrideSchema })).optional(),
-  'log-targets': z.record(z.string(), LogTargetSchema.extend({ override: OverrideSchema })).optional(),
+  summary: z.optional(z.string()),
+  description: z.optional(z.string()),
+  services: z.optional(z.record(z.string(), z.extend(ServiceSchema, { override: OverrideSchema }))),
+  checks: z.optional(z.record(z.string(), z.extend(CheckSchema, { override: OverrideSchema }))),
+  'log-targets': z.optional(z.record(z.string(), z.extend(LogTargetSchema, { override: OverrideSchema }))),
 });
 export type Layer = z.infer<typeof LayerSchema>;
 
 /** The combined plan, as GET /v1/plan returns it (without defaults). Missing sections are {}. */
 export const PlanSchema = z.object({
-  services: z.record(z.string(), ServiceSchema).default({}),
-  checks: z.record(z.string(), CheckSchema).default({}),
-  'log-targets': z.record(z.string(), LogTargetSchema).default({}),
+  services: z._default(z.record(z.string(), ServiceSchema), {}),
+  checks: z._default(z.record(z.string(), CheckSchema), {}),
+  'log-targets': z._default(z.record(z.string(), LogTargetSchema), {}),
 });
 export type Plan = z.infer<typeof PlanSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // API results
 
-export const SystemInfoSchema = z
-  .object({
-    'boot-id': z.string().optional(),
+export const SystemInfoSchema = z.pipe(
+  z.object({
+    'boot-id': z.optional(z.string()),
     version: z.string(),
-    'http-address': z.string().optional(),
-    'https-address': z.string().optional(),
-  })
-  .transform((v) => ({
+    'http-address': z.optional(z.string()),
+    'https-address': z.optional(z.string()),
+  }),
+  z.transform((v) => ({
     bootId: v['boot-id'] ?? '',
     version: v.version,
     httpAddress: v['http-address'],
     httpsAddress: v['https-address'],
-  }));
+  })),
+);
 export type SystemInfo = z.infer<typeof SystemInfoSchema>;
 
 export const ServiceStatusSchema = z.enum(['active', 'inactive', 'backoff', 'error']);
 /** `backoff` is a real Pebble status even though ops' enum lacks it. */
 export type ServiceStatus = z.infer<typeof ServiceStatusSchema>;
 
-export const ServiceInfoSchema = z
-  .object({
+export const ServiceInfoSchema = z.pipe(
+  z.object({
     name: z.string(),
     startup: StartupSchema,
     current: ServiceStatusSchema,
-    'current-since': z.string().optional(),
-  })
-  .transform((v) => ({
+    'current-since': z.optional(z.string()),
+  }),
+  z.transform((v) => ({
     name: v.name,
     startup: v.startup,
     current: v.current,
     currentSince: v['current-since'],
-  }));
+  })),
+);
 export type ServiceInfo = z.infer<typeof ServiceInfoSchema>;
 
 /** True when a service counts as running (Pebble's `active`). */
@@ -163,19 +166,19 @@ export function isServiceRunning(info: Pick<ServiceInfo, 'current'>): boolean {
 export const CheckStatusSchema = z.enum(['up', 'down', 'inactive']);
 export type CheckStatus = z.infer<typeof CheckStatusSchema>;
 
-export const CheckInfoSchema = z
-  .object({
+export const CheckInfoSchema = z.pipe(
+  z.object({
     name: z.string(),
-    level: z.union([CheckLevelSchema, z.literal('')]).optional(),
+    level: z.optional(z.union([CheckLevelSchema, z.literal('')])),
     startup: StartupSchema,
     status: CheckStatusSchema,
-    successes: z.number().int().optional(),
-    failures: z.number().int().optional(),
-    threshold: z.number().int(),
-    'change-id': z.string().optional(),
-    'prev-change-id': z.string().optional(),
-  })
-  .transform((v) => ({
+    successes: z.optional(z.int()),
+    failures: z.optional(z.int()),
+    threshold: z.int(),
+    'change-id': z.optional(z.string()),
+    'prev-change-id': z.optional(z.string()),
+  }),
+  z.transform((v) => ({
     name: v.name,
     level: v.level === '' ? undefined : v.level,
     startup: v.startup,
@@ -185,7 +188,8 @@ export const CheckInfoSchema = z
     threshold: v.threshold,
     changeId: v['change-id'],
     prevChangeId: v['prev-change-id'],
-  }));
+  })),
+);
 export type CheckInfo = z.infer<typeof CheckInfoSchema>;
 
 /** Change and task status strings (Pebble's state package). */
@@ -194,19 +198,19 @@ export const ChangeStatusSchema = z.enum([
 ]);
 export type ChangeStatus = z.infer<typeof ChangeStatusSchema>;
 
-export const TaskSchema = z
-  .object({
+export const TaskSchema = z.pipe(
+  z.object({
     id: z.string(),
     kind: z.string(),
     summary: z.string(),
     status: z.string(),
-    log: z.array(z.string()).optional(),
+    log: z.optional(z.array(z.string())),
     progress: z.object({ label: z.string(), done: z.number(), total: z.number() }),
     'spawn-time': z.string(),
-    'ready-time': z.string().optional(),
-    data: z.record(z.string(), z.unknown()).optional(),
-  })
-  .transform((v) => ({
+    'ready-time': z.optional(z.string()),
+    data: z.optional(z.record(z.string(), z.unknown())),
+  }),
+  z.transform((v) => ({
     id: v.id,
     kind: v.kind,
     summary: v.summary,
@@ -216,23 +220,24 @@ export const TaskSchema = z
     spawnTime: v['spawn-time'],
     readyTime: v['ready-time'],
     data: v.data ?? {},
-  }));
+  })),
+);
 export type Task = z.infer<typeof TaskSchema>;
 
-export const ChangeSchema = z
-  .object({
+export const ChangeSchema = z.pipe(
+  z.object({
     id: z.string(),
     kind: z.string(),
     summary: z.string(),
     status: z.string(),
-    tasks: z.array(TaskSchema).optional(),
+    tasks: z.optional(z.array(TaskSchema)),
     ready: z.boolean(),
-    err: z.string().optional(),
+    err: z.optional(z.string()),
     'spawn-time': z.string(),
-    'ready-time': z.string().optional(),
-    data: z.record(z.string(), z.unknown()).optional(),
-  })
-  .transform((v) => ({
+    'ready-time': z.optional(z.string()),
+    data: z.optional(z.record(z.string(), z.unknown())),
+  }),
+  z.transform((v) => ({
     id: v.id,
     kind: v.kind,
     summary: v.summary,
@@ -243,26 +248,27 @@ export const ChangeSchema = z
     spawnTime: v['spawn-time'],
     readyTime: v['ready-time'],
     data: v.data ?? {},
-  }));
+  })),
+);
 export type Change = z.infer<typeof ChangeSchema>;
 
 export const FileTypeSchema = z.enum(['file', 'directory', 'symlink', 'socket', 'named-pipe', 'device', 'unknown']);
 export type FileType = z.infer<typeof FileTypeSchema>;
 
-export const FileInfoSchema = z
-  .object({
+export const FileInfoSchema = z.pipe(
+  z.object({
     path: z.string(),
     name: z.string(),
     type: FileTypeSchema,
-    size: z.number().optional(),
+    size: z.optional(z.number()),
     permissions: z.string(),
     'last-modified': z.string(),
-    'user-id': z.number().nullable().optional(),
-    user: z.string().optional(),
-    'group-id': z.number().nullable().optional(),
-    group: z.string().optional(),
-  })
-  .transform((v) => ({
+    'user-id': z.optional(z.nullable(z.number())),
+    user: z.optional(z.string()),
+    'group-id': z.optional(z.nullable(z.number())),
+    group: z.optional(z.string()),
+  }),
+  z.transform((v) => ({
     path: v.path,
     name: v.name,
     type: v.type,
@@ -274,7 +280,8 @@ export const FileInfoSchema = z
     user: v.user ?? '',
     groupId: v['group-id'] ?? undefined,
     group: v.group ?? '',
-  }));
+  })),
+);
 export type FileInfo = z.infer<typeof FileInfoSchema>;
 
 // ---------------------------------------------------------------------------------------------
@@ -282,22 +289,22 @@ export type FileInfo = z.infer<typeof FileInfoSchema>;
 
 export const ErrorResultSchema = z.object({
   message: z.string(),
-  kind: z.string().optional(),
-  value: z.unknown().optional(),
+  kind: z.optional(z.string()),
+  value: z.optional(z.unknown()),
 });
 export type ErrorResult = z.infer<typeof ErrorResultSchema>;
 
 export const EnvelopeSchema = z.object({
   type: z.enum(['sync', 'async', 'error']),
-  'status-code': z.number().int(),
+  'status-code': z.int(),
   status: z.string(),
-  change: z.string().optional(),
-  result: z.unknown().optional(),
+  change: z.optional(z.string()),
+  result: z.optional(z.unknown()),
 });
 export type Envelope = z.infer<typeof EnvelopeSchema>;
 
 /** One entry of a files API result: the path and, on failure, its error. */
 export const FileResultSchema = z.object({
   path: z.string(),
-  error: z.object({ message: z.string(), kind: z.string().optional() }).optional(),
+  error: z.optional(z.object({ message: z.string(), kind: z.optional(z.string()) })),
 });
