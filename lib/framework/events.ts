@@ -10,6 +10,7 @@ import { ModelError } from './errors.js';
 import { BoundEvent, EventBase, Handle, LifecycleEvent, type EventClass, type FrameworkObject } from './framework.js';
 import type { Application, Relation, Unit } from './model.js';
 import { Secret } from './model.js';
+import type { Container } from './pebble/container.js';
 import { StatusBase, assertSettable } from './status.js';
 
 /** Base of events that come from Juju. */
@@ -115,9 +116,9 @@ export interface WorkloadSnapshot extends Record<string, unknown> {
 
 /** Base of Pebble events: the workload container. */
 export class WorkloadEvent extends HookEvent<WorkloadSnapshot> {
-  containerName!: string;
+  workload!: Container;
   override async restore(s: WorkloadSnapshot): Promise<void> {
-    this.containerName = s.containerName;
+    this.workload = this.framework.model.unit.getContainer(s.containerName);
   }
 }
 export class PebbleReadyEvent extends WorkloadEvent {}

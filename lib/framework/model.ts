@@ -16,6 +16,7 @@ import {
   TooManyRelatedAppsError,
 } from './errors.js';
 import type { CharmMeta, ConfigOptionMeta } from './meta.js';
+import { Container } from './pebble/container.js';
 import { StatusBase, UnknownStatus, assertSettable } from './status.js';
 
 /** What the Model needs to know about the current dispatch. */
@@ -191,6 +192,7 @@ export class Application {
 
 export class Unit {
   private statusCache: StatusBase | null = null;
+  private readonly containerCache = new Map<string, Container>();
   constructor(
     private readonly model: Model,
     readonly name: string,
@@ -246,6 +248,26 @@ export class Unit {
     for (const p of have) if (!want.has(key(p))) await this.model.backend.closePort(p);
     const haveKeys = new Set(have.map(key));
     for (const [k, p] of want) if (!haveKeys.has(k)) await this.model.backend.openPort(p);
+  }
+
+  /** A workload container declared in charmcraft.yaml, reached through its Pebble socket. */
+  getContainer(name: string): Container {
+    if (!this.isOurs) throw new ModelError(`containers of other units (${this.name}) are not reachable`);
+    const meta = this.model.meta;
+    if (!meta.containers.includes(name)) {
+      throw new ModelError(`charm "${meta.name}" declares no container "${name}" (declared: ${meta.containers.join(', ') || 'none'})`);
+    }
+    let c = this.containerCache.get(name);
+    if (!c) {
+      c = new Container(name, { env: { CHARM_CONTAINERS_DIR: this.model.context.containersDir } });
+      this.containerCache.set(name, c);
+    }
+    return c;
+  }
+
+  /** Every workload container declared in charmcraft.yaml. */
+  get containers(): Container[] {
+    return this.model.meta.containers.map((n) => this.getContainer(n));
   }
 
   /** Create a unit-owned secret. */

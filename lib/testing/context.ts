@@ -7,7 +7,9 @@
  * through memory storage seeded from `state.deferred` / `state.storedStates`. Nothing of ours is
  * mocked: the output State is what the charm wrote.
  */
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { CharmClass } from '../framework/charm.js';
 import { AbortDispatch } from '../framework/errors.js';
@@ -15,6 +17,7 @@ import { dispatch, type DispatchResult } from '../framework/main.js';
 import { CharmMeta } from '../framework/meta.js';
 import { MemoryStorage, emptyStoredData, type StoredData } from '../framework/storage.js';
 import { agentRunner, UnitAgent, type JujuLogRecord, type ToolCall } from './juju/agent.js';
+import { ContainerSet } from './containers.js';
 import { hookEnvironment, type SimEvent } from './events.js';
 import { parseState, type State, type StateInput } from './state.js';
 
@@ -103,6 +106,8 @@ export class Context {
       action: event.action ? { name: event.action.name, params: event.action.params } : undefined,
     });
     const storage = new MemoryStorage(toStoredData(state));
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ctx-'));
+    const containers = await ContainerSet.start(state.containers, { dir: path.join(tmp, 'c') });
     const env = {
       ...hookEnvironment(event, {
         unitName: this.unitName,
@@ -112,17 +117,28 @@ export class Context {
         jujuVersion: this.options.jujuVersion ?? '3.6.14',
         proxy: state.proxy,
       }),
+      CHARM_CONTAINERS_DIR: containers.dir,
       ...this.options.env,
     };
-    const result = await dispatch(this.charmClass, {
-      env,
-      argv1: '',
-      runner: agentRunner(agent),
-      storage,
-      meta: this.meta,
-      quiet: true,
-    });
+    let result: DispatchResult;
+    let containerStates: State['containers'];
+    try {
+      result = await dispatch(this.charmClass, {
+        env,
+        argv1: '',
+        runner: agentRunner(agent),
+        storage,
+        meta: this.meta,
+        quiet: true,
+      });
+      containerStates = containers.snapshot();
+    } finally {
+      await containers.stop();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
     const out = agent.finish(result.exitCode === 0);
+    // Pebble is not transactional: what the charm did to its containers stays, success or not.
+    out.containers = containerStates;
     const committed = result.exitCode === 0 && !(result.error instanceof AbortDispatch);
     Object.assign(out, fromStoredData(committed ? storage.data : toStoredData(state)));
     this.last = {

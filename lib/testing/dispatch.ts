@@ -17,6 +17,7 @@ import { execa } from 'execa';
 import { CharmMeta } from '../framework/meta.js';
 import { FileStorage } from '../framework/storage.js';
 import { UnitAgent, type JujuLogRecord, type ToolCall } from './juju/agent.js';
+import { ContainerSet } from './containers.js';
 import { AgentServer, writeToolsDir } from './juju/server.js';
 import { hookEnvironment, type SimEvent } from './events.js';
 import { parseState, type State, type StateInput } from './state.js';
@@ -34,8 +35,13 @@ export interface RunCharmOptions {
   jujuVersion?: string;
   /** Kill the hook after this long (default 120 s, Juju has no limit but a stuck hook is a bug). */
   timeoutMs?: number;
-  /** Extra environment (e.g. CHARM_CONTAINERS_DIR for Pebble sockets). */
+  /** Extra environment. */
   env?: Record<string, string>;
+  /**
+   * Pebble: by default one fake-mode emulator per container of the State for this hook only. Pass
+   * `containersDir` when the caller runs the emulators itself (they outlive hooks in a model).
+   */
+  containers?: { containersDir?: string; mode?: 'fake' | 'run'; pathMap?: Record<string, string> };
 }
 
 export interface RunCharmResult {
@@ -81,6 +87,10 @@ export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult
     remoteApp: options.event.remoteApp,
     action: options.event.action ? { name: options.event.action.name, params: options.event.action.params } : undefined,
   });
+  const external = options.containers?.containersDir;
+  const containers = external
+    ? undefined
+    : await ContainerSet.start(state.containers, { dir: path.join(tmp, 'c'), mode: options.containers?.mode, pathMap: options.containers?.pathMap });
   const contextId = `${unitName}-${randomUUID()}`;
   const server = await AgentServer.start(path.join(tmp, 'agent.sock'), (id) => (id === contextId ? agent : undefined));
   toolsDir ??= writeToolsDir(path.join(os.tmpdir(), `charm-sim-tools-${process.getuid?.() ?? 0}`)).then((t) => t.dir);
@@ -101,6 +111,7 @@ export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult
     JUJU_AGENT_SOCKET_ADDRESS: server.socketPath,
     JUJU_AGENT_SOCKET_NETWORK: 'unix',
     JUJU_CONTEXT_ID: contextId,
+    CHARM_CONTAINERS_DIR: external ?? containers!.dir,
     ...options.env,
   };
   const started = performance.now();
@@ -116,6 +127,7 @@ export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult
     const exitCode = r.exitCode ?? (r.timedOut ? 124 : 1);
     const out = agent.finish(exitCode === 0);
     Object.assign(out, readStateFile(unitDir));
+    if (containers) out.containers = containers.snapshot();
     return {
       state: out,
       exitCode,
@@ -129,6 +141,7 @@ export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult
       actionFailure: agent.action.failure,
     };
   } finally {
+    await containers?.stop();
     await server.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }

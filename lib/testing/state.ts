@@ -85,6 +85,8 @@ export const containerSchema = z
     checkStatuses: z.record(z.string(), z.enum(['up', 'down'])).default({}),
     /** Container path → file content, pushed before the run / read back after it. */
     files: z.record(z.string(), z.string()).default({}),
+    /** Output only: the combined plan of the layers (ignored on input). */
+    plan: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 export type ContainerState = z.infer<typeof containerSchema>;
