@@ -47,7 +47,10 @@ test('every missing variable is reported at once, naming the event that needs it
     'JUJU_RELATION is not set (Juju sets it for relation events)',
     'JUJU_RELATION_ID is not set (Juju sets it for relation events)',
     'JUJU_REMOTE_APP is not set (Juju sets it for relation events)',
-    'JUJU_REMOTE_UNIT is not set (Juju sets it for relation-changed)',
+  ]);
+  // relation-changed for an application-databag change names no remote unit; joined always does.
+  expect(problems({ ...BASE, JUJU_DISPATCH_PATH: 'hooks/db-relation-joined', JUJU_HOOK_NAME: 'db-relation-joined', JUJU_RELATION: 'db', JUJU_RELATION_ID: 'db:1', JUJU_REMOTE_APP: 'pg' })).toEqual([
+    'JUJU_REMOTE_UNIT is not set (Juju sets it for relation-joined)',
   ]);
   expect(problems({ ...BASE, JUJU_DISPATCH_PATH: 'hooks/secret-remove', JUJU_HOOK_NAME: 'secret-remove', JUJU_SECRET_ID: 's', JUJU_SECRET_REVISION: 'x' })).toEqual([
     'JUJU_SECRET_REVISION is "x", expected a whole number',

@@ -227,7 +227,8 @@ export function contextFromEnv(env: Env = process.env, argv1: string | undefined
       if (!ctx.remoteAppName && ctx.remoteUnitName?.includes('/')) ctx.remoteAppName = ctx.remoteUnitName.split('/')[0];
       if (!ctx.remoteAppName) problems.push(`JUJU_REMOTE_APP is not set (${why})`);
       const suffix = RELATION_RE.exec(name)?.[2];
-      if (suffix === 'joined' || suffix === 'changed' || suffix === 'departed') {
+      // relation-changed raised by a change of the remote *application* databag has no remote unit.
+      if (suffix === 'joined' || suffix === 'departed') {
         if (!ctx.remoteUnitName) problems.push(`JUJU_REMOTE_UNIT is not set (Juju sets it for relation-${suffix})`);
       }
       if (suffix === 'departed') ctx.departingUnitName = need('JUJU_DEPARTING_UNIT', 'Juju sets it for relation-departed');

@@ -33,7 +33,7 @@ type SecretRef = Pick<SecretState, 'id' | 'label'>;
 function relationEvent(
   kind: 'created' | 'joined' | 'changed' | 'departed' | 'broken',
   rel: RelationRef,
-  opts: { remoteUnit?: number | string; departingUnit?: number | string } = {},
+  opts: { remoteUnit?: number | string | null; departingUnit?: number | string } = {},
 ): SimEvent {
   const name = `${rel.endpoint}-relation-${kind}`;
   const unitName = (u: number | string | undefined) => (u === undefined ? undefined : typeof u === 'number' ? `${rel.remoteAppName}/${u}` : u);
@@ -42,8 +42,10 @@ function relationEvent(
     JUJU_RELATION_ID: `${rel.endpoint}:${rel.id}`,
     JUJU_REMOTE_APP: rel.remoteAppName,
   };
-  // Juju names the remote unit for joined, changed and departed (Scenario defaults it to unit 0).
-  const remote = kind === 'joined' || kind === 'changed' || kind === 'departed' ? unitName(opts.remoteUnit ?? 0) : undefined;
+  // Juju names the remote unit for joined, changed and departed (Scenario defaults it to unit 0);
+  // `remoteUnit: null` is relation-changed for a change of the remote application's databag.
+  const remote =
+    (kind === 'joined' || kind === 'changed' || kind === 'departed') && opts.remoteUnit !== null ? unitName(opts.remoteUnit ?? 0) : undefined;
   if (remote) env.JUJU_REMOTE_UNIT = remote;
   if (kind === 'departed') env.JUJU_DEPARTING_UNIT = unitName(opts.departingUnit ?? opts.remoteUnit ?? 0)!;
   return { ...hook(name, env), relationId: rel.id, remoteUnit: remote, remoteApp: rel.remoteAppName };
@@ -73,7 +75,7 @@ export const on = {
   collectMetrics: () => hook('collect-metrics'),
   relationCreated: (rel: RelationRef) => relationEvent('created', rel),
   relationJoined: (rel: RelationRef, opts?: { remoteUnit?: number | string }) => relationEvent('joined', rel, opts),
-  relationChanged: (rel: RelationRef, opts?: { remoteUnit?: number | string }) => relationEvent('changed', rel, opts),
+  relationChanged: (rel: RelationRef, opts?: { remoteUnit?: number | string | null }) => relationEvent('changed', rel, opts),
   relationDeparted: (rel: RelationRef, opts?: { remoteUnit?: number | string; departingUnit?: number | string }) =>
     relationEvent('departed', rel, opts),
   relationBroken: (rel: RelationRef) => relationEvent('broken', rel),
