@@ -196,6 +196,13 @@ export async function buildCharm(options: CharmBuildOptions): Promise<BuiltCharm
       outfile: path.join(out, 'dist', 'lazy', `${pkg}.cjs`),
     });
   }
+  // The bundle runs inside vm.Script, which has no import(): every dynamic import must have been
+  // turned into a require() by the lazy-packages plugin above.
+  const bundled = fs.readFileSync(path.join(out, 'dist', BUNDLE), 'utf8');
+  const leftover = /\bimport\(\s*["'`]([^"'`]+)/.exec(bundled);
+  if (leftover) {
+    throw new Error(`charm bundle keeps a dynamic import of "${leftover[1]}"; import it statically or add it to LAZY_PACKAGES in lib/build/charm.ts`);
+  }
   // The entry point must be executable with a shebang (charmcraft's entrypoint linter).
   fs.writeFileSync(path.join(out, 'dist', 'charm.cjs'), CHARM_LOADER, { mode: 0o755 });
   fs.chmodSync(path.join(out, 'dist', 'charm.cjs'), 0o755);
