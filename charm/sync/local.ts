@@ -7,6 +7,7 @@ import { ClientError, GraphQLClient } from 'graphql-request';
 import { z } from 'zod';
 import * as D from './documents.js';
 import type { StixObject } from './events.js';
+import { nodeFetch } from './http-fetch.js';
 
 /**
  * - `auth`: the token or URL is wrong; fatal, a person must fix the configuration.
@@ -96,7 +97,7 @@ export class LocalPlatform {
 
   constructor(opts: LocalOptions) {
     this.#opts = opts;
-    this.#client = new GraphQLClient(`${opts.url}/graphql`, { headers: { authorization: `Bearer ${opts.token}` } });
+    this.#client = new GraphQLClient(`${opts.url}/graphql`, { headers: { authorization: `Bearer ${opts.token}` }, fetch: nodeFetch });
   }
 
   async #call<T>(operation: string, document: string, variables: Record<string, unknown>, schema: z.ZodType<T>, headers: Record<string, string> = {}, outer?: AbortSignal): Promise<T> {

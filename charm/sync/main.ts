@@ -23,6 +23,7 @@ function configFailureStatus(message: string): SyncStatus {
     timing: { startedAt: new Date().toISOString(), firstEventAt: null, lastAcceptAt: null },
     applyMode: '',
     pid: process.pid,
+    memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed },
   };
 }
 

@@ -5,16 +5,34 @@
 export class BoundedQueue<T> {
   #items: (T | undefined)[] = [];
   #head = 0;
+  #bytes = 0;
   #roomWaiters: (() => void)[] = [];
   #itemWaiters: (() => void)[] = [];
 
-  constructor(readonly capacity: number) {}
+  /**
+   * @param capacity at most this many items before the reader is paused
+   * @param maxBytes at most this many bytes (as reported by `sizeOf`) before the reader is paused
+   */
+  constructor(
+    readonly capacity: number,
+    readonly maxBytes: number = Number.POSITIVE_INFINITY,
+    readonly sizeOf: (item: T) => number = () => 0,
+  ) {}
 
   get length(): number {
     return this.#items.length - this.#head;
   }
 
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  #hasRoom(): boolean {
+    return this.length < this.capacity && this.#bytes < this.maxBytes;
+  }
+
   push(item: T): void {
+    this.#bytes += this.sizeOf(item);
     this.#items.push(item);
     const w = this.#itemWaiters;
     this.#itemWaiters = [];
@@ -30,17 +48,19 @@ export class BoundedQueue<T> {
     const item = this.#items[this.#head];
     this.#items[this.#head] = undefined;
     this.#head++;
+    if (item !== undefined) this.#bytes -= this.sizeOf(item);
     if (this.#head > 4096 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }
-    if (this.length < this.capacity) this.#wakeRoom();
+    if (this.#hasRoom()) this.#wakeRoom();
     return item;
   }
 
   clear(): void {
     this.#items = [];
     this.#head = 0;
+    this.#bytes = 0;
     this.#wakeRoom();
   }
 
@@ -52,7 +72,7 @@ export class BoundedQueue<T> {
 
   /** Resolves when there is room (or the signal aborts). */
   waitForRoom(signal?: AbortSignal): Promise<void> {
-    if (this.length < this.capacity || signal?.aborted) return Promise.resolve();
+    if (this.#hasRoom() || signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = () => {
         signal?.removeEventListener('abort', done);

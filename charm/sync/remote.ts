@@ -76,8 +76,10 @@ function makeFetch(opts: RemoteOptions, extraHeaders: Record<string, string>, wa
     new Promise<FetchLikeResponse>((resolve, reject) => {
       const url = new URL(String(input));
       const signal: AbortSignal = init.signal;
-      const headers: Record<string, string> = { ...init.headers, ...extraHeaders };
-      delete headers['Last-Event-ID']; // eventsource's own id: we send the accepted position instead (extraHeaders)
+      // eventsource's own Last-Event-ID (the last id *seen*) is replaced by the accepted position in extraHeaders.
+      const headers: Record<string, string> = { ...init.headers };
+      delete headers['Last-Event-ID'];
+      Object.assign(headers, extraHeaders);
       const mod = url.protocol === 'https:' ? https : http;
       const req = mod.request(url, { method: 'GET', headers, agent: false, rejectUnauthorized: opts.sslVerify });
       const onAbort = () => req.destroy(abortError());

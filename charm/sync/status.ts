@@ -50,6 +50,7 @@ export const syncStatusSchema = z.object({
   timing: z.object({ startedAt: z.string(), firstEventAt: z.number().nullable(), lastAcceptAt: z.number().nullable() }),
   applyMode: z.string(),
   pid: z.number(),
+  memory: z.object({ rssBytes: z.number(), heapUsedBytes: z.number() }),
 });
 export type SyncStatus = z.infer<typeof syncStatusSchema>;
 

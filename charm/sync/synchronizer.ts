@@ -55,12 +55,19 @@ export interface StartOptions {
 
 type Item = { id: string; gen: number; work: Work | { kind: 'marker' } };
 
+/** A deferred operation, run after the batch's bundle; the ops of one batch touch disjoint ids. */
+type Deferred =
+  | { kind: 'merge'; targetId: string; sourceIds: string[]; eventId: string }
+  | { kind: 'delete'; id: string; type: string; eventId: string }
+  | { kind: 'rename'; object: StixObject; previousStandard: string; eventId: string };
+
 interface Batch {
   items: Item[];
   objects: StixObject[];
   bytes: number;
-  previousStandard: string | undefined;
-  after: { kind: 'merge'; targetId: string; sourceIds: string[] } | { kind: 'delete'; id: string; type: string } | undefined;
+  deferred: Deferred[];
+  /** Ids touched by `deferred`: a later upsert of one of them must wait for the next batch. */
+  touched: Set<string>;
 }
 
 type StepResult = 'ok' | 'not-found' | 'failed' | 'abandoned';
@@ -88,7 +95,7 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
   const cfg = config;
   const local = new LocalPlatform({ url: cfg.local.url, token: cfg.local.token, timeoutMs: cfg.local.timeoutMs, synchronizedUpsert: cfg.local.synchronizedUpsert });
   const counters: Counters = newCounters();
-  const queue = new BoundedQueue<Item>(cfg.apply.queueMaxEvents);
+  const queue = new BoundedQueue<Item>(cfg.apply.queueMaxEvents, cfg.apply.queueMaxBytes, (it) => ('bytes' in it.work ? it.work.bytes : 64));
   const configuredStart = cfg.remote.startFrom ?? START_OF_STREAM;
   const startedAt = new Date();
   const stopCtl = new AbortController();
@@ -141,6 +148,7 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
       timing: { startedAt: startedAt.toISOString(), firstEventAt, lastAcceptAt },
       applyMode: cfg.apply.mode,
       pid: process.pid,
+      memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed },
     };
   };
 
@@ -297,36 +305,56 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
     return 'done';
   }
 
-  async function applyBatch(b: Batch): Promise<'done' | 'abandoned'> {
-    if (cfg.apply.mode === 'none') return 'done';
-    if (b.objects.length > 0 && (await push(b.objects, b.previousStandard)) === 'abandoned') return 'abandoned';
-    const after = b.after;
-    if (after === undefined) return 'done';
-    const last = b.items[b.items.length - 1];
-    if (after.kind === 'merge') {
-      if (after.sourceIds.length === 0) return 'done';
-      const res = await step('stixEdit.merge', (signal) => local.merge(after.targetId, after.sourceIds, signal), true);
+  async function applyDeferred(op: Deferred): Promise<'done' | 'abandoned'> {
+    if (op.kind === 'rename') return push([op.object], op.previousStandard);
+    if (op.kind === 'merge') {
+      if (op.sourceIds.length === 0) return 'done';
+      const res = await step('stixEdit.merge', (signal) => local.merge(op.targetId, op.sourceIds, signal), true);
       if (res.r === 'abandoned') return 'abandoned';
       if (res.r === 'ok') counters.merges++;
       else if (res.r === 'not-found') {
         counters.eventsSkipped['not-found']++;
-        log.warn('merge skipped: an id is unknown on the local platform (already merged or never copied)', { target: after.targetId, sources: after.sourceIds, eventId: last?.id, error: res.err?.message });
-      } else reportFailed('stixEdit.merge', { id: after.targetId, type: 'merge' }, res.err, last?.id);
+        log.warn('merge skipped: an id is unknown on the local platform (already merged or never copied)', { target: op.targetId, sources: op.sourceIds, eventId: op.eventId, error: res.err?.message });
+      } else reportFailed('stixEdit.merge', { id: op.targetId, type: 'merge' }, res.err, op.eventId);
       return 'done';
     }
-    const res = await step('stixEdit.delete', (signal) => local.delete(after.id, signal), true);
+    const res = await step('stixEdit.delete', (signal) => local.delete(op.id, signal), true);
     if (res.r === 'abandoned') return 'abandoned';
     if (res.r === 'ok') counters.deletes++;
     else if (res.r === 'not-found') {
       counters.eventsSkipped['not-found']++;
-      log.warn('delete skipped: the id is unknown on the local platform', { stixId: after.id, eventId: last?.id, error: res.err?.message });
-    } else reportFailed('stixEdit.delete', { id: after.id, type: after.type }, res.err, last?.id);
+      log.warn('delete skipped: the id is unknown on the local platform', { stixId: op.id, eventId: op.eventId, error: res.err?.message });
+    } else reportFailed('stixEdit.delete', { id: op.id, type: op.type }, res.err, op.eventId);
     return 'done';
   }
 
+  async function applyBatch(b: Batch): Promise<'done' | 'abandoned'> {
+    if (cfg.apply.mode === 'none') return 'done';
+    if (b.objects.length > 0 && (await push(b.objects, undefined)) === 'abandoned') return 'abandoned';
+    // Deferred merges and deletes of one batch touch disjoint ids, so their order does not matter:
+    // run them a few at a time.
+    let next = 0;
+    let abandoned = false;
+    const worker = async () => {
+      while (!abandoned && next < b.deferred.length) {
+        const op = b.deferred[next++] as Deferred;
+        if ((await applyDeferred(op)) === 'abandoned') abandoned = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(cfg.apply.concurrency, b.deferred.length) }, worker));
+    return abandoned ? 'abandoned' : 'done';
+  }
+
   // ---------------------------------------------------------------- batching
+  /**
+   * Take the next batch off the queue: consecutive creates/updates become one bundle (bounded by
+   * count, bytes and time); merges and deletes in the same window are deferred to run after the
+   * bundle, which keeps the effect of the original order because a later event touching an id that
+   * a deferred op touches closes the batch first. An update that changes a standard id is deferred
+   * the same way and pushed alone, since its previous-standard header applies to a whole request.
+   */
   async function collectBatch(gen: number): Promise<Batch> {
-    const b: Batch = { items: [], objects: [], bytes: 0, previousStandard: undefined, after: undefined };
+    const b: Batch = { items: [], objects: [], bytes: 0, deferred: [], touched: new Set() };
     const began = Date.now();
     const perEvent = cfg.apply.mode === 'per-event';
     const take = () => {
@@ -334,10 +362,11 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
       if (it) b.items.push(it);
       return it;
     };
+    const size = () => b.objects.length + b.deferred.length;
     for (;;) {
       const it = queue.peek();
       if (it === undefined) {
-        if (b.objects.length === 0 && b.after === undefined && b.items.length > 0) return b;
+        if (size() === 0 && b.items.length > 0) return b;
         const remaining = cfg.apply.batchMaxWaitMs - (Date.now() - began);
         if (remaining <= 0) return b;
         const got = await queue.waitForItem(remaining, stopCtl.signal);
@@ -346,40 +375,51 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
       }
       if (it.gen !== gen) return b;
       const w = it.work;
-      const full = b.objects.length >= cfg.apply.batchMaxEvents || (b.objects.length > 0 && 'bytes' in w && b.bytes + w.bytes > cfg.apply.batchMaxBytes);
+      if (w.kind === 'marker') {
+        take();
+        return b; // the server has nothing more for now: flush
+      }
+      if (w.kind === 'skip') {
+        take();
+        continue;
+      }
+      if (size() >= cfg.apply.batchMaxEvents || (size() > 0 && b.bytes + w.bytes > cfg.apply.batchMaxBytes)) return b;
       switch (w.kind) {
-        case 'marker':
-          take();
-          return b; // the server has nothing more for now: flush
-        case 'skip':
-          take();
-          continue;
         case 'upsert':
+          if (b.touched.has(w.object.id)) return b;
           if (w.previousStandard !== undefined) {
-            if (b.objects.length > 0) return b;
+            // Its previous-standard header applies to a whole request: pushed alone, after the bundle.
+            if (b.touched.has(w.previousStandard) || (perEvent && size() > 0)) return b;
             take();
-            b.objects.push(w.object);
+            b.deferred.push({ kind: 'rename', object: w.object, previousStandard: w.previousStandard, eventId: it.id });
+            b.touched.add(w.object.id);
+            b.touched.add(w.previousStandard);
             b.bytes += w.bytes;
-            b.previousStandard = w.previousStandard;
-            return b;
+            continue;
           }
-          if (full) return b;
           take();
           b.objects.push(w.object);
           b.bytes += w.bytes;
           continue;
-        case 'merge':
-          if (full) return b;
+        case 'merge': {
+          const ids = [w.object.id, ...w.sourceIds];
+          if (ids.some((id) => b.touched.has(id))) return b;
+          if (perEvent && size() > 0) return b;
           take();
           b.objects.push(w.object); // upsert the target's post-merge state first, then merge the sources into it
           b.bytes += w.bytes;
-          b.after = { kind: 'merge', targetId: w.object.id, sourceIds: w.sourceIds };
-          return b;
+          b.deferred.push({ kind: 'merge', targetId: w.object.id, sourceIds: w.sourceIds, eventId: it.id });
+          for (const id of ids) b.touched.add(id);
+          if (perEvent) return b;
+          continue;
+        }
         case 'delete':
-          if (perEvent && b.objects.length > 0) return b;
+          if (b.touched.has(w.object.id)) return b;
           take();
-          b.after = { kind: 'delete', id: w.object.id, type: w.object.type };
-          return b;
+          b.deferred.push({ kind: 'delete', id: w.object.id, type: w.object.type, eventId: it.id });
+          b.touched.add(w.object.id);
+          b.bytes += w.bytes;
+          continue;
       }
     }
   }
