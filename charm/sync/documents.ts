@@ -28,6 +28,8 @@ export const DELETE = /* GraphQL */ `mutation SyncDelete($id: ID!) {
   stixEdit(id: $id) { delete }
 }`;
 
+export const STIX = /* GraphQL */ `query SyncStix($id: String!) { stix(id: $id) }`;
+
 /** All documents by operation name, for validation. */
 export const DOCUMENTS: Readonly<Record<string, string>> = {
   SyncAbout: ABOUT,
@@ -37,4 +39,5 @@ export const DOCUMENTS: Readonly<Record<string, string>> = {
   SyncBundlePush: BUNDLE_PUSH,
   SyncMerge: MERGE,
   SyncDelete: DELETE,
+  SyncStix: STIX,
 };

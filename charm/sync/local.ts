@@ -76,6 +76,8 @@ const registerSchema = z.object({ registerConnector: z.object({ id: z.string(), 
 const pingSchema = z.object({ pingConnector: z.object({ id: z.string(), connector_state: z.string().nullable().optional() }).nullable() });
 const pushSchema = z.object({ stixBundlePush: z.boolean().nullable() });
 const mergeSchema = z.object({ stixEdit: z.object({ merge: z.object({ id: z.string() }).nullable() }).nullable() });
+const stixSchema = z.object({ stix: z.string().nullable() });
+const stixIdSchema = z.looseObject({ id: z.string() });
 const deleteSchema = z.object({ stixEdit: z.object({ delete: z.string().nullable() }).nullable() });
 
 export interface LocalOptions {
@@ -151,6 +153,18 @@ export class LocalPlatform {
 
   async merge(targetId: string, sourceIds: readonly string[], signal?: AbortSignal): Promise<void> {
     await this.#call('stixEdit.merge', D.MERGE, { id: targetId, sourceIds }, mergeSchema, {}, signal);
+  }
+
+  /** The standard id of the object that `id` resolves to (by any of its ids), or null if none. */
+  async resolveStandardId(id: string, signal?: AbortSignal): Promise<string | null> {
+    const r = await this.#call('stix', D.STIX, { id }, stixSchema, {}, signal);
+    if (r.stix === null) return null;
+    try {
+      const parsed = stixIdSchema.safeParse(JSON.parse(r.stix));
+      return parsed.success ? parsed.data.id : null;
+    } catch {
+      return null;
+    }
   }
 
   async delete(id: string, signal?: AbortSignal): Promise<void> {

@@ -305,8 +305,25 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
     return 'done';
   }
 
+  /**
+   * An update that changed the standard id: push the new state with previous-standard. If a replay
+   * (at-least-once) re-created the object under its old id, both ids now exist as two objects:
+   * merge the old one into the new one so the local platform converges.
+   */
+  async function rename(op: Extract<Deferred, { kind: 'rename' }>): Promise<'done' | 'abandoned'> {
+    if ((await push([op.object], op.previousStandard)) === 'abandoned') return 'abandoned';
+    let resolved: string | null = null;
+    const check = await step('stix', async (signal) => {
+      resolved = await local.resolveStandardId(op.previousStandard, signal);
+    }, true);
+    if (check.r === 'abandoned') return 'abandoned';
+    if (check.r !== 'ok' || resolved !== op.previousStandard) return 'done';
+    log.info('the old standard id still exists as its own object (replayed create): merging it into the renamed object', { previousStandard: op.previousStandard, stixId: op.object.id, eventId: op.eventId });
+    return applyDeferred({ kind: 'merge', targetId: op.object.id, sourceIds: [op.previousStandard], eventId: op.eventId });
+  }
+
   async function applyDeferred(op: Deferred): Promise<'done' | 'abandoned'> {
-    if (op.kind === 'rename') return push([op.object], op.previousStandard);
+    if (op.kind === 'rename') return rename(op);
     if (op.kind === 'merge') {
       if (op.sourceIds.length === 0) return 'done';
       const res = await step('stixEdit.merge', (signal) => local.merge(op.targetId, op.sourceIds, signal), true);

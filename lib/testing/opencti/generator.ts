@@ -299,7 +299,7 @@ export class StixEventGenerator {
     next.pattern = pattern;
     next.name = pattern.replace(/^\[|\]$/g, '');
     const ext = (next.extensions as Record<string, Record<string, unknown>>)[OCTI_EXT] as Record<string, unknown>;
-    ext.stix_ids = [];
+    ext.stix_ids = [old.id]; // the platform keeps the previous standard id as an alternative id
     const refersTo = l.refersTo;
     this.#remove(old.id);
     this.#add(next, refersTo);

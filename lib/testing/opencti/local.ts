@@ -157,7 +157,8 @@ export class LocalPlatformEmulator {
     return [...(this.#rels.get(id) ?? [])].map((r) => this.store.get(r)).filter((r): r is Stix => r !== undefined);
   }
 
-  #upsert(o: Stix, synchronized: boolean, previousStandard: string | undefined): void {
+  #upsert(input: Stix, synchronized: boolean, previousStandard: string | undefined): void {
+    let o = input;
     let existing = this.get(o.id);
     if (!existing && previousStandard) {
       const prev = this.get(previousStandard);
@@ -165,6 +166,10 @@ export class LocalPlatformEmulator {
         this.#remove(prev.id);
         existing = prev;
       }
+    } else if (existing && existing.id !== o.id) {
+      // The id is an alternative id of another object (e.g. a merged-away source): the platform
+      // upserts into that object, which keeps its own standard id.
+      o = { ...o, id: existing.id, extensions: existing.extensions };
     }
     if (existing && existing.id !== o.id) this.#remove(existing.id);
     if (!existing || synchronized) {
