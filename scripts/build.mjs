@@ -8,7 +8,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Programs bundled as single ESM files. Add a line per program. */
 export const targets = [
-  // { entry: 'charm/sync/main.ts', outfile: 'dist/sync/sync.mjs' },
+  { entry: 'charm/sync/main.ts', outfile: 'dist/sync/sync.mjs' },
 ];
 
 /** Bundle one program. Node built-ins stay external; everything else is inlined. */

@@ -1,0 +1,96 @@
+import { parseConfig, startTimestampToStreamId, formatConfigProblems } from './config.js';
+import { readConnectorState, writeConnectorState } from './position.js';
+
+const valid = {
+  OPENCTI_URL: 'http://opencti:8080/',
+  OPENCTI_TOKEN: 'local-secret-token',
+  CONNECTOR_ID: '5a7c3d1e-2b4f-4a6c-8d9e-0f1a2b3c4d5e',
+  CONNECTOR_TYPE: 'STREAM',
+  CONNECTOR_NAME: 'Remote OpenCTI',
+  CONNECTOR_SCOPE: 'synchronizer',
+  CONNECTOR_CONFIDENCE_LEVEL: '80',
+  CONNECTOR_LOG_LEVEL: 'info',
+  REMOTE_OPENCTI_URL: 'https://remote.example',
+  REMOTE_OPENCTI_SSL_VERIFY: 'True',
+  REMOTE_OPENCTI_TOKEN: 'remote-secret-token',
+};
+
+describe('parseConfig', () => {
+  test('given the seed README variables, it yields a config with defaults for the optional ones', () => {
+    const r = parseConfig(valid);
+    if (!r.ok) throw new Error(r.problems.join('\n'));
+    expect(r.config.local.url).toBe('http://opencti:8080');
+    expect(r.config.remote.streamId).toBe('live');
+    expect(r.config.remote.sslVerify).toBe(true);
+    expect(r.config.remote.startFrom).toBeUndefined();
+    expect(r.config.http.port).toBe(8080);
+    expect(r.config.connector.scope).toEqual(['synchronizer']);
+    expect(r.config.apply.mode).toBe('batch');
+  });
+
+  test.each([
+    ['true', true],
+    ['True', true],
+    ['TRUE', true],
+    ['false', false],
+    ['False', false],
+  ])('REMOTE_OPENCTI_SSL_VERIFY=%s is %s', (v, expected) => {
+    const r = parseConfig({ ...valid, REMOTE_OPENCTI_SSL_VERIFY: v });
+    expect(r.ok && r.config.remote.sslVerify).toBe(expected);
+  });
+
+  test('an empty environment lists every required variable in one result, without echoing values', () => {
+    const r = parseConfig({});
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const required = ['OPENCTI_URL', 'OPENCTI_TOKEN', 'CONNECTOR_ID', 'CONNECTOR_TYPE', 'CONNECTOR_NAME', 'CONNECTOR_SCOPE', 'CONNECTOR_CONFIDENCE_LEVEL', 'CONNECTOR_LOG_LEVEL', 'REMOTE_OPENCTI_URL', 'REMOTE_OPENCTI_SSL_VERIFY', 'REMOTE_OPENCTI_TOKEN'];
+    for (const name of required) expect(r.problems.some((p) => p.startsWith(`${name}: is required`))).toBe(true);
+    expect(r.problems).toHaveLength(required.length);
+    expect(formatConfigProblems(r.problems)).toContain(`${required.length} problems`);
+  });
+
+  test('invalid values are each named with what to fix', () => {
+    const r = parseConfig({ ...valid, CONNECTOR_TYPE: 'EXTERNAL_IMPORT', CONNECTOR_ID: 'nope', CONNECTOR_LOG_LEVEL: 'verbose', REMOTE_OPENCTI_SSL_VERIFY: 'maybe', OPENCTI_URL: 'opencti', REMOTE_OPENCTI_START_TIMESTAMP: 'yesterday', SYNC_HTTP_PORT: '70000' });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const text = r.problems.join('\n');
+    expect(text).toMatch(/CONNECTOR_TYPE: must be STREAM/);
+    expect(text).toMatch(/CONNECTOR_ID: must be a UUID/);
+    expect(text).toMatch(/CONNECTOR_LOG_LEVEL: must be one of debug, info, warn, error/);
+    expect(text).toMatch(/REMOTE_OPENCTI_SSL_VERIFY: must be true or false/);
+    expect(text).toMatch(/OPENCTI_URL: must be an http\(s\) URL/);
+    expect(text).toMatch(/REMOTE_OPENCTI_START_TIMESTAMP: must be an ISO date/);
+    expect(text).toMatch(/SYNC_HTTP_PORT: must be at most 65535/);
+    expect(r.problems).toHaveLength(7);
+  });
+
+  test('token values never appear in problems', () => {
+    const r = parseConfig({ ...valid, OPENCTI_TOKEN: '', REMOTE_OPENCTI_SSL_VERIFY: 'x' });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problems.join(' ')).not.toContain('remote-secret-token');
+  });
+});
+
+describe('REMOTE_OPENCTI_START_TIMESTAMP', () => {
+  test.each([
+    ['2024-06-15T10:00:00Z', '1718445600000-0'],
+    ['1718445600000', '1718445600000-0'],
+    ['1718445600', '1718445600000-0'],
+    ['1718445600000-3', '1718445600000-3'],
+  ])('%s becomes %s', (input, id) => expect(startTimestampToStreamId(input)).toBe(id));
+  test('an ISO date never gets "-0" appended to its text (pitfall 10)', () => {
+    expect(startTimestampToStreamId('2024-06-15')).toBe(`${Date.parse('2024-06-15')}-0`);
+    expect(startTimestampToStreamId('not a date')).toBeUndefined();
+  });
+});
+
+describe('connector state', () => {
+  test('reads pycti start_from and the legacy connectorLastEventId; empty or reset state is empty', () => {
+    expect(readConnectorState(writeConnectorState('12-3'))).toEqual({ kind: 'position', position: '12-3', source: 'start_from' });
+    expect(readConnectorState('{"connectorLastEventId":"99-0"}')).toEqual({ kind: 'position', position: '99-0', source: 'connectorLastEventId' });
+    expect(readConnectorState('').kind).toBe('empty');
+    expect(readConnectorState(null).kind).toBe('empty');
+    expect(readConnectorState('{"start_from":"2024-06-15"}').kind).toBe('unusable');
+    expect(readConnectorState('[1]').kind).toBe('unusable');
+  });
+});

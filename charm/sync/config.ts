@@ -1,0 +1,248 @@
+/**
+ * The synchronizer's configuration: the seed README's environment variables plus our own optional
+ * SYNC_* tuning knobs, validated with zod in one pass so every problem is reported at once.
+ */
+import { z } from 'zod';
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export const APPLY_MODES = ['batch', 'per-event', 'none'] as const;
+
+/** `true/false` in any case (the charm may render Python-style `True`/`False`), plus 1/0 and yes/no. */
+const boolish = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    const s = v.toLowerCase();
+    if (['true', '1', 'yes'].includes(s)) return true;
+    if (['false', '0', 'no'].includes(s)) return false;
+    ctx.addIssue({ code: 'custom', message: `must be true or false (got "${v}")` });
+    return z.NEVER;
+  });
+
+const httpUrl = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL, e.g. https://opencti.example.com')
+  .transform((v) => v.replace(/\/+$/, ''));
+
+const secret = z.string().min(1, 'must not be empty');
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be an integer between ${min} and ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * REMOTE_OPENCTI_START_TIMESTAMP: an ISO date, epoch milliseconds or seconds, or a stream id
+ * `<ms>-<seq>`. Normalised to a stream id `<ms>-0` (pitfall 10: never append `-0` to an ISO date).
+ */
+export function startTimestampToStreamId(raw: string): string | undefined {
+  const v = raw.trim();
+  if (/^\d+-\d+$/.test(v)) return v;
+  if (/^\d+$/.test(v)) {
+    const n = Number(v);
+    // 10 digits or fewer is epoch seconds (until year 2286); more is milliseconds.
+    const ms = v.length <= 10 ? n * 1000 : n;
+    return Number.isSafeInteger(ms) ? `${ms}-0` : undefined;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v)) return undefined;
+  const ms = Date.parse(v);
+  return Number.isNaN(ms) ? undefined : `${ms}-0`;
+}
+
+const startTimestamp = z
+  .string()
+  .trim()
+  .transform((v, ctx) => {
+    const id = startTimestampToStreamId(v);
+    if (id === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be an ISO date (2024-06-15T10:00:00Z), epoch milliseconds/seconds, or a stream id <ms>-<seq> (got "${v}")`,
+      });
+      return z.NEVER;
+    }
+    return id;
+  });
+
+/** Empty strings count as unset: Pebble layers and .env files often render `VAR=`. */
+function blankToUndefined(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) out[k] = v === undefined || v.trim() === '' ? undefined : v;
+  return out;
+}
+
+const envSchema = z.object({
+  OPENCTI_URL: httpUrl,
+  OPENCTI_TOKEN: secret,
+  CONNECTOR_ID: z.string().trim().regex(UUID_RE, 'must be a UUID (e.g. from `uuidgen`)'),
+  CONNECTOR_TYPE: z
+    .string()
+    .trim()
+    .refine((v) => v.toUpperCase() === 'STREAM', 'must be STREAM (this connector reads a live stream)')
+    .transform(() => 'STREAM' as const),
+  CONNECTOR_NAME: z.string().trim().min(2, 'must be at least 2 characters (the platform requires it)'),
+  CONNECTOR_SCOPE: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty (use `synchronizer`)')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+  CONNECTOR_CONFIDENCE_LEVEL: int(0, 100),
+  CONNECTOR_LOG_LEVEL: z
+    .string()
+    .trim()
+    .transform((v) => v.toLowerCase())
+    .pipe(z.enum(LOG_LEVELS, { message: 'must be one of debug, info, warn, error' })),
+  REMOTE_OPENCTI_URL: httpUrl,
+  REMOTE_OPENCTI_LIVE_STREAM_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be `live` or a stream collection id (letters, digits, - and _)')
+    .default('live'),
+  REMOTE_OPENCTI_SSL_VERIFY: boolish,
+  REMOTE_OPENCTI_TOKEN: secret,
+  REMOTE_OPENCTI_START_TIMESTAMP: startTimestamp.optional(),
+
+  SYNC_HTTP_PORT: int(0, 65535).default(8080),
+  SYNC_HTTP_HOST: z.string().trim().default('0.0.0.0'),
+  SYNC_STATUS_FILE: z.string().trim().optional(),
+  SYNC_APPLY_MODE: z.enum(APPLY_MODES, { message: 'must be batch, per-event or none' }).default('batch'),
+  SYNC_BATCH_MAX_EVENTS: int(1, 100_000).default(1000),
+  SYNC_BATCH_MAX_BYTES: int(1024, 512 * 1024 * 1024).default(4 * 1024 * 1024),
+  SYNC_BATCH_MAX_WAIT_MS: int(0, 60_000).default(200),
+  SYNC_QUEUE_MAX_EVENTS: int(1, 1_000_000).default(5000),
+  SYNC_QUEUE_MAX_BYTES: int(1024 * 1024, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  SYNC_APPLY_CONCURRENCY: int(1, 64).default(8),
+  SYNC_HEARTBEAT_TIMEOUT_MS: int(100, 3_600_000).default(45_000),
+  SYNC_RECONNECT_BASE_MS: int(1, 600_000).default(1000),
+  SYNC_RECONNECT_MAX_MS: int(1, 3_600_000).default(60_000),
+  SYNC_LOCAL_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  SYNC_LOCAL_RETRY_BASE_MS: int(1, 600_000).default(1000),
+  SYNC_LOCAL_RETRY_MAX_MS: int(1, 3_600_000).default(60_000),
+  SYNC_STATE_SAVE_INTERVAL_MS: int(100, 3_600_000).default(5000),
+  SYNC_PROGRESS_INTERVAL_MS: int(0, 3_600_000).default(30_000),
+  SYNC_STOP_GRACE_MS: int(0, 600_000).default(3000),
+  SYNC_FUNCTIONAL_RETRIES: int(0, 1000).default(3),
+  SYNC_SYNCHRONIZED_UPSERT: boolish.default(true),
+  SYNC_NO_DEPENDENCIES: boolish.default(false),
+});
+
+/** The parsed environment, field names as in the environment. */
+export type SyncEnv = z.output<typeof envSchema>;
+
+/** The configuration the synchronizer runs with (camel-cased, grouped). */
+export interface SyncConfig {
+  local: { url: string; token: string; timeoutMs: number; retryBaseMs: number; retryMaxMs: number; functionalRetries: number; synchronizedUpsert: boolean };
+  connector: { id: string; type: 'STREAM'; name: string; scope: string[]; confidenceLevel: number };
+  logLevel: (typeof LOG_LEVELS)[number];
+  remote: {
+    url: string;
+    token: string;
+    streamId: string;
+    sslVerify: boolean;
+    /** Normalised `<ms>-<seq>`, or undefined: then the start of the retained stream (`0-0`). */
+    startFrom: string | undefined;
+    heartbeatTimeoutMs: number;
+    reconnectBaseMs: number;
+    reconnectMaxMs: number;
+    noDependencies: boolean;
+  };
+  http: { port: number; host: string };
+  statusFile: string | undefined;
+  apply: { mode: (typeof APPLY_MODES)[number]; batchMaxEvents: number; batchMaxBytes: number; batchMaxWaitMs: number; queueMaxEvents: number; queueMaxBytes: number; concurrency: number };
+  stateSaveIntervalMs: number;
+  progressIntervalMs: number;
+  stopGraceMs: number;
+}
+
+export type ConfigResult = { ok: true; config: SyncConfig } | { ok: false; problems: string[] };
+
+/**
+ * Parse the environment. Never throws; on failure every problem is listed, one per variable,
+ * each naming the variable and what to fix. Values of token variables are never echoed.
+ */
+export function parseConfig(env: NodeJS.ProcessEnv): ConfigResult {
+  const r = envSchema.safeParse(blankToUndefined(env));
+  if (!r.success) {
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    for (const issue of r.error.issues) {
+      const key = String(issue.path[0] ?? '(environment)');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const missing = issue.code === 'invalid_type' && issue.input === undefined;
+      problems.push(`${key}: ${missing ? 'is required but not set' : issue.message}`);
+    }
+    return { ok: false, problems };
+  }
+  const e = r.data;
+  const problems: string[] = [];
+  if (e.SYNC_RECONNECT_MAX_MS < e.SYNC_RECONNECT_BASE_MS) problems.push('SYNC_RECONNECT_MAX_MS: must be >= SYNC_RECONNECT_BASE_MS');
+  if (e.SYNC_LOCAL_RETRY_MAX_MS < e.SYNC_LOCAL_RETRY_BASE_MS) problems.push('SYNC_LOCAL_RETRY_MAX_MS: must be >= SYNC_LOCAL_RETRY_BASE_MS');
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    config: {
+      local: {
+        url: e.OPENCTI_URL,
+        token: e.OPENCTI_TOKEN,
+        timeoutMs: e.SYNC_LOCAL_TIMEOUT_MS,
+        retryBaseMs: e.SYNC_LOCAL_RETRY_BASE_MS,
+        retryMaxMs: e.SYNC_LOCAL_RETRY_MAX_MS,
+        functionalRetries: e.SYNC_FUNCTIONAL_RETRIES,
+        synchronizedUpsert: e.SYNC_SYNCHRONIZED_UPSERT,
+      },
+      connector: {
+        id: e.CONNECTOR_ID,
+        type: e.CONNECTOR_TYPE,
+        name: e.CONNECTOR_NAME,
+        scope: e.CONNECTOR_SCOPE,
+        confidenceLevel: e.CONNECTOR_CONFIDENCE_LEVEL,
+      },
+      logLevel: e.CONNECTOR_LOG_LEVEL,
+      remote: {
+        url: e.REMOTE_OPENCTI_URL,
+        token: e.REMOTE_OPENCTI_TOKEN,
+        streamId: e.REMOTE_OPENCTI_LIVE_STREAM_ID,
+        sslVerify: e.REMOTE_OPENCTI_SSL_VERIFY,
+        startFrom: e.REMOTE_OPENCTI_START_TIMESTAMP,
+        heartbeatTimeoutMs: e.SYNC_HEARTBEAT_TIMEOUT_MS,
+        reconnectBaseMs: e.SYNC_RECONNECT_BASE_MS,
+        reconnectMaxMs: e.SYNC_RECONNECT_MAX_MS,
+        noDependencies: e.SYNC_NO_DEPENDENCIES,
+      },
+      http: { port: e.SYNC_HTTP_PORT, host: e.SYNC_HTTP_HOST },
+      statusFile: e.SYNC_STATUS_FILE,
+      apply: {
+        mode: e.SYNC_APPLY_MODE,
+        batchMaxEvents: e.SYNC_APPLY_MODE === 'per-event' ? 1 : e.SYNC_BATCH_MAX_EVENTS,
+        batchMaxBytes: e.SYNC_BATCH_MAX_BYTES,
+        batchMaxWaitMs: e.SYNC_APPLY_MODE === 'per-event' ? 0 : e.SYNC_BATCH_MAX_WAIT_MS,
+        queueMaxEvents: e.SYNC_QUEUE_MAX_EVENTS,
+        queueMaxBytes: e.SYNC_QUEUE_MAX_BYTES,
+        concurrency: e.SYNC_APPLY_MODE === 'per-event' ? 1 : e.SYNC_APPLY_CONCURRENCY,
+      },
+      stateSaveIntervalMs: e.SYNC_STATE_SAVE_INTERVAL_MS,
+      progressIntervalMs: e.SYNC_PROGRESS_INTERVAL_MS,
+      stopGraceMs: e.SYNC_STOP_GRACE_MS,
+    },
+  };
+}
+
+/** One message listing every problem, for stderr and the status file. */
+export function formatConfigProblems(problems: readonly string[]): string {
+  return `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}); fix these environment variables:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
+}

@@ -1,0 +1,56 @@
+/**
+ * A small `fetch` over node:http(s) with keep-alive, for graphql-request. Node's built-in fetch
+ * (undici + web streams) costs more CPU per request than the whole GraphQL round trip to a local
+ * platform; the synchronizer sends many requests with large bodies, so it uses this instead.
+ * Only what graphql-request needs: POST/GET, headers, a string body, AbortSignal, a Response.
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 32 });
+
+function headersToRecord(h: RequestInit['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!h) return out;
+  if (h instanceof Headers) h.forEach((v, k) => (out[k] = v));
+  else if (Array.isArray(h)) for (const [k, v] of h as [string, string][]) out[k.toLowerCase()] = v;
+  else for (const [k, v] of Object.entries(h as Record<string, string>)) out[k.toLowerCase()] = v;
+  return out;
+}
+
+export const nodeFetch: typeof fetch = (input, init) =>
+  new Promise<Response>((resolve, reject) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const signal = init?.signal ?? undefined;
+    if (signal?.aborted) return reject(signal.reason);
+    const headers = headersToRecord(init?.headers);
+    const body = typeof init?.body === 'string' ? Buffer.from(init.body) : undefined;
+    if (body) headers['content-length'] = String(body.length);
+    const secure = url.protocol === 'https:';
+    const req = (secure ? https : http).request(url, { method: init?.method ?? 'GET', headers, agent: secure ? httpsAgent : httpAgent });
+    const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const cleanup = () => signal?.removeEventListener('abort', onAbort);
+    req.on('error', (err) => {
+      cleanup();
+      if (signal?.aborted) return reject(signal.reason);
+      reject(Object.assign(new TypeError('fetch failed'), { cause: err }));
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', (err) => {
+        cleanup();
+        reject(signal?.aborted ? signal.reason : Object.assign(new TypeError('fetch failed'), { cause: err }));
+      });
+      res.on('end', () => {
+        cleanup();
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+        const status = res.statusCode ?? 0;
+        resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status: status < 200 || status > 599 ? 500 : status, headers: h }));
+      });
+    });
+    req.end(body);
+  });

@@ -1,0 +1,173 @@
+/**
+ * The local OpenCTI platform as the synchronizer sees it: a GraphQL client (graphql-request) that
+ * sends only the static documents of documents.ts and sorts every failure into what the caller
+ * should do with it (stop, retry, skip).
+ */
+import { ClientError, GraphQLClient } from 'graphql-request';
+import { z } from 'zod';
+import * as D from './documents.js';
+import type { StixObject } from './events.js';
+import { nodeFetch } from './http-fetch.js';
+
+/**
+ * - `auth`: the token or URL is wrong; fatal, a person must fix the configuration.
+ * - `transient`: 5xx, timeouts, connection errors, lock errors; retry without advancing.
+ * - `not-found`: an unknown id on merge or delete; log, count and skip.
+ * - `functional`: any other GraphQL error; bounded retries, then reported and skipped.
+ */
+export type LocalErrorKind = 'auth' | 'transient' | 'not-found' | 'functional';
+
+export class LocalError extends Error {
+  override readonly name = 'LocalError';
+  constructor(
+    readonly kind: LocalErrorKind,
+    readonly operation: string,
+    message: string,
+    readonly status?: number,
+    readonly code?: string,
+  ) {
+    super(`local platform ${operation}: ${message}`);
+  }
+}
+
+const graphqlErrorShape = z.looseObject({
+  message: z.string().default(''),
+  name: z.string().optional(),
+  extensions: z.looseObject({ code: z.string().optional() }).optional(),
+});
+
+const AUTH_CODES = new Set(['AUTH_REQUIRED', 'FORBIDDEN_ACCESS', 'AUTH_FAILURE', 'UNAUTHENTICATED', 'FORBIDDEN']);
+const TRANSIENT_CODES = new Set(['LOCK_ERROR', 'DATABASE_ERROR', 'ENGINE_ERROR', 'TIMEOUT_ERROR']);
+const NOT_FOUND_RE = /cannot be found|Cannot access all entities|same ID detected|not found/i;
+const TRANSIENT_RE = /Bad Gateway|Request timed out|ECONNRESET|socket hang up|Service Unavailable/i;
+
+export function classifyLocalError(err: unknown, operation: string, url: string, timeoutMs: number): LocalError {
+  if (err instanceof LocalError) return err;
+  if (err instanceof ClientError) {
+    const status = err.response.status;
+    const first = graphqlErrorShape.safeParse(err.response.errors?.[0]);
+    const gqlMessage = first.success ? first.data.message.slice(0, 500) : undefined;
+    const code = first.success ? (first.data.extensions?.code ?? first.data.name) : undefined;
+    if (status === 401 || status === 403 || (code !== undefined && AUTH_CODES.has(code))) {
+      return new LocalError('auth', operation, `OPENCTI_TOKEN was rejected by ${url} (${status !== 200 ? `HTTP ${status}` : code}${gqlMessage ? `: ${gqlMessage}` : ''}); set OPENCTI_TOKEN to the API token of a local user allowed to register connectors and import data (ideally with the BYPASS capability)`, status, code);
+    }
+    if (status === 404) return new LocalError('auth', operation, `${url}/graphql answered HTTP 404; set OPENCTI_URL to the platform's base URL (without /graphql)`, status);
+    if (status >= 500 || status === 408 || status === 429) return new LocalError('transient', operation, `HTTP ${status}${gqlMessage ? `: ${gqlMessage}` : ''}`, status, code);
+    if (gqlMessage !== undefined) {
+      if ((code !== undefined && TRANSIENT_CODES.has(code)) || TRANSIENT_RE.test(gqlMessage)) return new LocalError('transient', operation, gqlMessage, status, code);
+      if (NOT_FOUND_RE.test(gqlMessage)) return new LocalError('not-found', operation, gqlMessage, status, code);
+      return new LocalError('functional', operation, `${code ? `${code}: ` : ''}${gqlMessage}`, status, code);
+    }
+    return new LocalError('transient', operation, `HTTP ${status} with an unexpected body`, status);
+  }
+  if (err instanceof Error) {
+    if (err.name === 'TimeoutError' || err.name === 'AbortError') return new LocalError('transient', operation, `no answer within ${timeoutMs} ms (SYNC_LOCAL_TIMEOUT_MS)`);
+    const cause = (err as Error & { cause?: { code?: unknown; message?: unknown } }).cause;
+    const detail = cause && typeof cause.code === 'string' ? cause.code : cause && typeof cause.message === 'string' ? cause.message : err.message;
+    if (err.name === 'SyntaxError') return new LocalError('transient', operation, `the answer is not GraphQL JSON (${err.message.slice(0, 200)}); is OPENCTI_URL the platform's base URL?`);
+    return new LocalError('transient', operation, `cannot reach ${url} (${detail})`);
+  }
+  return new LocalError('transient', operation, String(err));
+}
+
+const aboutSchema = z.object({ about: z.object({ version: z.string() }).nullable() });
+const meSchema = z.object({ me: z.object({ id: z.string(), name: z.string(), capabilities: z.array(z.object({ name: z.string() })) }) });
+const registerSchema = z.object({ registerConnector: z.object({ id: z.string(), connector_state: z.string().nullable().optional(), connector_user_id: z.string().nullable().optional() }).nullable() });
+const pingSchema = z.object({ pingConnector: z.object({ id: z.string(), connector_state: z.string().nullable().optional() }).nullable() });
+const pushSchema = z.object({ stixBundlePush: z.boolean().nullable() });
+const mergeSchema = z.object({ stixEdit: z.object({ merge: z.object({ id: z.string() }).nullable() }).nullable() });
+const stixSchema = z.object({ stix: z.string().nullable() });
+const stixIdSchema = z.looseObject({ id: z.string() });
+const deleteSchema = z.object({ stixEdit: z.object({ delete: z.string().nullable() }).nullable() });
+
+export interface LocalOptions {
+  url: string;
+  token: string;
+  timeoutMs: number;
+  synchronizedUpsert: boolean;
+}
+
+export interface PushOptions {
+  /** The object's previous standard id, when this update changed it (pitfall 5). */
+  previousStandard?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export class LocalPlatform {
+  readonly #client: GraphQLClient;
+  readonly #opts: LocalOptions;
+
+  constructor(opts: LocalOptions) {
+    this.#opts = opts;
+    this.#client = new GraphQLClient(`${opts.url}/graphql`, { headers: { authorization: `Bearer ${opts.token}` }, fetch: nodeFetch });
+  }
+
+  async #call<T>(operation: string, document: string, variables: Record<string, unknown>, schema: z.ZodType<T>, headers: Record<string, string> = {}, outer?: AbortSignal): Promise<T> {
+    const timeout = AbortSignal.timeout(this.#opts.timeoutMs);
+    const signal = outer ? AbortSignal.any([timeout, outer]) : timeout;
+    let raw: unknown;
+    try {
+      raw = await this.#client.request({ document, variables, requestHeaders: headers, signal });
+    } catch (err) {
+      throw classifyLocalError(err, operation, this.#opts.url, this.#opts.timeoutMs);
+    }
+    const r = schema.safeParse(raw);
+    if (!r.success) throw new LocalError('functional', operation, `unexpected answer shape (${r.error.issues[0]?.message ?? 'invalid'})`);
+    return r.data;
+  }
+
+  async version(): Promise<string> {
+    const r = await this.#call('about', D.ABOUT, {}, aboutSchema);
+    if (!r.about) throw new LocalError('functional', 'about', 'no version in the answer');
+    return r.about.version;
+  }
+
+  async me(): Promise<{ id: string; name: string; capabilities: string[] }> {
+    const r = await this.#call('me', D.ME, {}, meSchema);
+    return { id: r.me.id, name: r.me.name, capabilities: r.me.capabilities.map((c) => c.name) };
+  }
+
+  /** registerConnector; returns the saved connector state (survives restarts, §4.1). */
+  async register(input: { id: string; name: string; type: 'STREAM'; scope: string[] }): Promise<{ state: string | null }> {
+    const r = await this.#call('registerConnector', D.REGISTER_CONNECTOR, { input: { ...input, auto: false, only_contextual: false } }, registerSchema);
+    if (!r.registerConnector) throw new LocalError('functional', 'registerConnector', 'the platform returned no connector');
+    return { state: r.registerConnector.connector_state ?? null };
+  }
+
+  /** pingConnector with the state to save; returns the state the platform answered (§4.2). */
+  async ping(id: string, state: string, queueSize: number): Promise<{ state: string | null }> {
+    const connectorInfo = { run_and_terminate: false, buffering: false, queue_threshold: 0, queue_messages_size: queueSize };
+    const r = await this.#call('pingConnector', D.PING_CONNECTOR, { id, state, connectorInfo }, pingSchema);
+    if (!r.pingConnector) throw new LocalError('functional', 'pingConnector', 'the platform returned no connector');
+    return { state: r.pingConnector.connector_state ?? null };
+  }
+
+  /** One stixBundlePush with the given objects, in order. `bundleJson` lets callers reuse a serialisation. */
+  async pushBundle(connectorId: string, objects: readonly StixObject[], opts: PushOptions = {}): Promise<void> {
+    const bundle = JSON.stringify({ type: 'bundle', id: `bundle--${crypto.randomUUID()}`, spec_version: '2.1', objects });
+    const headers: Record<string, string> = {};
+    if (this.#opts.synchronizedUpsert) headers['synchronized-upsert'] = 'true';
+    if (opts.previousStandard) headers['previous-standard'] = opts.previousStandard;
+    await this.#call('stixBundlePush', D.BUNDLE_PUSH, { connectorId, bundle }, pushSchema, headers, opts.signal);
+  }
+
+  async merge(targetId: string, sourceIds: readonly string[], signal?: AbortSignal): Promise<void> {
+    await this.#call('stixEdit.merge', D.MERGE, { id: targetId, sourceIds }, mergeSchema, {}, signal);
+  }
+
+  /** The standard id of the object that `id` resolves to (by any of its ids), or null if none. */
+  async resolveStandardId(id: string, signal?: AbortSignal): Promise<string | null> {
+    const r = await this.#call('stix', D.STIX, { id }, stixSchema, {}, signal);
+    if (r.stix === null) return null;
+    try {
+      const parsed = stixIdSchema.safeParse(JSON.parse(r.stix));
+      return parsed.success ? parsed.data.id : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async delete(id: string, signal?: AbortSignal): Promise<void> {
+    await this.#call('stixEdit.delete', D.DELETE, { id }, deleteSchema, {}, signal);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Entry point of the workload process (run by Pebble): read the environment, run the
+ * synchronizer until SIGTERM/SIGINT or a fatal error, exit with the documented code.
+ */
+import { formatConfigProblems, parseConfig } from './config.js';
+import { createLogger } from './log.js';
+import { newCounters, writeStatusFile, type SyncStatus } from './status.js';
+import { EXIT, startSynchronizer } from './synchronizer.js';
+
+function configFailureStatus(message: string): SyncStatus {
+  return {
+    state: 'failed',
+    healthy: false,
+    position: '0-0',
+    positionDate: null,
+    savedPosition: null,
+    lastError: { kind: 'config', message, at: new Date().toISOString() },
+    exitCode: EXIT.CONFIG,
+    counters: newCounters(),
+    queueLength: 0,
+    remote: { streamUrl: '', connectionId: null, lastReceivedId: null, headId: null },
+    local: { url: '', version: null },
+    timing: { startedAt: new Date().toISOString(), firstEventAt: null, lastAcceptAt: null },
+    applyMode: '',
+    pid: process.pid,
+    memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed },
+  };
+}
+
+async function main(): Promise<number> {
+  const parsed = parseConfig(process.env);
+  if (!parsed.ok) {
+    const message = formatConfigProblems(parsed.problems);
+    process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'error', msg: message, problems: parsed.problems, exitCode: EXIT.CONFIG })}\n`);
+    const file = process.env.SYNC_STATUS_FILE?.trim();
+    if (file) {
+      try {
+        writeStatusFile(file, configFailureStatus(message));
+      } catch {
+        /* nothing more we can do; stderr has the message */
+      }
+    }
+    return EXIT.CONFIG;
+  }
+  const config = parsed.config;
+  const log = createLogger(config.logLevel);
+  log.info('starting the OpenCTI stream synchronizer', {
+    local: config.local.url,
+    remote: config.remote.url,
+    stream: config.remote.streamId,
+    connectorId: config.connector.id,
+    mode: config.apply.mode,
+    sslVerify: config.remote.sslVerify,
+  });
+  let handle;
+  try {
+    handle = await startSynchronizer(config, { logger: log });
+  } catch (err) {
+    log.error(`cannot start: ${err instanceof Error ? err.message : String(err)} (is SYNC_HTTP_PORT ${config.http.port} free?)`, { exitCode: EXIT.INTERNAL });
+    return EXIT.INTERNAL;
+  }
+  const h = handle;
+  const onSignal = (sig: string) => {
+    log.info('signal received', { signal: sig });
+    void h.stop(`${sig} received`);
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  const exit = await h.done;
+  return exit.code;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // Timers and sockets are closed by stop(); force the exit in case a library keeps a handle.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'error', msg: `internal error: ${err instanceof Error ? err.message : String(err)}` })}\n`);
+    process.exit(EXIT.INTERNAL);
+  },
+);

@@ -1,0 +1,261 @@
+/**
+ * The remote live stream: `eventsource` over a small node:http(s) fetch of our own, so that we
+ * control the request headers (Bearer token, Last-Event-ID, stream flags), TLS verification, and
+ * backpressure (the response body is only read while the consumer has room: TCP does the rest).
+ *
+ * One RemoteStream runs a loop of connections. Each connection starts from the position the
+ * consumer gives (always the last *accepted* position, sent as the Last-Event-ID header and never
+ * as `from`, pitfall 9); it ends on a network error, end of stream, heartbeat stall, or an explicit
+ * reconnect. Reconnects back off exponentially with jitter. 401/403/404/410 are fatal.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { EventSource, type ErrorEvent, type FetchLike, type FetchLikeResponse } from 'eventsource';
+import { z } from 'zod';
+
+export interface RemoteOptions {
+  url: string;
+  token: string;
+  streamId: string;
+  sslVerify: boolean;
+  heartbeatTimeoutMs: number;
+  reconnectBaseMs: number;
+  reconnectMaxMs: number;
+  noDependencies: boolean;
+}
+
+export const connectedInfoSchema = z.looseObject({
+  connectionId: z.string().optional(),
+  lastEventId: z.string().optional(),
+  firstEventId: z.string().optional(),
+  streamSize: z.number().optional(),
+});
+export type ConnectedInfo = z.infer<typeof connectedInfoSchema>;
+
+export interface RemoteHooks {
+  /** Every SSE message, synchronously, in order. `id` is '' when the message has none. */
+  onMessage(type: string, id: string, data: string): void;
+  /** Resolves when the consumer has room for more messages (backpressure). */
+  waitForRoom(signal: AbortSignal): Promise<void>;
+  /** Called before each (re)connection; resolves to the position to resume from. */
+  beforeConnect(): Promise<string>;
+  onConnected(info: ConnectedInfo): void;
+  onState(state: 'connecting' | 'streaming' | 'backoff', detail?: string): void;
+  onFatal(status: number, message: string): void;
+  onWarn(message: string, fields?: Record<string, string | number>): void;
+}
+
+export const FATAL_STATUSES = new Set([401, 403, 404, 410]);
+
+export function fatalRemoteMessage(status: number, o: Pick<RemoteOptions, 'url' | 'streamId'>): string {
+  switch (status) {
+    case 401:
+      return `remote OpenCTI ${o.url} answered HTTP 401 for stream "${o.streamId}": REMOTE_OPENCTI_TOKEN is not valid there, or its user may not read this stream (live needs the BYPASS capability, a collection needs TAXIIAPI), or REMOTE_OPENCTI_LIVE_STREAM_ID names no stream collection; fix the token or the stream id`;
+    case 403:
+      return `remote OpenCTI ${o.url} answered HTTP 403 for stream "${o.streamId}": the user of REMOTE_OPENCTI_TOKEN lacks access to this stream; grant it the capability or use another token`;
+    case 404:
+      return `remote OpenCTI ${o.url} answered HTTP 404 for /stream/${o.streamId}: REMOTE_OPENCTI_URL must be the platform's base URL (without /stream or /graphql)`;
+    case 410:
+      return `remote live stream "${o.streamId}" on ${o.url} is stopped (HTTP 410): start it on the remote platform (Data sharing > Live streams) or set REMOTE_OPENCTI_LIVE_STREAM_ID to a running stream`;
+    default:
+      return `remote OpenCTI ${o.url} answered HTTP ${status}`;
+  }
+}
+
+type ConnectionEnd = { kind: 'ended' | 'error' | 'stall' | 'forced'; message: string; gotEvents: boolean } | { kind: 'fatal'; status: number; message: string; gotEvents: boolean };
+
+function abortError(): Error {
+  const e = new Error('aborted');
+  e.name = 'AbortError';
+  return e;
+}
+
+/** A FetchLike over node:http(s): TLS flag honoured, body read only when the consumer has room. */
+function makeFetch(opts: RemoteOptions, extraHeaders: Record<string, string>, waitForRoom: (s: AbortSignal) => Promise<void>, onPause: (paused: boolean) => void): FetchLike {
+  return (input, init) =>
+    new Promise<FetchLikeResponse>((resolve, reject) => {
+      const url = new URL(String(input));
+      const signal: AbortSignal = init.signal;
+      // eventsource's own Last-Event-ID (the last id *seen*) is replaced by the accepted position in extraHeaders.
+      const headers: Record<string, string> = { ...init.headers };
+      delete headers['Last-Event-ID'];
+      Object.assign(headers, extraHeaders);
+      const mod = url.protocol === 'https:' ? https : http;
+      const req = mod.request(url, { method: 'GET', headers, agent: false, rejectUnauthorized: opts.sslVerify });
+      const onAbort = () => req.destroy(abortError());
+      if (signal.aborted) return reject(abortError());
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (err) => reject(err));
+      req.on('response', (res) => {
+        if (res.statusCode !== 200) res.resume();
+        const iter = res[Symbol.asyncIterator]();
+        resolve({
+          url: url.toString(),
+          status: res.statusCode ?? 0,
+          redirected: false,
+          headers: { get: (name: string) => { const v = res.headers[name.toLowerCase()]; return Array.isArray(v) ? v.join(', ') : (v ?? null); } },
+          body: {
+            getReader: () => ({
+              read: async () => {
+                onPause(true);
+                try {
+                  await waitForRoom(signal);
+                } finally {
+                  onPause(false);
+                }
+                if (signal.aborted) throw abortError();
+                const r = await iter.next();
+                return r.done ? { done: true as const, value: undefined } : { done: false as const, value: r.value as Uint8Array };
+              },
+              cancel: async () => {
+                res.destroy();
+              },
+            }),
+          },
+        });
+      });
+      req.end();
+    });
+}
+
+/** eventsource dispatches each message by its event name; this catches every name, known or not. */
+class CatchAllEventSource extends EventSource {
+  sink: ((type: string, id: string, data: string) => void) | undefined;
+  closedByUs = false;
+  override dispatchEvent(event: Event): boolean {
+    if (event instanceof MessageEvent && !this.closedByUs && this.sink) {
+      this.sink(event.type, event.lastEventId, typeof event.data === 'string' ? event.data : String(event.data));
+      return true;
+    }
+    return super.dispatchEvent(event);
+  }
+}
+
+export class RemoteStream {
+  readonly #opts: RemoteOptions;
+  readonly #hooks: RemoteHooks;
+  #stopped = false;
+  #current: { end: (e: ConnectionEnd) => void } | undefined;
+  #sleepAbort: AbortController | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(opts: RemoteOptions, hooks: RemoteHooks) {
+    this.#opts = opts;
+    this.#hooks = hooks;
+  }
+
+  get streamUrl(): string {
+    return `${this.#opts.url}/stream/${encodeURIComponent(this.#opts.streamId)}`;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Drop the current connection and connect again at once (heartbeat stall, state reset). */
+  reconnect(reason: string): void {
+    this.#current?.end({ kind: 'forced', message: reason, gotEvents: false });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#sleepAbort?.abort();
+    this.#current?.end({ kind: 'forced', message: 'stopping', gotEvents: false });
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    let attempt = 0;
+    while (!this.#stopped) {
+      this.#hooks.onState('connecting');
+      const position = await this.#hooks.beforeConnect();
+      if (this.#stopped) break;
+      const end = await this.#connect(position);
+      if (this.#stopped) break;
+      if (end.kind === 'fatal') {
+        this.#hooks.onFatal(end.status, end.message);
+        break;
+      }
+      if (end.gotEvents) attempt = 0;
+      if (end.kind === 'forced') {
+        this.#hooks.onWarn(`reconnecting to the remote stream: ${end.message}`);
+        continue;
+      }
+      const cap = Math.min(this.#opts.reconnectMaxMs, this.#opts.reconnectBaseMs * 2 ** Math.min(attempt, 30));
+      const delay = Math.round(cap / 2 + Math.random() * (cap / 2));
+      attempt++;
+      this.#hooks.onState('backoff', end.message);
+      this.#hooks.onWarn(`remote stream ${end.kind}: ${end.message}; reconnecting from the last accepted position`, { retryInMs: delay, attempt });
+      this.#sleepAbort = new AbortController();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        this.#sleepAbort?.signal.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+      });
+    }
+  }
+
+  #connect(position: string): Promise<ConnectionEnd> {
+    return new Promise<ConnectionEnd>((resolve) => {
+      let gotEvents = false;
+      let lastActivity = Date.now();
+      let paused = false;
+      let finished = false;
+      const extraHeaders: Record<string, string> = {
+        authorization: `Bearer ${this.#opts.token}`,
+        'Cache-Control': 'no-cache',
+        'Last-Event-ID': position,
+        'listen-delete': 'true',
+        'no-dependencies': String(this.#opts.noDependencies),
+        'with-inferences': 'false',
+      };
+      const fetchImpl = makeFetch(this.#opts, extraHeaders, (s) => this.#hooks.waitForRoom(s), (p) => {
+        paused = p;
+        if (!p) lastActivity = Date.now();
+      });
+      const es = new CatchAllEventSource(this.streamUrl, { fetch: fetchImpl });
+      const watchdog = setInterval(() => {
+        if (!paused && Date.now() - lastActivity > this.#opts.heartbeatTimeoutMs) {
+          end({ kind: 'stall', message: `no event or heartbeat for ${this.#opts.heartbeatTimeoutMs} ms (SYNC_HEARTBEAT_TIMEOUT_MS)`, gotEvents });
+        }
+      }, Math.max(50, Math.min(1000, Math.floor(this.#opts.heartbeatTimeoutMs / 4))));
+      const end = (e: ConnectionEnd) => {
+        if (finished) return;
+        finished = true;
+        clearInterval(watchdog);
+        es.closedByUs = true;
+        es.close();
+        if (this.#current === handle) this.#current = undefined;
+        resolve({ ...e, gotEvents: e.gotEvents || gotEvents });
+      };
+      const handle = { end };
+      this.#current = handle;
+      es.sink = (type, id, data) => {
+        lastActivity = Date.now();
+        if (type === 'connected') {
+          let info: ConnectedInfo = {};
+          try {
+            const r = connectedInfoSchema.safeParse(JSON.parse(data));
+            if (r.success) info = r.data;
+          } catch {
+            /* a connected event without JSON carries nothing we need */
+          }
+          this.#hooks.onConnected(info);
+          return;
+        }
+        if (id !== '') gotEvents = true;
+        this.#hooks.onMessage(type, id, data);
+      };
+      es.onopen = () => this.#hooks.onState('streaming');
+      es.onerror = (ev: ErrorEvent) => {
+        const code = ev.code;
+        if (code !== undefined && FATAL_STATUSES.has(code)) {
+          end({ kind: 'fatal', status: code, message: fatalRemoteMessage(code, this.#opts), gotEvents });
+        } else if (code !== undefined && code !== 200) {
+          end({ kind: 'error', message: `HTTP ${code} from ${this.streamUrl}`, gotEvents });
+        } else {
+          end({ kind: es.readyState === es.CONNECTING ? 'ended' : 'error', message: ev.message ? ev.message.slice(0, 300) : 'connection closed', gotEvents });
+        }
+      };
+    });
+  }
+}

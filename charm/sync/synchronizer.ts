@@ -1,0 +1,683 @@
+/**
+ * The synchronizer: remote live stream -> bounded queue -> batches -> local platform, with the
+ * stream position advancing only after the local platform accepted the work.
+ *
+ * Position rules (opencti-stream.md §2.2, §6):
+ * - ids are not unique per message (dependency creates share the id of the event that needs them),
+ *   so the saved position only moves past an id once every message carrying it was accepted: it is
+ *   the id before the current run, unless the next message or a heartbeat shows the run is over;
+ * - a heartbeat is queued as a marker, so it only advances the position once everything received
+ *   before it was accepted;
+ * - the position is saved with pingConnector at most every SYNC_STATE_SAVE_INTERVAL_MS and on
+ *   shutdown; a replay after a crash is harmless because every apply is idempotent.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SyncConfig } from './config.js';
+import { classifyEvent, type StixObject, type Work } from './events.js';
+import { createLogger, type Logger } from './log.js';
+import { LocalError, LocalPlatform, classifyLocalError } from './local.js';
+import { START_OF_STREAM, readConnectorState, streamIdDate, writeConnectorState, compareStreamIds } from './position.js';
+import { BoundedQueue } from './queue.js';
+import { RemoteStream, type ConnectedInfo } from './remote.js';
+import { HEALTHY_STATES, newCounters, renderMetrics, writeStatusFile, type Counters, type SyncState, type SyncStatus } from './status.js';
+
+/** Process exit codes (documented in docs/sync.md). */
+export const EXIT = {
+  OK: 0,
+  INTERNAL: 1,
+  CONFIG: 2,
+  LOCAL_AUTH: 3,
+  REMOTE_AUTH: 4,
+  LOCAL_UNSUPPORTED: 5,
+} as const;
+
+export interface SyncExit {
+  code: number;
+  reason: string;
+}
+
+export interface SyncHandle {
+  /** Resolves once the synchronizer has stopped, with the exit code the process should use. */
+  readonly done: Promise<SyncExit>;
+  /** The port /healthz and /metrics listen on (useful with SYNC_HTTP_PORT=0). */
+  readonly httpPort: number | undefined;
+  status(): SyncStatus;
+  /** Stop: finish (or after SYNC_STOP_GRACE_MS abandon) the in-flight batch, save the position. */
+  stop(reason?: string): Promise<SyncExit>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Serve /healthz and /metrics (default true). */
+  http?: boolean;
+}
+
+type Item = { id: string; gen: number; work: Work | { kind: 'marker' } };
+
+/** A deferred operation, run after the batch's bundle; the ops of one batch touch disjoint ids. */
+type Deferred =
+  | { kind: 'merge'; targetId: string; sourceIds: string[]; eventId: string }
+  | { kind: 'delete'; id: string; type: string; eventId: string }
+  | { kind: 'rename'; object: StixObject; previousStandard: string; eventId: string };
+
+interface Batch {
+  items: Item[];
+  objects: StixObject[];
+  bytes: number;
+  deferred: Deferred[];
+  /** Ids touched by `deferred`: a later upsert of one of them must wait for the next batch. */
+  touched: Set<string>;
+}
+
+type StepResult = 'ok' | 'not-found' | 'failed' | 'abandoned';
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function backoff(attempt: number, base: number, max: number): number {
+  const cap = Math.min(max, base * 2 ** Math.min(attempt, 30));
+  return Math.round(cap / 2 + Math.random() * (cap / 2));
+}
+
+export async function startSynchronizer(config: SyncConfig, options: StartOptions = {}): Promise<SyncHandle> {
+  const log = options.logger ?? createLogger(config.logLevel);
+  const cfg = config;
+  const local = new LocalPlatform({ url: cfg.local.url, token: cfg.local.token, timeoutMs: cfg.local.timeoutMs, synchronizedUpsert: cfg.local.synchronizedUpsert });
+  const counters: Counters = newCounters();
+  const queue = new BoundedQueue<Item>(cfg.apply.queueMaxEvents, cfg.apply.queueMaxBytes, (it) => ('bytes' in it.work ? it.work.bytes : 64));
+  const configuredStart = cfg.remote.startFrom ?? START_OF_STREAM;
+  const startedAt = new Date();
+  const stopCtl = new AbortController();
+  const applyCtl = new AbortController();
+
+  let remoteState: SyncState = 'starting';
+  let localRetrying = false;
+  let stopping = false;
+  let finalState: 'stopped' | 'failed' | undefined;
+  let exitCode: number | null = null;
+  let lastError: SyncStatus['lastError'] = null;
+  let localVersion: string | null = null;
+  let registered = false;
+
+  let safe = configuredStart;
+  let savedPosition: string | null = null;
+  let runId: string | undefined;
+  let beforeRun: string | undefined;
+  let generation = 0;
+  let inflight: Promise<'done' | 'abandoned'> | undefined;
+  let resetPending = false;
+  let saving: Promise<void> | undefined;
+  let connectionId: string | null = null;
+  let headId: string | null = null;
+  let lastReceivedId: string | null = null;
+  let firstEventAt: number | null = null;
+  let lastAcceptAt: number | null = null;
+  let lastState: SyncState | undefined;
+  let fatalExit: SyncExit | undefined;
+  let resolveDone: (e: SyncExit) => void = () => undefined;
+  const done = new Promise<SyncExit>((r) => (resolveDone = r));
+  const timers: NodeJS.Timeout[] = [];
+
+  const state = (): SyncState => finalState ?? (stopping ? 'stopping' : localRetrying ? 'retrying' : remoteState);
+
+  const status = (): SyncStatus => {
+    const s = state();
+    return {
+      state: s,
+      healthy: HEALTHY_STATES.has(s),
+      position: safe,
+      positionDate: safe === START_OF_STREAM ? null : (streamIdDate(safe)?.toISOString() ?? null),
+      savedPosition,
+      lastError,
+      exitCode,
+      counters: structuredClone(counters),
+      queueLength: queue.length,
+      remote: { streamUrl: remote.streamUrl, connectionId, lastReceivedId, headId },
+      local: { url: cfg.local.url, version: localVersion },
+      timing: { startedAt: startedAt.toISOString(), firstEventAt, lastAcceptAt },
+      applyMode: cfg.apply.mode,
+      pid: process.pid,
+      memory: { rssBytes: process.memoryUsage.rss(), heapUsedBytes: process.memoryUsage().heapUsed },
+    };
+  };
+
+  const writeStatus = () => {
+    if (!cfg.statusFile) return;
+    try {
+      writeStatusFile(cfg.statusFile, status());
+    } catch (err) {
+      log.warn('cannot write the status file (SYNC_STATUS_FILE)', { file: cfg.statusFile, error: err instanceof Error ? err.message : String(err) });
+    }
+  };
+  const stateChanged = () => {
+    const s = state();
+    if (s === lastState) return;
+    log.debug('state', { state: s, previous: lastState ?? null });
+    lastState = s;
+    writeStatus();
+  };
+  const setError = (kind: string, message: string) => {
+    lastError = { kind, message, at: new Date().toISOString() };
+  };
+
+  // ---------------------------------------------------------------- remote
+  const remote = new RemoteStream(
+    {
+      url: cfg.remote.url,
+      token: cfg.remote.token,
+      streamId: cfg.remote.streamId,
+      sslVerify: cfg.remote.sslVerify,
+      heartbeatTimeoutMs: cfg.remote.heartbeatTimeoutMs,
+      reconnectBaseMs: cfg.remote.reconnectBaseMs,
+      reconnectMaxMs: cfg.remote.reconnectMaxMs,
+      noDependencies: cfg.remote.noDependencies,
+    },
+    {
+      onMessage(type, id, data) {
+        if (type === 'heartbeat') {
+          counters.heartbeats++;
+          if (id !== '') queue.push({ id, gen: generation, work: { kind: 'marker' } });
+          return;
+        }
+        counters.eventsReceived++;
+        firstEventAt ??= Date.now();
+        if (id !== '') lastReceivedId = id;
+        queue.push({ id, gen: generation, work: classifyEvent(type, data) });
+      },
+      waitForRoom: (signal) => queue.waitForRoom(signal),
+      async beforeConnect() {
+        generation++;
+        queue.clear();
+        if (inflight) await inflight;
+        if (resetPending) {
+          safe = configuredStart;
+          runId = beforeRun = undefined;
+          resetPending = false;
+          log.warn('connector state was reset on the local platform: restarting from the configured start', { position: safe });
+          await saveState();
+        }
+        counters.remoteConnects++;
+        log.info('connecting to the remote stream', { url: remote.streamUrl, lastEventId: safe });
+        return safe;
+      },
+      onConnected(info: ConnectedInfo) {
+        connectionId = info.connectionId ?? null;
+        headId = info.lastEventId ?? null;
+        log.info('remote stream connected', { connectionId, headId, firstEventId: info.firstEventId, streamSize: info.streamSize });
+        if (info.firstEventId && safe !== START_OF_STREAM && /^\d+-\d+$/.test(info.firstEventId) && compareStreamIds(safe, info.firstEventId) < 0) {
+          log.warn('the resume position is older than the first event the remote still retains: events in between are lost (retention, pitfall 11); a full re-copy needs a state reset', { position: safe, firstEventId: info.firstEventId });
+        }
+      },
+      onState(s, detail) {
+        remoteState = s;
+        if (s === 'backoff' && detail) setError('remote', detail);
+        stateChanged();
+      },
+      onFatal(httpStatus, message) {
+        fatal(EXIT.REMOTE_AUTH, message, `remote HTTP ${httpStatus}`);
+      },
+      onWarn(message, fields) {
+        log.warn(message, fields);
+      },
+    },
+  );
+
+  // ---------------------------------------------------------------- local steps
+  async function step(operation: string, fn: (signal: AbortSignal) => Promise<void>, allowNotFound: boolean): Promise<{ r: StepResult; err?: LocalError }> {
+    let transient = 0;
+    let functional = 0;
+    for (;;) {
+      if (applyCtl.signal.aborted) return { r: 'abandoned' };
+      try {
+        counters.localRequests++;
+        await fn(applyCtl.signal);
+        if (localRetrying) {
+          localRetrying = false;
+          log.info('local platform accepts requests again', { operation });
+          stateChanged();
+        }
+        return { r: 'ok' };
+      } catch (e) {
+        if (applyCtl.signal.aborted) return { r: 'abandoned' };
+        const le = classifyLocalError(e, operation, cfg.local.url, cfg.local.timeoutMs);
+        if (le.kind === 'auth') {
+          fatal(EXIT.LOCAL_AUTH, le.message, 'local auth');
+          return { r: 'abandoned' };
+        }
+        if (le.kind === 'not-found' && allowNotFound) return { r: 'not-found', err: le };
+        if (le.kind === 'transient') {
+          const delay = backoff(transient++, cfg.local.retryBaseMs, cfg.local.retryMaxMs);
+          counters.localRetries++;
+          setError('local', le.message);
+          log.warn('local platform request failed; retrying without advancing the position', { operation, error: le.message, attempt: transient, retryInMs: delay });
+          localRetrying = true;
+          stateChanged();
+          await sleep(delay, stopCtl.signal);
+          if (stopCtl.signal.aborted) return { r: 'abandoned' };
+          continue;
+        }
+        functional++;
+        setError('local', le.message);
+        if (functional > cfg.local.functionalRetries) return { r: 'failed', err: le };
+        const delay = backoff(functional - 1, cfg.local.retryBaseMs, cfg.local.retryMaxMs);
+        counters.localRetries++;
+        log.warn('local platform refused a request; retrying', { operation, error: le.message, attempt: functional, retryInMs: delay });
+        await sleep(delay, stopCtl.signal);
+        if (stopCtl.signal.aborted) return { r: 'abandoned' };
+      }
+    }
+  }
+
+  function reportFailed(what: string, obj: { id: string; type: string }, err: LocalError | undefined, itemId?: string) {
+    counters.eventsSkipped.failed++;
+    log.error('the local platform refused an object after retries: skipped (position advances past it)', { operation: what, stixId: obj.id, stixType: obj.type, eventId: itemId, error: err?.message ?? 'unknown' });
+  }
+
+  async function push(objects: StixObject[], previousStandard: string | undefined): Promise<'done' | 'abandoned'> {
+    const res = await step('stixBundlePush', (signal) => local.pushBundle(cfg.connector.id, objects, { previousStandard, signal }), false);
+    if (res.r === 'abandoned') return 'abandoned';
+    if (res.r === 'ok') {
+      counters.bundlesPushed++;
+      counters.objectsPushed += objects.length;
+      return 'done';
+    }
+    if (objects.length === 1) {
+      const o = objects[0];
+      if (o) reportFailed('stixBundlePush', o, res.err);
+      return 'done';
+    }
+    log.warn('a bundle was refused; pushing its objects one by one to isolate the failing ones', { objects: objects.length, error: res.err?.message });
+    for (const o of objects) {
+      const one = await push([o], previousStandard);
+      if (one === 'abandoned') return 'abandoned';
+    }
+    return 'done';
+  }
+
+  /**
+   * An update that changed the standard id: push the new state with previous-standard. If a replay
+   * (at-least-once) re-created the object under its old id, both ids now exist as two objects:
+   * merge the old one into the new one so the local platform converges.
+   */
+  async function rename(op: Extract<Deferred, { kind: 'rename' }>): Promise<'done' | 'abandoned'> {
+    if ((await push([op.object], op.previousStandard)) === 'abandoned') return 'abandoned';
+    let resolved: string | null = null;
+    const check = await step('stix', async (signal) => {
+      resolved = await local.resolveStandardId(op.previousStandard, signal);
+    }, true);
+    if (check.r === 'abandoned') return 'abandoned';
+    if (check.r !== 'ok' || resolved !== op.previousStandard) return 'done';
+    log.info('the old standard id still exists as its own object (replayed create): merging it into the renamed object', { previousStandard: op.previousStandard, stixId: op.object.id, eventId: op.eventId });
+    return applyDeferred({ kind: 'merge', targetId: op.object.id, sourceIds: [op.previousStandard], eventId: op.eventId });
+  }
+
+  async function applyDeferred(op: Deferred): Promise<'done' | 'abandoned'> {
+    if (op.kind === 'rename') return rename(op);
+    if (op.kind === 'merge') {
+      if (op.sourceIds.length === 0) return 'done';
+      const res = await step('stixEdit.merge', (signal) => local.merge(op.targetId, op.sourceIds, signal), true);
+      if (res.r === 'abandoned') return 'abandoned';
+      if (res.r === 'ok') counters.merges++;
+      else if (res.r === 'not-found') {
+        counters.eventsSkipped['not-found']++;
+        log.warn('merge skipped: an id is unknown on the local platform (already merged or never copied)', { target: op.targetId, sources: op.sourceIds, eventId: op.eventId, error: res.err?.message });
+      } else reportFailed('stixEdit.merge', { id: op.targetId, type: 'merge' }, res.err, op.eventId);
+      return 'done';
+    }
+    const res = await step('stixEdit.delete', (signal) => local.delete(op.id, signal), true);
+    if (res.r === 'abandoned') return 'abandoned';
+    if (res.r === 'ok') counters.deletes++;
+    else if (res.r === 'not-found') {
+      counters.eventsSkipped['not-found']++;
+      log.warn('delete skipped: the id is unknown on the local platform', { stixId: op.id, eventId: op.eventId, error: res.err?.message });
+    } else reportFailed('stixEdit.delete', { id: op.id, type: op.type }, res.err, op.eventId);
+    return 'done';
+  }
+
+  async function applyBatch(b: Batch): Promise<'done' | 'abandoned'> {
+    if (cfg.apply.mode === 'none') return 'done';
+    if (b.objects.length > 0 && (await push(b.objects, undefined)) === 'abandoned') return 'abandoned';
+    // Deferred merges and deletes of one batch touch disjoint ids, so their order does not matter:
+    // run them a few at a time.
+    let next = 0;
+    let abandoned = false;
+    const worker = async () => {
+      while (!abandoned && next < b.deferred.length) {
+        const op = b.deferred[next++] as Deferred;
+        if ((await applyDeferred(op)) === 'abandoned') abandoned = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(cfg.apply.concurrency, b.deferred.length) }, worker));
+    return abandoned ? 'abandoned' : 'done';
+  }
+
+  // ---------------------------------------------------------------- batching
+  /**
+   * Take the next batch off the queue: consecutive creates/updates become one bundle (bounded by
+   * count, bytes and time); merges and deletes in the same window are deferred to run after the
+   * bundle, which keeps the effect of the original order because a later event touching an id that
+   * a deferred op touches closes the batch first. An update that changes a standard id is deferred
+   * the same way and pushed alone, since its previous-standard header applies to a whole request.
+   */
+  async function collectBatch(gen: number): Promise<Batch> {
+    const b: Batch = { items: [], objects: [], bytes: 0, deferred: [], touched: new Set() };
+    const began = Date.now();
+    const perEvent = cfg.apply.mode === 'per-event';
+    const take = () => {
+      const it = queue.shift();
+      if (it) b.items.push(it);
+      return it;
+    };
+    const size = () => b.objects.length + b.deferred.length;
+    for (;;) {
+      const it = queue.peek();
+      if (it === undefined) {
+        if (size() === 0 && b.items.length > 0) return b;
+        const remaining = cfg.apply.batchMaxWaitMs - (Date.now() - began);
+        if (remaining <= 0) return b;
+        const got = await queue.waitForItem(remaining, stopCtl.signal);
+        if (!got || gen !== generation) return b;
+        continue;
+      }
+      if (it.gen !== gen) return b;
+      const w = it.work;
+      if (w.kind === 'marker') {
+        take();
+        return b; // the server has nothing more for now: flush
+      }
+      if (w.kind === 'skip') {
+        take();
+        continue;
+      }
+      if (size() >= cfg.apply.batchMaxEvents || (size() > 0 && b.bytes + w.bytes > cfg.apply.batchMaxBytes)) return b;
+      switch (w.kind) {
+        case 'upsert':
+          if (b.touched.has(w.object.id)) return b;
+          if (w.previousStandard !== undefined) {
+            // Its previous-standard header applies to a whole request: pushed alone, after the bundle.
+            if (b.touched.has(w.previousStandard) || (perEvent && size() > 0)) return b;
+            take();
+            b.deferred.push({ kind: 'rename', object: w.object, previousStandard: w.previousStandard, eventId: it.id });
+            b.touched.add(w.object.id);
+            b.touched.add(w.previousStandard);
+            b.bytes += w.bytes;
+            continue;
+          }
+          take();
+          b.objects.push(w.object);
+          b.bytes += w.bytes;
+          continue;
+        case 'merge': {
+          const ids = [w.object.id, ...w.sourceIds];
+          if (ids.some((id) => b.touched.has(id))) return b;
+          if (perEvent && size() > 0) return b;
+          take();
+          b.objects.push(w.object); // upsert the target's post-merge state first, then merge the sources into it
+          b.bytes += w.bytes;
+          b.deferred.push({ kind: 'merge', targetId: w.object.id, sourceIds: w.sourceIds, eventId: it.id });
+          for (const id of ids) b.touched.add(id);
+          if (perEvent) return b;
+          continue;
+        }
+        case 'delete':
+          if (b.touched.has(w.object.id)) return b;
+          take();
+          b.deferred.push({ kind: 'delete', id: w.object.id, type: w.object.type, eventId: it.id });
+          b.touched.add(w.object.id);
+          b.bytes += w.bytes;
+          continue;
+      }
+    }
+  }
+
+  function accept(b: Batch) {
+    for (const it of b.items) {
+      const w = it.work;
+      if (w.kind === 'marker') {
+        if (it.id !== runId) {
+          runId = beforeRun = it.id;
+        }
+        continue;
+      }
+      if (w.kind === 'skip') {
+        counters.eventsSkipped[w.reason]++;
+        log.warn('event skipped', { reason: w.reason, detail: w.detail, eventId: it.id || null });
+      } else counters.eventsApplied++;
+      if (it.id !== '' && it.id !== runId) {
+        beforeRun = runId;
+        runId = it.id;
+      }
+    }
+    const next = queue.peek();
+    let candidate = beforeRun;
+    if (runId !== undefined && (runId === beforeRun || (next !== undefined && next.gen === generation && next.id !== '' && next.id !== runId))) candidate = runId;
+    if (candidate !== undefined) safe = candidate;
+    lastAcceptAt = Date.now();
+  }
+
+  async function applierLoop(): Promise<void> {
+    while (!stopCtl.signal.aborted) {
+      const got = await queue.waitForItem(undefined, stopCtl.signal);
+      if (!got) break;
+      const gen = generation;
+      const batch = await collectBatch(gen);
+      if (gen !== generation || batch.items.length === 0 || stopCtl.signal.aborted) continue;
+      inflight = (async () => {
+        const r = await applyBatch(batch);
+        if (r === 'done') accept(batch);
+        return r;
+      })();
+      const r = await inflight;
+      inflight = undefined;
+      if (r === 'abandoned') break;
+    }
+  }
+
+  // ---------------------------------------------------------------- state saving
+  async function saveState(): Promise<void> {
+    if (!registered || resetPending) return;
+    if (saving) return saving;
+    const pos = safe;
+    saving = (async () => {
+      try {
+        const r = await local.ping(cfg.connector.id, writeConnectorState(pos), queue.length);
+        counters.stateSaves++;
+        savedPosition = pos;
+        const back = readConnectorState(r.state);
+        if (back.kind === 'empty' && !stopping) {
+          counters.resets++;
+          resetPending = true;
+          remote.reconnect('the connector state was reset on the local platform');
+        }
+      } catch (e) {
+        const le = classifyLocalError(e, 'pingConnector', cfg.local.url, cfg.local.timeoutMs);
+        if (le.kind === 'auth' && !stopping) fatal(EXIT.LOCAL_AUTH, le.message, 'local auth');
+        else log.warn('could not save the stream position; will retry', { error: le.message, position: pos });
+      }
+    })();
+    try {
+      await saving;
+    } finally {
+      saving = undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+  let stopPromise: Promise<SyncExit> | undefined;
+  function fatal(code: number, message: string, kind: string) {
+    if (fatalExit || stopping) return;
+    fatalExit = { code, reason: message };
+    exitCode = code;
+    setError(kind, message);
+    log.error(message, { exitCode: code });
+    void stop('fatal error');
+  }
+
+  function stop(reason = 'stop requested'): Promise<SyncExit> {
+    stopPromise ??= (async () => {
+      log.info('stopping', { reason, position: safe });
+      stopping = true;
+      stateChanged();
+      stopCtl.abort();
+      const remoteStopped = remote.stop();
+      const pending = inflight;
+      if (pending) {
+        const outcome = await Promise.race([pending.then(() => 'done' as const), sleep(cfg.stopGraceMs).then(() => 'timeout' as const)]);
+        if (outcome === 'timeout') {
+          log.warn('abandoning the in-flight batch: it will be replayed on restart', { graceMs: cfg.stopGraceMs });
+          applyCtl.abort();
+          await pending;
+        }
+      }
+      applyCtl.abort();
+      await remoteStopped;
+      for (const t of timers) clearInterval(t);
+      if (registered && !(fatalExit && fatalExit.code === EXIT.LOCAL_AUTH)) {
+        await Promise.race([saveState(), sleep(Math.min(cfg.local.timeoutMs, 5000))]);
+      }
+      const exit: SyncExit = fatalExit ?? { code: EXIT.OK, reason };
+      exitCode = exit.code;
+      finalState = fatalExit ? 'failed' : 'stopped';
+      stateChanged();
+      writeStatus();
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      server?.closeAllConnections();
+      log.info('stopped', { exitCode: exit.code, position: safe, savedPosition });
+      resolveDone(exit);
+      return exit;
+    })();
+    return stopPromise;
+  }
+
+  async function startup(): Promise<void> {
+    let attempt = 0;
+    const retrying = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
+      for (;;) {
+        if (stopCtl.signal.aborted) return undefined;
+        try {
+          return await fn();
+        } catch (e) {
+          const le = classifyLocalError(e, what, cfg.local.url, cfg.local.timeoutMs);
+          if (le.kind === 'auth') {
+            fatal(EXIT.LOCAL_AUTH, le.message, 'local auth');
+            return undefined;
+          }
+          if (le.kind !== 'transient') {
+            fatal(EXIT.LOCAL_UNSUPPORTED, `${le.message}; the local platform refused ${what}: check that OPENCTI_URL is an OpenCTI >= 5 platform`, 'local');
+            return undefined;
+          }
+          const delay = backoff(attempt++, cfg.local.retryBaseMs, cfg.local.retryMaxMs);
+          setError('local', le.message);
+          log.warn('local platform not ready; retrying', { operation: what, error: le.message, retryInMs: delay });
+          await sleep(delay, stopCtl.signal);
+        }
+      }
+    };
+    const version = await retrying('about', () => local.version());
+    if (version === undefined) return;
+    localVersion = version;
+    const major = Number.parseInt(version.split('.')[0] ?? '', 10);
+    if (Number.isFinite(major) && major < 5) {
+      fatal(EXIT.LOCAL_UNSUPPORTED, `local OpenCTI at ${cfg.local.url} is version ${version}; this synchronizer needs 5.0 or later: upgrade the platform`, 'local');
+      return;
+    }
+    log.info('local platform reachable', { url: cfg.local.url, version });
+    const me = await retrying('me', () => local.me());
+    if (me === undefined) return;
+    if (!me.capabilities.includes('BYPASS')) {
+      log.warn('the local user lacks the BYPASS capability: synchronized-upsert has no effect, so fields removed remotely persist locally; give the connector user the Administrator role', { user: me.name });
+    }
+    const reg = await retrying('registerConnector', () => local.register({ id: cfg.connector.id, name: cfg.connector.name, type: cfg.connector.type, scope: cfg.connector.scope }));
+    if (reg === undefined) return;
+    registered = true;
+    const st = readConnectorState(reg.state);
+    if (st.kind === 'position') {
+      safe = st.position;
+      log.info('resuming from the saved connector state', { position: safe, key: st.source });
+    } else {
+      if (st.kind === 'unusable') log.warn(`ignoring the saved connector state (${st.reason}); starting from the configured start`, {});
+      safe = configuredStart;
+      log.info('starting from the configured start', { position: safe, source: cfg.remote.startFrom ? 'REMOTE_OPENCTI_START_TIMESTAMP' : 'start of the retained stream' });
+    }
+    await saveState();
+    if (stopCtl.signal.aborted) return;
+    timers.push(setInterval(() => void saveState(), cfg.stateSaveIntervalMs));
+    if (cfg.progressIntervalMs > 0) {
+      let lastApplied = 0;
+      let lastAt = Date.now();
+      timers.push(
+        setInterval(() => {
+          const now = Date.now();
+          const applied = counters.eventsApplied + Object.values(counters.eventsSkipped).reduce((a, b) => a + b, 0);
+          const rate = ((applied - lastApplied) * 1000) / Math.max(1, now - lastAt);
+          lastApplied = applied;
+          lastAt = now;
+          const posDate = streamIdDate(safe);
+          const recvDate = lastReceivedId ? streamIdDate(lastReceivedId) : undefined;
+          log.info('progress', {
+            state: state(),
+            eventsPerSec: Math.round(rate),
+            applied: counters.eventsApplied,
+            skipped: applied - counters.eventsApplied,
+            position: safe,
+            lagMs: posDate && safe !== START_OF_STREAM ? now - posDate.getTime() : null,
+            behindMs: posDate && recvDate ? Math.max(0, recvDate.getTime() - posDate.getTime()) : null,
+            queue: queue.length,
+          });
+          writeStatus();
+        }, cfg.progressIntervalMs),
+      );
+    }
+    void applierLoop().catch((err: unknown) => fatal(EXIT.INTERNAL, `internal error in the applier: ${err instanceof Error ? err.message : String(err)}`, 'internal'));
+    remote.start();
+  }
+
+  // ---------------------------------------------------------------- http
+  let server: http.Server | undefined;
+  let httpPort: number | undefined;
+  if (options.http !== false) {
+    server = http.createServer((req, res) => {
+      const url = (req.url ?? '/').split('?')[0];
+      if (req.method === 'GET' && url === '/healthz') {
+        const s = status();
+        res.writeHead(s.healthy ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(s));
+      } else if (req.method === 'GET' && url === '/metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(renderMetrics(status()));
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('not found: try /healthz or /metrics\n');
+      }
+    });
+    const srv = server;
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(cfg.http.port, cfg.http.host, () => resolve());
+    });
+    httpPort = (srv.address() as AddressInfo).port;
+  }
+
+  stateChanged();
+  void startup().catch((err: unknown) => fatal(EXIT.INTERNAL, `internal error at start-up: ${err instanceof Error ? err.message : String(err)}`, 'internal'));
+
+  return {
+    done,
+    httpPort,
+    status,
+    stop,
+  };
+}
+
+export { LocalError };

@@ -1,0 +1,140 @@
+/**
+ * npm run bench:sync — throughput and peak memory of the synchronizer process against the OpenCTI
+ * emulator over loopback (a benchmark, not a test):
+ *   (a) batched, (b) per-event baseline (one request per event, like the 2021 synchronizer),
+ *   (c) raw stream read rate (events parsed, nothing applied) on the same 50k events,
+ *   then (a) again with 200k events.
+ * Rate = events / (last acceptance - first event received), from the process's own /healthz timing.
+ * Peak RSS = VmHWM of the synchronizer process (not the emulator), read just before it stops.
+ * Options: --events N (default 50000), --big N (default 200000), --seed S.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { syncStatusSchema, type SyncStatus } from '../charm/sync/status.js';
+import { startOpenctiEmulator } from '../lib/testing/opencti/index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bundle = path.join(root, 'dist/sync/sync.mjs');
+const { values } = parseArgs({ options: { events: { type: 'string' }, big: { type: 'string' }, seed: { type: 'string' } } });
+const N = Number(values.events ?? 50_000);
+const BIG = Number(values.big ?? 200_000);
+const SEED = Number(values.seed ?? 7);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function vmHWM(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+interface Row {
+  label: string;
+  mode: string;
+  events: number;
+  seconds: number;
+  rate: number;
+  rssMb: number;
+  requests: number;
+  equal: string;
+}
+
+async function run(label: string, mode: 'batch' | 'per-event' | 'none', events: number): Promise<Row> {
+  const emu = await startOpenctiEmulator({ heartbeatMs: 2000 });
+  const t0 = Date.now();
+  emu.seed(events, SEED);
+  process.stderr.write(`[${label}] seeded ${events} events in ${Date.now() - t0} ms; running the synchronizer (${mode})...\n`);
+  const port = await freePort();
+  const child = spawn(process.execPath, [bundle], {
+    env: {
+      PATH: process.env.PATH,
+      OPENCTI_URL: emu.localUrl,
+      OPENCTI_TOKEN: emu.localToken,
+      CONNECTOR_ID: 'b7c1b0a2-5f5e-4d8e-9a55-0c2d5b1e7f01',
+      CONNECTOR_TYPE: 'STREAM',
+      CONNECTOR_NAME: 'bench',
+      CONNECTOR_SCOPE: 'synchronizer',
+      CONNECTOR_CONFIDENCE_LEVEL: '80',
+      CONNECTOR_LOG_LEVEL: 'warn',
+      REMOTE_OPENCTI_URL: emu.remoteUrl,
+      REMOTE_OPENCTI_TOKEN: emu.remoteToken,
+      REMOTE_OPENCTI_SSL_VERIFY: 'true',
+      SYNC_HTTP_PORT: String(port),
+      SYNC_HTTP_HOST: '127.0.0.1',
+      SYNC_APPLY_MODE: mode,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  let status: SyncStatus | undefined;
+  const deadline = Date.now() + 15 * 60_000;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (child.exitCode !== null) throw new Error(`[${label}] the synchronizer exited with ${child.exitCode}: ${stderr}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      status = syncStatusSchema.parse(await res.json());
+    } catch {
+      continue;
+    }
+    const c = status.counters;
+    const accepted = c.eventsApplied + Object.values(c.eventsSkipped).reduce((a, b) => a + b, 0);
+    if (accepted >= events) break;
+    if (Date.now() > deadline) throw new Error(`[${label}] timed out at ${accepted}/${events}`);
+  }
+  const rssMb = vmHWM(child.pid as number);
+  child.kill('SIGTERM');
+  await exited;
+  const t = status.timing;
+  const seconds = ((t.lastAcceptAt ?? 0) - (t.firstEventAt ?? 0)) / 1000;
+  const cmp = mode === 'none' ? undefined : emu.compare();
+  const row: Row = {
+    label,
+    mode,
+    events,
+    seconds,
+    rate: events / seconds,
+    rssMb,
+    requests: emu.local.counts.requests,
+    equal: cmp === undefined ? 'n/a' : cmp.equal ? 'yes' : `NO (missing ${cmp.missing}, extra ${cmp.extra}, different ${cmp.different})`,
+  };
+  await emu.stop();
+  process.stderr.write(`[${label}] ${row.rate.toFixed(0)} events/s, peak RSS ${rssMb.toFixed(1)} MB\n`);
+  return row;
+}
+
+const rows: Row[] = [];
+rows.push(await run('(a) batched', 'batch', N));
+rows.push(await run('(b) per-event baseline', 'per-event', N));
+rows.push(await run('(c) raw stream read', 'none', N));
+rows.push(await run('(a) batched, big', 'batch', BIG));
+
+const [a, b, c, big] = rows as [Row, Row, Row, Row];
+const pad = (s: string, n: number) => s.padEnd(n);
+const lines = [
+  `node ${process.version}, ${rows.length} runs over loopback, seed ${SEED}`,
+  '',
+  `${pad('run', 26)}${pad('events', 9)}${pad('seconds', 9)}${pad('events/s', 10)}${pad('peak RSS MB', 13)}${pad('local requests', 16)}local == remote`,
+  ...rows.map((r) => `${pad(r.label, 26)}${pad(String(r.events), 9)}${pad(r.seconds.toFixed(2), 9)}${pad(r.rate.toFixed(0), 10)}${pad(r.rssMb.toFixed(1), 13)}${pad(String(r.requests), 16)}${r.equal}`),
+  '',
+  `(a)/(b) throughput:        ${(a.rate / b.rate).toFixed(1)}x   (target >= 10x)`,
+  `(a)/(c) throughput:        ${((a.rate / c.rate) * 100).toFixed(0)}%   (target >= 50%)`,
+  `RSS(${BIG / 1000}k)/RSS(${N / 1000}k) batched: ${(big.rssMb / a.rssMb).toFixed(3)}   (target <= 1.10)`,
+];
+process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,0 +1,138 @@
+/**
+ * Test helpers: bundle the synchronizer once (as `npm run build` does) and run it as a real
+ * process against the OpenCTI emulator.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { syncStatusSchema, type SyncStatus } from '../../charm/sync/status.js';
+import type { OpenctiEmulator } from '../../lib/testing/opencti/index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+let bundled: Promise<string> | undefined;
+
+/** Bundle charm/sync/main.ts into a temp dir (esbuild, same options as scripts/build.mjs). */
+export function syncBundle(): Promise<string> {
+  bundled ??= (async () => {
+    const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'sync-bundle-')), 'sync.mjs');
+    await build({
+      absWorkingDir: root,
+      entryPoints: ['charm/sync/main.ts'],
+      outfile: out,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'warning',
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    });
+    return out;
+  })();
+  return bundled;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export const CONNECTOR_ID = '5a7c3d1e-2b4f-4a6c-8d9e-0f1a2b3c4d5e';
+
+/** The seed README's variables pointing at the emulator, with short test timings. */
+export function envFor(emu: Pick<OpenctiEmulator, 'localUrl' | 'remoteUrl' | 'localToken' | 'remoteToken'>, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    OPENCTI_URL: emu.localUrl,
+    OPENCTI_TOKEN: emu.localToken,
+    CONNECTOR_ID,
+    CONNECTOR_TYPE: 'STREAM',
+    CONNECTOR_NAME: 'Remote OpenCTI',
+    CONNECTOR_SCOPE: 'synchronizer',
+    CONNECTOR_CONFIDENCE_LEVEL: '80',
+    CONNECTOR_LOG_LEVEL: 'info',
+    REMOTE_OPENCTI_URL: emu.remoteUrl,
+    REMOTE_OPENCTI_LIVE_STREAM_ID: 'live',
+    REMOTE_OPENCTI_SSL_VERIFY: 'False',
+    REMOTE_OPENCTI_TOKEN: emu.remoteToken,
+    SYNC_HTTP_HOST: '127.0.0.1',
+    SYNC_HEARTBEAT_TIMEOUT_MS: '1500',
+    SYNC_RECONNECT_BASE_MS: '50',
+    SYNC_RECONNECT_MAX_MS: '400',
+    SYNC_LOCAL_RETRY_BASE_MS: '50',
+    SYNC_LOCAL_RETRY_MAX_MS: '300',
+    SYNC_LOCAL_TIMEOUT_MS: '2000',
+    SYNC_STATE_SAVE_INTERVAL_MS: '200',
+    SYNC_PROGRESS_INTERVAL_MS: '0',
+    SYNC_BATCH_MAX_WAIT_MS: '20',
+    SYNC_BATCH_MAX_EVENTS: '50',
+    ...extra,
+  };
+}
+
+export interface SyncProc {
+  child: ChildProcess;
+  port: number;
+  stderr(): string;
+  exited: Promise<number | null>;
+  healthz(): Promise<{ code: number; status: SyncStatus } | undefined>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export async function startSyncProcess(env: Record<string, string>, opts: { port?: number } = {}): Promise<SyncProc> {
+  const bundlePath = await syncBundle();
+  const port = opts.port ?? (await freePort());
+  const child = spawn(process.execPath, [bundlePath], { env: { PATH: process.env.PATH ?? '', SYNC_HTTP_PORT: String(port), ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code, sig) => r(code ?? (sig ? -1 : null))));
+  return {
+    child,
+    port,
+    stderr: () => err,
+    exited,
+    async healthz() {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+        return { code: res.status, status: syncStatusSchema.parse(await res.json()) };
+      } catch {
+        return undefined;
+      }
+    },
+    kill: (signal = 'SIGTERM') => {
+      child.kill(signal);
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export function savedPosition(emu: OpenctiEmulator): string | undefined {
+  const state = emu.local.connectors.get(CONNECTOR_ID)?.state;
+  if (!state) return undefined;
+  return (JSON.parse(state) as { start_from?: string }).start_from;
+}
+
+export function cmpIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am - bm || as - bs;
+}
