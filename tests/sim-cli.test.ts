@@ -1,0 +1,52 @@
+/** The simulator CLI as a user runs it: `npm run sim -- ...` (here: node with tsx, same script). */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { parse as parseYaml } from 'yaml';
+
+const sim = (...args: string[]) => execa(process.execPath, ['--import', 'tsx', 'scripts/sim.ts', ...args], { reject: false, all: true });
+
+test('scenario: the example model scenario passes, showing every hook', async () => {
+  const r = await sim('scenario', 'examples/scenarios/opencti-pair.yaml');
+  expect(r.exitCode).toBe(0);
+  expect(r.stdout).toMatch(/connector-lite\/0 opencti-connector-relation-changed → active "connected to http:\/\/opencti:8080"/);
+  expect(r.stdout).toMatch(/scenario passed: 9 steps, \d+ hooks/);
+});
+
+test('scenario: an unmet expectation fails naming the step; a malformed file names the field', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sc-'));
+  const bad = path.join(dir, 'bad.yaml');
+  fs.writeFileSync(bad, `steps:\n  - deploy: { charm: ${path.resolve('examples/tiny')} }\n  - expect: { unit: tiny/0, status: blocked }\n`);
+  const r = await sim('scenario', bad);
+  expect(r.exitCode).toBe(1);
+  expect(r.stderr).toMatch(/step 2 \(expect\) failed: expected tiny\/0 to be blocked, but it is active: "hello, world \(#1\)"/);
+  fs.writeFileSync(bad, 'steps:\n  - deploy: { charms: x }\n');
+  const m = await sim('scenario', bad);
+  expect(m.exitCode).toBe(2);
+  expect(m.stderr).toMatch(/is not a valid scenario/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('run: one hook against a state file, a readable summary, the new state written', async () => {
+  const out = path.join(os.tmpdir(), `sim-out-${process.pid}.yaml`);
+  const r = await sim('run', 'examples/connector-lite', 'opencti-connector-relation-changed', '--remote-unit', 'none', '--state', 'examples/scenarios/connector-state.yaml', '--out', out);
+  expect(r.exitCode).toBe(0);
+  expect(r.stdout).toMatch(/unit status: active "connected to http:\/\/opencti:8080" \(was unknown\)/);
+  expect(r.stdout).toMatch(/\+ connector_type = "STREAM"/);
+  expect(r.stdout).not.toMatch(/s3cr3t/);
+  const state = parseYaml(fs.readFileSync(out, 'utf8'));
+  expect(state.relations[0].localAppData).toEqual({ connector_charm_name: 'connector-lite', connector_type: 'STREAM' });
+  fs.rmSync(out, { force: true });
+});
+
+test('run: bad input is a usage error (exit 2) that says what is wrong', async () => {
+  const noRel = await sim('run', 'examples/connector-lite', 'opencti-connector-relation-changed');
+  expect(noRel.exitCode).toBe(2);
+  expect(noRel.stderr).toMatch(/no relation on endpoint "opencti-connector" in the state \(relations: none\)/);
+  const badState = await sim('run', 'examples/tiny', 'install', '--state', 'examples/tiny/charmcraft.yaml');
+  expect(badState.exitCode).toBe(2);
+  expect(badState.stderr).toMatch(/state is invalid|examples\/tiny\/charmcraft.yaml is invalid/);
+  const missing = await sim('run', 'nowhere', 'install');
+  expect(missing.stderr).toMatch(/nowhere does not exist/);
+});
