@@ -241,6 +241,12 @@ describe('events and observation', () => {
     expect(String(e2.cause)).toMatch(/no relation endpoint "dbb" \(declared: db, cluster\)/);
   });
 
+  test('an anonymous charm class is refused: its name is the handle of its stored state', async () => {
+    const Anon = (() => class extends CharmBase {})();
+    const err = (await new Context(Anon, { meta: META }).run(on.start(), {}).catch((e) => e)) as UncaughtCharmError;
+    expect(String(err.cause)).toMatch(/a charm class needs a name \(got ""\)/);
+  });
+
   test('an event the charm does not know is ignored, like ops', async () => {
     const s = await new Context(Recorder, { meta: META }).run(on.hook('meter-status-changed'), {});
     expect(s.unitStatus.name).toBe('unknown');

@@ -134,6 +134,12 @@ export class FrameworkObject {
   constructor(parent: FrameworkObject | Framework, key: string | null = null) {
     const ctor = this.constructor as typeof FrameworkObject;
     const kind = Object.prototype.hasOwnProperty.call(ctor, 'handleKind') && ctor.handleKind ? ctor.handleKind : ctor.name;
+    if (!kind || !/^[A-Za-z_$][\w$]*$/.test(kind)) {
+      throw new TypeError(
+        `a ${parent instanceof Framework ? 'charm' : 'framework object'} class needs a name (got ${JSON.stringify(kind)}): ` +
+          'its name is the handle under which deferred events and stored state are kept; name the class or set `static handleKind`',
+      );
+    }
     if (parent instanceof Framework) {
       this.framework = parent;
       this.handle = new Handle(null, kind, key);

@@ -95,6 +95,8 @@ export async function dispatch(charmClass: CharmClass, options: DispatchOptions 
             }
           : undefined,
       containersDir: env.CHARM_CONTAINERS_DIR || undefined,
+      proxy: ctx.proxy,
+      charmDir: ctx.charmDir,
     });
     const charm = new charmClass(framework);
     result.charm = charm;

@@ -30,6 +30,10 @@ export interface ModelContext {
   eventRelation?: { endpoint: string; id: number; remoteApp?: string; remoteUnit?: string; departingUnit?: string };
   /** Socket directory for Pebble (see lib/framework/pebble); undefined = framework default. */
   containersDir?: string;
+  /** The model's proxy settings (JUJU_CHARM_HTTP_PROXY / _HTTPS_PROXY / _NO_PROXY). */
+  proxy?: { http?: string; https?: string; no?: string };
+  /** The charm directory (JUJU_CHARM_DIR). */
+  charmDir?: string;
 }
 
 export class Model {
@@ -121,6 +125,11 @@ export class Model {
     if (!q.id && q.label === undefined) throw new TypeError('getSecret needs an id or a label');
     const content = await this.backend.secretGet({ id: q.id, label: q.label });
     return new Secret(this, { id: q.id, label: q.label, content });
+  }
+
+  /** The model's proxy settings, as Juju passes them to charms (empty when there are none). */
+  get proxy(): { http?: string; https?: string; no?: string } {
+    return { ...(this.context.proxy ?? {}) };
   }
 
   /** Network information for an endpoint binding (network-get). */

@@ -31,8 +31,10 @@ export interface ContextOptions {
   jujuVersion?: string;
   /** JUJU_CHARM_DIR (default: the OS temp dir; only legacy hooks and file storage would use it). */
   charmDir?: string;
-  /** Extra environment for every run (e.g. CHARM_CONTAINERS_DIR). */
+  /** Extra environment for every run. */
   env?: Record<string, string>;
+  /** Pebble: `fake` (default: services do not really run) or `run` (they do; see docs/pebble.md). */
+  containers?: { mode?: 'fake' | 'run'; pathMap?: Record<string, string> };
 }
 
 /** The charm raised; `cause` is the original error and `state` what Juju would keep. */
@@ -107,7 +109,7 @@ export class Context {
     });
     const storage = new MemoryStorage(toStoredData(state));
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ctx-'));
-    const containers = await ContainerSet.start(state.containers, { dir: path.join(tmp, 'c') });
+    const containers = await ContainerSet.start(state.containers, { dir: path.join(tmp, 'c'), ...this.options.containers });
     const env = {
       ...hookEnvironment(event, {
         unitName: this.unitName,
