@@ -1,7 +1,8 @@
 /**
- * Model simulation: two charms related over opencti-connector, driven like `juju deploy`,
- * `juju integrate`, `juju run` and `juju scale-application`, each hook run through the charm's
- * real dispatch. The model's own view (status, relation data, secrets) is the oracle.
+ * Model simulation: the OpenCTI stand-in (requirer helper) and a connector on OpenctiConnectorCharm,
+ * related over opencti-connector and driven like `juju deploy`, `juju integrate`, `juju run` and
+ * `juju scale-application`; each hook runs through the charm's real dispatch. The model's own view
+ * (status, relation data, secrets, the connector's Pebble plan) is the oracle.
  */
 import { ModelSim } from '../lib/testing/model.js';
 
@@ -13,45 +14,62 @@ beforeAll(async () => {
 });
 afterAll(() => model.destroy());
 
-test('before the relation both wait; after juju integrate the connector is active with the URL', async () => {
-  expect(model.status().applications['connector-lite']!.units['connector-lite/0']!.status).toEqual({ name: 'unknown', message: '' });
+const connectorEnv = () => (model.containers('connector-lite/0').snapshot()[0]!.plan as { services: Record<string, { environment: Record<string, string> }> }).services.connector!.environment;
+const unitStatus = (unit: string) => model.status().applications[unit.split('/')[0]!]!.units[unit]!.status;
+
+test('before the relation the connector waits; after juju integrate it runs with the URL and token', async () => {
+  expect(unitStatus('connector-lite/0')).toEqual({ name: 'waiting', message: 'missing opencti-connector integration' });
   const id = await model.integrate('opencti-lite', 'connector-lite');
-  const st = model.status();
-  expect(st.applications['connector-lite']!.units['connector-lite/0']!.status).toEqual({ name: 'active', message: 'connected to http://opencti.example:8080' });
-  expect(st.applications['opencti-lite']!.units['opencti-lite/0']!.status).toEqual({ name: 'active', message: '1 connector(s)' });
+  expect(unitStatus('connector-lite/0')).toEqual({ name: 'active', message: '' });
+  expect(unitStatus('opencti-lite/0')).toEqual({ name: 'active', message: '1 connector(s)' });
   const data = model.relationData(id);
-  expect(data.apps['connector-lite']).toEqual({ connector_charm_name: 'connector-lite', connector_type: 'STREAM' });
+  expect(data.apps['connector-lite']).toMatchObject({ connector_charm_name: 'connector-lite', connector_type: 'STREAM' });
   expect(data.apps['opencti-lite']!.opencti_url).toBe('http://opencti.example:8080');
   const secret = model.secretInfo(data.apps['opencti-lite']!.opencti_token!);
   expect(secret).toMatchObject({ owner: 'app:opencti-lite', revisions: [1], grants: { [String(id)]: ['connector-lite'] } });
-  expect(model.unitState('connector-lite/0').storedStates['ConnectorLiteCharm/StoredStateData[seen]']).toEqual({
-    tokenFingerprint: `32:${secret.latest.token!.slice(0, 2)}`,
+  expect(connectorEnv()).toMatchObject({
+    OPENCTI_URL: 'http://opencti.example:8080',
+    OPENCTI_TOKEN: secret.latest.token,
+    CONNECTOR_ID: data.apps['connector-lite']!.connector_id,
+    CONNECTOR_TYPE: 'STREAM',
+    CONNECTOR_SCOPE: 'example',
   });
-  // Hooks Juju fires on integrate: created, then joined and changed per remote unit.
+  // Juju's order on integrate: created, then joined and changed per remote unit.
   const hooks = model.history.filter((h) => h.unit === 'connector-lite/0').map((h) => h.hook);
-  expect(hooks.slice(hooks.indexOf('opencti-connector-relation-created'))).toEqual(
-    expect.arrayContaining(['opencti-connector-relation-created', 'opencti-connector-relation-joined', 'opencti-connector-relation-changed']),
-  );
+  const from = hooks.indexOf('opencti-connector-relation-created');
+  expect(hooks.slice(from, from + 3)).toEqual(['opencti-connector-relation-created', 'opencti-connector-relation-joined', 'opencti-connector-relation-changed']);
 });
 
-test('rotating the token gives the consumer secret-changed, and it picks up the new revision', async () => {
+test('rotating the token: the connector gets secret-changed and its service the new token', async () => {
   await model.runAction('opencti-lite/0', 'rotate-token');
   const [rel] = model.status().relations;
-  const tokenId = model.relationData(rel!.id).apps['opencti-lite']!.opencti_token!;
-  const secret = model.secretInfo(tokenId);
+  const secret = model.secretInfo(model.relationData(rel!.id).apps['opencti-lite']!.opencti_token!);
   expect(secret.revisions).toEqual([1, 2]);
-  const last = model.history.filter((h) => h.unit === 'connector-lite/0').at(-1)!;
-  expect(last.hook).toBe('secret-changed');
-  expect(model.unitState('connector-lite/0').storedStates['ConnectorLiteCharm/StoredStateData[seen]']).toEqual({ tokenFingerprint: `32:${secret.latest.token!.slice(0, 2)}` });
-  expect(model.unitState('connector-lite/0').secrets[0]!.trackedRevision).toBe(2);
+  expect(model.history.filter((h) => h.unit === 'connector-lite/0').at(-1)!.hook).toBe('secret-changed');
+  expect(connectorEnv().OPENCTI_TOKEN).toBe(secret.latest.token);
 });
 
-test('a new unit of the OpenCTI side joins the relation; config changes reach every unit', async () => {
+test('scale: a new OpenCTI unit joins; two connector units block with the remedy', async () => {
   await model.scale('opencti-lite', 2);
-  expect(Object.keys(model.status().applications['opencti-lite']!.units)).toEqual(['opencti-lite/0', 'opencti-lite/1']);
   expect(model.unitState('connector-lite/0').relations[0]!.remoteUnitsData).toHaveProperty('1');
+  await model.scale('connector-lite', 2);
+  expect(unitStatus('connector-lite/1')).toEqual({ name: 'blocked', message: 'connector charm cannot have multiple units, scale down using the `juju scale` command' });
+  await model.scale('connector-lite', 1);
+  await model.updateStatus('connector-lite');
+  expect(unitStatus('connector-lite/0')).toEqual({ name: 'active', message: '' });
+});
+
+test('config changes reach every unit; the model refuses what Juju refuses', async () => {
   await model.config('opencti-lite', { url: 'http://other:8080' });
-  expect(model.status().applications['connector-lite']!.units['connector-lite/0']!.status.message).toBe('connected to http://other:8080');
+  expect(connectorEnv().OPENCTI_URL).toBe('http://other:8080');
   await expect(model.config('opencti-lite', { nope: 'x' })).rejects.toThrow(/application "opencti-lite" has no config option "nope"/);
   await expect(model.integrate('opencti-lite', 'connector-lite')).rejects.toThrow(/limited to 1 relation|already exists/);
+});
+
+test('removing the relation: the connector waits, OpenCTI drops the token secret', async () => {
+  const [rel] = model.status().relations;
+  const tokenId = model.relationData(rel!.id).apps['opencti-lite']!.opencti_token!;
+  await model.removeRelation(rel!.id);
+  expect(unitStatus('connector-lite/0')).toEqual({ name: 'waiting', message: 'missing opencti-connector integration' });
+  expect(() => model.secretInfo(tokenId)).toThrow(/no secret/);
 });

@@ -3,6 +3,7 @@
  * the name and type they published), and gives each one the URL and a token: one Juju secret per
  * relation, granted to that relation only, with content `{ token }`.
  */
+import { randomBytes } from 'node:crypto';
 import type { CharmBase } from '../../lib/framework/charm.js';
 import { SecretNotFoundError } from '../../lib/framework/errors.js';
 import type { Relation, Secret } from '../../lib/framework/model.js';
@@ -49,16 +50,28 @@ export class OpenctiConnectorRequirer {
 
   /**
    * Leader only: publish the URL and a token to every related connector that told us who it is.
-   * `tokenFor` gives the token for a connector (OpenCTI creates a user per connector). A token
+   * `tokenFor` gives the token for a connector (OpenCTI creates a user per connector); without it
+   * a relation keeps its current token, or gets a random one the first time. A token
    * secret gets a new revision only when the token changes, so connectors see secret-changed only
    * then.
    */
-  async publish(opts: { url: string; tokenFor: (c: RelatedConnector) => string | Promise<string> }): Promise<void> {
+  async publish(opts: { url: string; tokenFor?: (c: RelatedConnector) => string | Promise<string> }): Promise<void> {
     for (const c of await this.connectors()) {
       if (c.state !== 'ready') continue;
-      const secret = await this.ensureToken(c.relation, await opts.tokenFor(c));
+      const token = opts.tokenFor ? await opts.tokenFor(c) : ((await this.currentToken(c.relation)) ?? randomBytes(24).toString('hex'));
+      const secret = await this.ensureToken(c.relation, token);
       const info = await secret.getInfo();
       await c.relation.data.localApp.update({ opencti_url: opts.url, opencti_token: info.id });
+    }
+  }
+
+  /** Leader only: the token a relation has now, if any. */
+  async currentToken(relation: Relation): Promise<string | undefined> {
+    try {
+      return (await (await this.charm.model.getSecret({ label: tokenSecretLabel(relation.id) })).peekContent())[TOKEN_SECRET_KEY];
+    } catch (e) {
+      if (e instanceof SecretNotFoundError) return undefined;
+      throw e;
     }
   }
 
