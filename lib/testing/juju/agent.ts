@@ -897,7 +897,8 @@ export class UnitAgent {
     const pendingCreate = (s: SecretState) => s.owner !== null && !this.secretById(bareId(s.id), this.committed);
     let s = ref ? this.secretById(ref.id) : undefined;
     if (!s && !ref) {
-      s = this.working.secrets.find((x) => x.label === label && x.owner !== null && this.ownedVisible(x));
+      // Every unit of the owning app may read an app secret's content, by its owner label too.
+      s = this.working.secrets.find((x) => x.label === label && x.owner !== null);
       if (!s) {
         s = this.working.secrets.find((x) => x.label === label && x.owner === null);
         if (!s) throw new ToolError(`consumer label ${goQuote(label)} not found`);

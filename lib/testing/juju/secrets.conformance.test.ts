@@ -49,6 +49,10 @@ describe('secret-get', () => {
     expect(await h.run('secret-get', ['--format=json', `secret:${GRANTED}`, '--label', 'renamed'])).toEqual(ok('{"token":"one"}\n'));
     expect(find(h.agent.finish(false), GRANTED)).toMatchObject({ label: 'renamed' });
     expect(await h.run('secret-get', ['--format=json', '--label', 'nobody'])).toEqual(runError('consumer label "nobody" not found'));
+    // A follower reads its app's secret too (only managing it needs the leader).
+    h.use(follower);
+    expect(await h.run('secret-get', ['--format=json', '--label', 'mine'])).toEqual(ok('{"pass":"p1"}\n'));
+    expect(await h.run('secret-get', ['--format=json', APP])).toEqual(ok('{"pass":"p1"}\n'));
   });
 
   test('one key: its value; key#base64 its base64; a missing key is an error', async () => {
