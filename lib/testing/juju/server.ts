@@ -1,7 +1,8 @@
 /**
  * The unit agent side of the out-of-process simulator: a unix-socket server that answers the
- * jujuc clients on PATH from a {@link UnitAgent}, one JSON request per connection.
+ * jujuc clients on PATH from a {@link UnitAgent}, one request per connection (framing in jujuc.c).
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -101,30 +102,37 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 /**
  * A directory of hook-tool executables for PATH. With a C compiler, every tool is a link to a
  * compiled jujuc (a tool call then costs about a millisecond, as with Juju's own jujuc); without
- * one, each tool is a shell wrapper around the Node client. Built once per directory, reused.
+ * one (or with `client: 'node'`), each tool is a shell wrapper around the Node client.
+ *
+ * Several processes (test workers, worktrees) may share one directory: the binary is named after a
+ * hash of its source, so a client built from other source is never reused, and every entry is
+ * replaced by an atomic rename, so a concurrent hook never finds a tool missing.
  */
-export async function writeToolsDir(dir: string): Promise<{ dir: string; client: 'c' | 'node' }> {
+export async function writeToolsDir(dir: string, options: { client?: 'c' | 'node' } = {}): Promise<{ dir: string; client: 'c' | 'node' }> {
   fs.mkdirSync(dir, { recursive: true });
-  const binary = path.join(dir, '.jujuc');
   const source = path.join(HERE, 'jujuc.c');
+  const hash = crypto.createHash('sha256').update(fs.readFileSync(source)).digest('hex').slice(0, 12);
+  const binaryName = `.jujuc-${hash}`;
+  const binary = path.join(dir, binaryName);
   let client: 'c' | 'node' = 'node';
-  if (fs.existsSync(binary) && fs.statSync(binary).mtimeMs >= fs.statSync(source).mtimeMs) client = 'c';
-  else {
-    const tmp = path.join(os.tmpdir(), `jujuc-${process.pid}-${Date.now()}`);
-    const cc = await execa('cc', ['-O2', '-o', tmp, source], { reject: false });
-    if (cc.exitCode === 0) {
-      fs.renameSync(tmp, binary);
-      client = 'c';
+  if (options.client !== 'node') {
+    if (fs.existsSync(binary)) client = 'c';
+    else {
+      const tmp = path.join(os.tmpdir(), `jujuc-${process.pid}-${Date.now()}`);
+      const cc = await execa('cc', ['-O2', '-o', tmp, source], { reject: false });
+      if (cc.exitCode === 0) {
+        fs.renameSync(tmp, binary);
+        client = 'c';
+      } else fs.rmSync(tmp, { force: true });
     }
   }
+  const node = `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(HERE, 'jujuc.cjs'))}`;
   for (const tool of HOOK_TOOLS) {
     const file = path.join(dir, tool);
-    fs.rmSync(file, { force: true });
-    if (client === 'c') fs.symlinkSync('.jujuc', file);
-    else {
-      const body = `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(HERE, 'jujuc.cjs'))} ${tool} "$@"\n`;
-      fs.writeFileSync(file, body, { mode: 0o755 });
-    }
+    const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}`;
+    if (client === 'c') fs.symlinkSync(binaryName, tmp);
+    else fs.writeFileSync(tmp, `${node} ${tool} "$@"\n`, { mode: 0o755 });
+    fs.renameSync(tmp, file);
   }
   return { dir, client };
 }
