@@ -330,7 +330,8 @@ export class HookToolBackend implements ModelBackend {
     const all = await this.runJson('secret-info-get', args, z.record(z.string(), infoSchema));
     const [id, info] = Object.entries(all)[0] ?? [];
     if (!id || !info) throw new ModelError('secret-info-get printed no secret');
-    return { ...info, id };
+    // Juju prints the bare id; ops canonicalises it (secret://<model-uuid>/<id>), and so do we.
+    return { ...info, id: this.canonicalSecretId(id) };
   }
 
   async secretAdd(content: Record<string, string>, options: SecretOptions & { owner: 'application' | 'unit' }): Promise<string> {

@@ -102,6 +102,7 @@ export class Context {
     const agent = new UnitAgent(state, {
       unitName: this.unitName,
       meta: this.meta,
+      charmDir: this.options.charmDir ?? os.tmpdir(),
       relationId: event.relationId,
       remoteUnit: event.remoteUnit,
       remoteApp: event.remoteApp,

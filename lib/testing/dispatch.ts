@@ -82,6 +82,7 @@ export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult
   const agent = new UnitAgent(state, {
     unitName,
     meta,
+    charmDir: unitDir,
     relationId: options.event.relationId,
     remoteUnit: options.event.remoteUnit,
     remoteApp: options.event.remoteApp,

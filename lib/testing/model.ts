@@ -18,7 +18,7 @@ import { CharmMeta } from '../framework/meta.js';
 import { ContainerSet } from './containers.js';
 import { prepareUnitDir, runCharm, type RunCharmResult } from './dispatch.js';
 import { on, type SimEvent } from './events.js';
-import { DEFAULT_UNIT_DATA, newSecretId, parseState, type RelationState, type SecretState, type State, type StatusState } from './state.js';
+import { bareSecretId, DEFAULT_UNIT_DATA, newSecretId, parseState, type RelationState, type SecretState, type State, type StatusState } from './state.js';
 
 type ConfigValue = string | number | boolean;
 
@@ -704,7 +704,7 @@ export class ModelSim {
   }
 
   private secret(id: string): SimSecret {
-    const s = this.secrets.get(id) ?? [...this.secrets.values()].find((x) => x.id.endsWith(id.replace(/^secret:/, '')));
+    const s = this.secrets.get(id) ?? [...this.secrets.values()].find((x) => bareSecretId(x.id) === bareSecretId(id));
     if (!s) throw new Error(`no secret ${id} in the model`);
     return s;
   }
@@ -712,11 +712,9 @@ export class ModelSim {
 
 /** Whether the hook ran secret-get for this secret (by any id form, or by its label). */
 function readSecret(calls: RunCharmResult['toolCalls'], s: SecretState): boolean {
-  const key = s.id.replace(/^secret:/, '');
+  const key = bareSecretId(s.id);
   return calls.some(
-    (c) =>
-      c.tool === 'secret-get' &&
-      c.args.some((a, i) => a.replace(/^secret:(\/\/[^/]*\/)?/, '') === key || (s.label !== undefined && a === s.label && c.args[i - 1] === '--label')),
+    (c) => c.tool === 'secret-get' && c.args.some((a, i) => bareSecretId(a) === key || (s.label !== undefined && a === s.label && c.args[i - 1] === '--label')),
   );
 }
 

@@ -8,6 +8,7 @@
  * validated with zod, so a state file with a typo gets an error naming the field.
  */
 import { z } from 'zod';
+import { newXid } from './juju/go.js';
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -143,10 +144,12 @@ export function parseState(input: unknown, source = 'state'): State {
   throw new Error(`${source} is invalid:\n${lines.join('\n')}`);
 }
 
-/** A fresh secret id in Juju's format. */
+/** The id without its `secret:` or `secret://<model-uuid>/` prefix: every form names one secret. */
+export function bareSecretId(id: string): string {
+  return id.replace(/^secret:(\/\/[^/]*\/)?/, '');
+}
+
+/** A fresh secret id in Juju's format (`secret:` and an xid, as Juju makes them). */
 export function newSecretId(): string {
-  const alphabet = '0123456789abcdefghijklmnopqrstuv';
-  let s = '';
-  for (let i = 0; i < 20; i++) s += alphabet[Math.floor(Math.random() * alphabet.length)];
-  return `secret:${s}`;
+  return `secret:${newXid()}`;
 }
