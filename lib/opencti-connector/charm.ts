@@ -24,6 +24,7 @@ import { ConfigError, SecretNotFoundError } from '../framework/errors.js';
 import type { CharmBase as CharmBaseType } from '../framework/charm.js';
 import { CharmBase } from '../framework/charm.js';
 import type { Framework } from '../framework/framework.js';
+import type { ConfigOptionMeta } from '../framework/meta.js';
 import type { ConfigData, ConfigValue } from '../framework/model.js';
 import type { Check, Container, Layer } from '../framework/pebble/index.js';
 import { ChangeError, PebbleConnectionError } from '../framework/pebble/index.js';
@@ -59,6 +60,16 @@ export function envValue(value: ConfigValue, style: BooleanStyle): string {
     return `${mantissa}e${sign}${exp.replace(/^[-+]/, '').padStart(2, '0')}`;
   }
   return String(value);
+}
+
+/** Every config option that has a value, as environment variables (the original's rule). */
+export function configEnvironment(options: Iterable<ConfigOptionMeta>, config: ConfigData, style: BooleanStyle): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const option of options) {
+    const value = config.get(option.name);
+    if (value !== undefined) env[kebabToConstant(option.name)] = envValue(value, style);
+  }
+  return env;
 }
 
 /** HTTP(S)_PROXY / NO_PROXY (both cases) from the model's proxies, with OpenCTI's host not proxied. */
@@ -217,11 +228,7 @@ export abstract class OpenctiConnectorCharm extends CharmBase {
       CONNECTOR_NAME: this.app.name,
       CONNECTOR_TYPE: this.connectorType,
     };
-    for (const option of this.meta.config.values()) {
-      const value = config.get(option.name);
-      if (value === undefined) continue;
-      env[kebabToConstant(option.name)] = envValue(value, this.booleanStyle);
-    }
+    Object.assign(env, configEnvironment(this.meta.config.values(), config, this.booleanStyle));
     Object.assign(env, proxyEnvironment(this.model.proxy, connection.url));
     Object.assign(env, await this.extraEnvironment(env, config));
     return env;

@@ -1,0 +1,120 @@
+/** The synchronizer charm in the in-process simulator: given a State, when a hook runs, then... */
+import fs from 'node:fs';
+import { Context, on, type State, type StateInput } from '../lib/testing/index.js';
+import SynchronizerCharm, { HEALTH_PORT, STATUS_FILE } from './charm.js';
+
+const NAME = 'opencti-synchronizer-connector';
+const ctx = new Context(SynchronizerCharm, { meta: fs.readFileSync(new URL('../charmcraft.yaml', import.meta.url), 'utf8') });
+const LOCAL_TOKEN = 'secret:0123456789abcdefghij';
+const REMOTE_TOKEN = 'secret:abcdefghij0123456789';
+
+function state(config: Record<string, string | number | boolean>, extra: Partial<StateInput> = {}): StateInput {
+  return {
+    leader: true,
+    containers: [{ name: NAME, canConnect: true }],
+    relations: [{ id: 1, endpoint: 'opencti-connector', remoteAppName: 'opencti', remoteAppData: { opencti_url: 'http://opencti:8080', opencti_token: LOCAL_TOKEN } }],
+    secrets: [
+      { id: LOCAL_TOKEN, content: { token: 'local-token-value' } },
+      { id: REMOTE_TOKEN, content: { token: 'remote-token-value' } },
+    ],
+    config,
+    ...extra,
+  };
+}
+const GOOD = { 'remote-opencti-url': 'https://remote.example.com', 'connector-confidence-level': 80, 'remote-opencti-token': REMOTE_TOKEN };
+const plan = (s: State) => s.containers[0]!.plan as { services: Record<string, { command: string; environment: Record<string, string> }>; checks: Record<string, unknown> };
+
+test('the workload gets the seed README environment, the remote token itself, and a health check', async () => {
+  const out = await ctx.run(on.configChanged(), state(GOOD));
+  expect(out.unitStatus).toEqual({ name: 'active', message: '' });
+  const svc = plan(out).services.connector!;
+  expect(svc.command).toBe('node /opt/opencti-synchronizer/sync.mjs');
+  expect(svc.environment).toMatchObject({
+    OPENCTI_URL: 'http://opencti:8080',
+    OPENCTI_TOKEN: 'local-token-value',
+    CONNECTOR_TYPE: 'STREAM',
+    CONNECTOR_NAME: NAME,
+    CONNECTOR_SCOPE: 'synchronizer',
+    CONNECTOR_CONFIDENCE_LEVEL: '80',
+    CONNECTOR_LOG_LEVEL: 'info',
+    REMOTE_OPENCTI_URL: 'https://remote.example.com',
+    REMOTE_OPENCTI_LIVE_STREAM_ID: 'live',
+    REMOTE_OPENCTI_SSL_VERIFY: 'true',
+    REMOTE_OPENCTI_TOKEN: 'remote-token-value',
+    SYNC_HTTP_PORT: String(HEALTH_PORT),
+    SYNC_STATUS_FILE: STATUS_FILE,
+  });
+  expect(svc.environment.CONNECTOR_ID).toMatch(/^[0-9a-f-]{36}$/);
+  expect(svc.environment).not.toHaveProperty('REMOTE_OPENCTI_START_TIMESTAMP');
+  expect(plan(out).checks['sync-healthy']).toMatchObject({ level: 'alive', http: { url: `http://localhost:${HEALTH_PORT}/healthz` } });
+});
+
+describe('config is validated with the workload\'s own rules before anything starts', () => {
+  test.each([
+    [{ 'remote-opencti-url': 'remote.example.com' }, 'option "remote-opencti-url" must be an http(s) URL, e.g. https://opencti.example.com'],
+    [{ 'remote-opencti-start-timestamp': 'yesterday' }, 'option "remote-opencti-start-timestamp" must be an ISO date (2024-06-15T10:00:00Z), epoch milliseconds/seconds, or a stream id <ms>-<seq> (got "yesterday")'],
+    [{ 'connector-confidence-level': 150 }, 'option "connector-confidence-level" must be at most 100'],
+    [{ 'connector-log-level': 'loud' }, 'option "connector-log-level" must be one of debug, info, warn, error'],
+  ])('%j blocks, naming the option; no layer is added', async (bad, message) => {
+    const out = await ctx.run(on.configChanged(), state({ ...GOOD, ...bad }));
+    expect(out.unitStatus).toEqual({ name: 'blocked', message: `Invalid config: ${message}` });
+    expect(out.containers[0]!.layers).toEqual({});
+  });
+
+  test('every problem is listed at once', async () => {
+    const out = await ctx.run(on.configChanged(), state({ ...GOOD, 'remote-opencti-url': 'nope', 'connector-log-level': 'loud' }));
+    expect(out.unitStatus.message).toMatch(/^Invalid config: option "connector-log-level" .*; option "remote-opencti-url" /);
+  });
+
+  test('a token secret the application cannot read blocks with the grant command; a secret without "token" too', async () => {
+    const noGrant = await ctx.run(on.configChanged(), state(GOOD, { secrets: [{ id: LOCAL_TOKEN, content: { token: 'x' } }] }));
+    expect(noGrant.unitStatus).toEqual({
+      name: 'blocked',
+      message: `Invalid config: option "remote-opencti-token" names a secret this application cannot read; grant it with: juju grant-secret ${REMOTE_TOKEN} ${NAME}`,
+    });
+    const noKey = await ctx.run(on.configChanged(), state(GOOD, { secrets: [{ id: LOCAL_TOKEN, content: { token: 'x' } }, { id: REMOTE_TOKEN, content: { password: 'x' } }] }));
+    expect(noKey.unitStatus.message).toBe('Invalid config: option "remote-opencti-token" names a secret without a "token" key (it has: password)');
+  });
+
+  test('unset required options wait (the base class lists them), they do not block', async () => {
+    const out = await ctx.run(on.configChanged(), state({ 'connector-confidence-level': 80 }));
+    expect(out.unitStatus).toEqual({ name: 'waiting', message: 'missing configurations: remote-opencti-url, remote-opencti-token' });
+  });
+
+  test('no token value ever reaches a status or a log', async () => {
+    await ctx.run(on.configChanged(), state({ ...GOOD, 'remote-opencti-url': 'nope' }));
+    const everything = JSON.stringify([ctx.last!.logs, ctx.last!.unitStatusHistory, ctx.last!.toolCalls]);
+    expect(everything).not.toMatch(/remote-token-value|local-token-value/);
+  });
+});
+
+describe('update-status reports the workload', () => {
+  const started = async (): Promise<State> => ctx.run(on.configChanged(), state(GOOD));
+  const withContainer = (s: State, c: Partial<State['containers'][number]>): StateInput => ({ ...s, containers: [{ ...s.containers[0]!, ...c }] });
+
+  test('the process\'s last fatal error, with the remedy', async () => {
+    const s = await started();
+    const statusFile = JSON.stringify({ state: 'failed', exitCode: 4, lastError: { message: 'remote answered 401 Unauthorized', at: 'now', kind: 'remote-auth' }, counters: { eventsApplied: 0 } });
+    const out = await ctx.run(on.updateStatus(), withContainer(s, { files: { [STATUS_FILE]: statusFile } }));
+    expect(out.unitStatus).toEqual({
+      name: 'blocked',
+      message: 'synchronizer stopped: remote answered 401 Unauthorized; the remote OpenCTI refused the stream; check remote-opencti-url, remote-opencti-live-stream-id and the remote-opencti-token secret',
+    });
+  });
+
+  test('a failing health check, and progress once streaming', async () => {
+    const s = await started();
+    const down = await ctx.run(on.updateStatus(), withContainer(s, { checkStatuses: { 'sync-healthy': 'down' } }));
+    expect(down.unitStatus).toEqual({ name: 'waiting', message: 'health check sync-healthy failing' });
+    const streaming = JSON.stringify({ state: 'streaming', exitCode: null, lastError: null, counters: { eventsApplied: 1234 } });
+    const ok = await ctx.run(on.updateStatus(), withContainer(s, { files: { [STATUS_FILE]: streaming } }));
+    expect(ok.unitStatus).toEqual({ name: 'active', message: 'streaming, 1234 events applied' });
+  });
+
+  test('a new revision of the remote token secret is rendered on secret-changed', async () => {
+    const s = await started();
+    const rotated: StateInput = { ...s, secrets: s.secrets.map((x) => (x.id === REMOTE_TOKEN ? { ...x, revisions: [...x.revisions, { revision: 2, content: { token: 'rotated-remote' } }] } : x)) };
+    const out = await ctx.run(on.secretChanged({ id: REMOTE_TOKEN }), rotated);
+    expect(plan(out).services.connector!.environment.REMOTE_OPENCTI_TOKEN).toBe('rotated-remote');
+  });
+});

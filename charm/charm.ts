@@ -1,0 +1,141 @@
+/**
+ * The OpenCTI-to-OpenCTI synchronizer connector charm: a STREAM connector on OpenctiConnectorCharm
+ * whose workload (charm/sync, bundled into the workload image) follows a remote OpenCTI live stream
+ * and applies it to the OpenCTI this charm is related to.
+ *
+ * On top of the base class it
+ * - validates its config with the workload's own rules (charm/sync/config.ts) before anything
+ *   starts, blocking with a message that names the option;
+ * - reads the remote token from the Juju user secret named by `remote-opencti-token` (key
+ *   `token`) and renders it as REMOTE_OPENCTI_TOKEN, never the secret's id;
+ * - adds a Pebble http check on the process's /healthz, and reports the workload's state on every
+ *   reconcile (update-status included): service down or in backoff, check failing, or the
+ *   process's last fatal error (from its status file), with the remedy.
+ */
+import type { ConfigData } from '../lib/framework/model.js';
+import { SecretNotFoundError } from '../lib/framework/errors.js';
+import { PathError, PebbleAPIError, type Check, type Container } from '../lib/framework/pebble/index.js';
+import { ActiveStatus, BlockedStatus, WaitingStatus, type StatusBase } from '../lib/framework/status.js';
+import { configEnvironment, kebabToConstant, OpenctiConnectorCharm, SERVICE } from '../lib/opencti-connector/index.js';
+
+/** Where the workload image keeps the sync bundle (rock/rockcraft.yaml). */
+export const WORKLOAD_DIR = '/opt/opencti-synchronizer';
+/** The process writes its /healthz JSON here; the charm reads it through Pebble's files API. */
+export const STATUS_FILE = '/var/lib/opencti-synchronizer/status.json';
+/** The process's health and metrics endpoint inside the pod. */
+export const HEALTH_PORT = 8080;
+export const TOKEN_OPTION = 'remote-opencti-token';
+
+/** Values the relation provides, for validating config before the relation exists. */
+const RELATION_PLACEHOLDERS = {
+  OPENCTI_URL: 'http://opencti.invalid',
+  OPENCTI_TOKEN: 'placeholder',
+  CONNECTOR_ID: '00000000-0000-4000-8000-000000000000',
+  CONNECTOR_NAME: 'placeholder',
+  CONNECTOR_TYPE: 'STREAM',
+};
+
+/** What the fatal exit codes of charm/sync mean for the operator (see docs/sync.md). */
+const REMEDIES: Record<number, string> = {
+  2: 'the workload refused its configuration; check the charm config',
+  3: 'the local OpenCTI rejected the connector token; check the opencti-connector integration',
+  4: 'the remote OpenCTI refused the stream; check remote-opencti-url, remote-opencti-live-stream-id and the remote-opencti-token secret',
+  5: 'the local OpenCTI is too old (< 5.0) or refused to register the connector',
+};
+
+interface StatusView {
+  state: string;
+  exitCode: number | null;
+  lastError: { message: string } | null;
+  eventsApplied: number;
+}
+
+export default class SynchronizerCharm extends OpenctiConnectorCharm {
+  readonly connectorType = 'STREAM';
+  private remoteToken: string | undefined;
+
+  override get command(): string {
+    return `node ${WORKLOAD_DIR}/sync.mjs`;
+  }
+
+  /**
+   * The config as the workload will see it, checked with the workload's own rules; and the token
+   * secret readable. Unset options are left to the base class (it waits for them).
+   */
+  protected override async validateConfig(config: ConfigData): Promise<{ option: string; problem: string }[]> {
+    const problems: { option: string; problem: string }[] = [];
+    const byVariable = new Map([...this.meta.config.keys()].map((o) => [kebabToConstant(o), o]));
+    const env = { ...configEnvironment(this.meta.config.values(), config, this.booleanStyle), ...RELATION_PLACEHOLDERS, REMOTE_OPENCTI_TOKEN: 'placeholder' };
+    // Loaded on demand: the workload's config module (and its zod) stays out of other hooks.
+    const { parseConfig } = await import('./sync/config.js');
+    const checked = parseConfig(env);
+    if (!checked.ok) {
+      for (const p of checked.problems) {
+        const [variable, ...rest] = p.split(': ');
+        const option = byVariable.get(variable!);
+        if (option && config.get(option) !== undefined) problems.push({ option, problem: rest.join(': ') });
+      }
+    }
+    const tokenId = config.get(TOKEN_OPTION);
+    if (typeof tokenId === 'string') {
+      try {
+        const content = await (await this.model.getSecret({ id: tokenId })).getContent({ refresh: true });
+        if (!content.token) problems.push({ option: TOKEN_OPTION, problem: `names a secret without a "token" key (it has: ${Object.keys(content).join(', ') || 'nothing'})` });
+        this.remoteToken = content.token;
+      } catch (e) {
+        if (!(e instanceof SecretNotFoundError)) throw e;
+        problems.push({ option: TOKEN_OPTION, problem: `names a secret this application cannot read; grant it with: juju grant-secret ${tokenId} ${this.app.name}` });
+      }
+    }
+    return problems;
+  }
+
+  protected override extraEnvironment(): Record<string, string> {
+    const env: Record<string, string> = { SYNC_HTTP_PORT: String(HEALTH_PORT), SYNC_STATUS_FILE: STATUS_FILE };
+    // The option holds the secret's id; the workload needs the token itself.
+    if (this.remoteToken !== undefined) env.REMOTE_OPENCTI_TOKEN = this.remoteToken;
+    return env;
+  }
+
+  protected override checks(): Record<string, Omit<Check, 'override'>> {
+    return {
+      'sync-healthy': { level: 'alive', startup: 'enabled', period: '10s', timeout: '3s', threshold: 3, http: { url: `http://localhost:${HEALTH_PORT}/healthz` } },
+    };
+  }
+
+  protected override async workloadStatus(container: Container): Promise<StatusBase> {
+    const service = (await container.getServices(SERVICE)).get(SERVICE);
+    const status = await this.readStatusFile(container);
+    const fatal = status && status.exitCode !== null && status.exitCode !== 0;
+    if (fatal) {
+      const remedy = REMEDIES[status.exitCode!] ?? 'Pebble restarts it; see juju debug-log';
+      return new BlockedStatus(`synchronizer stopped: ${status.lastError?.message ?? `exit ${status.exitCode}`}; ${remedy}`);
+    }
+    if (!service || service.current !== 'active') {
+      return new WaitingStatus(`synchronizer service is ${service?.current ?? 'not in the plan'}; Pebble restarts it`);
+    }
+    const down = [...(await container.getChecks()).values()].filter((c) => c.status === 'down');
+    if (down.length) {
+      return new WaitingStatus(`health check ${down.map((c) => c.name).join(', ')} failing${status?.lastError ? `: ${status.lastError.message}` : ''}`);
+    }
+    if (status?.state === 'streaming') return new ActiveStatus(`streaming, ${status.eventsApplied} events applied`);
+    return new ActiveStatus(status?.state ?? '');
+  }
+
+  /** The subset of the process's status file the charm reports; undefined until it exists. */
+  private async readStatusFile(container: Container): Promise<StatusView | undefined> {
+    let text: string;
+    try {
+      text = await container.pull(STATUS_FILE);
+    } catch (e) {
+      if (e instanceof PathError || e instanceof PebbleAPIError) return undefined;
+      throw e;
+    }
+    try {
+      const doc = JSON.parse(text) as Partial<{ state: string; exitCode: number | null; lastError: { message: string } | null; counters: { eventsApplied: number } }>;
+      return { state: String(doc.state ?? ''), exitCode: typeof doc.exitCode === 'number' ? doc.exitCode : null, lastError: doc.lastError ?? null, eventsApplied: Number(doc.counters?.eventsApplied ?? 0) };
+    } catch {
+      return undefined;
+    }
+  }
+}
