@@ -3,7 +3,6 @@
  * (`connector_charm_name`, `connector_type`, and a `connector_id` generated once) and reads where
  * OpenCTI is and the token to use.
  */
-import { randomUUID } from 'node:crypto';
 import type { CharmBase } from '../../lib/framework/charm.js';
 import type { Relation } from '../../lib/framework/model.js';
 import { checkDatabag, RequirerAppDataSchema, TOKEN_SECRET_KEY, type ConnectorType } from './schema.js';
@@ -43,7 +42,7 @@ export class OpenctiConnectorProvider {
     await bag.update({ connector_charm_name: details.charmName, connector_type: details.type });
     let id = await bag.get('connector_id');
     if (!id) {
-      id = randomUUID();
+      id = globalThis.crypto.randomUUID();
       await bag.set('connector_id', id);
     }
     return id;

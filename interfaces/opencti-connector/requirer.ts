@@ -3,7 +3,6 @@
  * the name and type they published), and gives each one the URL and a token: one Juju secret per
  * relation, granted to that relation only, with content `{ token }`.
  */
-import { randomBytes } from 'node:crypto';
 import type { CharmBase } from '../../lib/framework/charm.js';
 import { SecretNotFoundError } from '../../lib/framework/errors.js';
 import type { Relation, Secret } from '../../lib/framework/model.js';
@@ -58,7 +57,7 @@ export class OpenctiConnectorRequirer {
   async publish(opts: { url: string; tokenFor?: (c: RelatedConnector) => string | Promise<string> }): Promise<void> {
     for (const c of await this.connectors()) {
       if (c.state !== 'ready') continue;
-      const token = opts.tokenFor ? await opts.tokenFor(c) : ((await this.currentToken(c.relation)) ?? randomBytes(24).toString('hex'));
+      const token = opts.tokenFor ? await opts.tokenFor(c) : ((await this.currentToken(c.relation)) ?? Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(24))).toString('hex'));
       const secret = await this.ensureToken(c.relation, token);
       const info = await secret.getInfo();
       await c.relation.data.localApp.update({ opencti_url: opts.url, opencti_token: info.id });

@@ -185,6 +185,9 @@ export async function buildCharm(options: CharmBuildOptions): Promise<BuiltCharm
             loader: 'js',
           }));
           b.onResolve({ filter: /^\.\/lazy\// }, (a) => ({ path: a.path, external: true }));
+          // import('node:x') the same way: required when the import() runs, not at start-up.
+          b.onResolve({ filter: /^node:/ }, (a) => (a.kind === 'dynamic-import' ? { path: a.path, namespace: 'lazy-builtin' } : { path: a.path, external: true }));
+          b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (a) => ({ contents: `module.exports = require(${JSON.stringify(a.path)});`, loader: 'js' }));
         },
       },
     ],

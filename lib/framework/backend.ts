@@ -11,7 +11,6 @@
  * So the argv forms, output parsing and error mapping are the same code in every mode.
  */
 import fs from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { ModelError, RelationNotFoundError, SecretNotFoundError, type HookToolFailure } from './errors.js';
@@ -459,6 +458,7 @@ function secretOptionArgs(o: SecretOptions): string[] {
  * private temporary file, passed as `key#file=<path>`, and the files are deleted after the call.
  */
 async function withContentFiles<T>(content: Record<string, string>, fn: (args: string[]) => Promise<T>): Promise<T> {
+  const { tmpdir } = await import('node:os');
   const dir = fs.mkdtempSync(path.join(tmpdir(), 'secret-'));
   try {
     const args = Object.entries(content).map(([k, v]) => {

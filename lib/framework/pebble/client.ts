@@ -1,7 +1,6 @@
 // The Pebble client: HTTP over the workload container's unix socket, as ops.pebble.Client does it
 // (pebble-charmcraft.md section 1). Every reply is a JSON envelope except a file read, which is
 // multipart. Service actions POST, then wait for the change with ops' algorithm.
-import http from 'node:http';
 import * as z from 'zod/mini';
 import {
   ChangeError,
@@ -108,7 +107,7 @@ export class PebbleClient {
   // Transport
 
   /** One HTTP exchange over the unix socket. Connection failures become PebbleConnectionError. */
-  private raw(
+  private async raw(
     method: string,
     path: string,
     opts: { query?: Query; headers?: Record<string, string>; body?: Buffer; timeoutMs?: number } = {},
@@ -126,6 +125,8 @@ export class PebbleClient {
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.body) headers['Content-Length'] = String(opts.body.length);
+    // node:http is loaded on first use: hooks that never talk to Pebble do not pay for it.
+    const http = await import('node:http');
     return new Promise<RawResponse>((resolve, reject) => {
       const req = http.request({
         socketPath: this.socketPath,

@@ -2,7 +2,6 @@
 // pull) and the emulator (write, read) use it. It is written here rather than relying on
 // `Response.formData()` because that parser rejects the escaped quotes Go's multipart writer puts
 // in file names (`filename="a\"b"`), and because it keeps file contents as raw bytes.
-import { randomBytes } from 'node:crypto';
 
 export interface MultipartPart {
   /** The `name` parameter of Content-Disposition. */
@@ -15,7 +14,8 @@ export interface MultipartPart {
 
 /** A boundary Pebble accepts: it requires at least 32 characters. */
 export function newBoundary(): string {
-  return randomBytes(16).toString('hex');
+  // Web Crypto (a Node global) rather than node:crypto, which is costly to load in a hook.
+  return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(16))).toString('hex');
 }
 
 function quote(value: string): string {
