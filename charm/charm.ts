@@ -12,6 +12,7 @@
  *   reconcile (update-status included): service down or in backoff, check failing, or the
  *   process's last fatal error (from its status file), with the remedy.
  */
+import * as z from 'zod/mini';
 import type { ConfigData } from '../lib/framework/model.js';
 import { SecretNotFoundError } from '../lib/framework/errors.js';
 import { PathError, PebbleAPIError, type Check, type Container } from '../lib/framework/pebble/index.js';
@@ -91,7 +92,9 @@ export default class SynchronizerCharm extends OpenctiConnectorCharm {
   }
 
   protected override extraEnvironment(): Record<string, string> {
-    const env: Record<string, string> = { SYNC_HTTP_PORT: String(HEALTH_PORT), SYNC_STATUS_FILE: STATUS_FILE };
+    // The status file is how the charm sees the process (and its last error after it exited): the
+    // process rewrites it on every state change and every progress tick, here every 10 s.
+    const env: Record<string, string> = { SYNC_HTTP_PORT: String(HEALTH_PORT), SYNC_STATUS_FILE: STATUS_FILE, SYNC_PROGRESS_INTERVAL_MS: '10000' };
     // The option holds the secret's id; the workload needs the token itself.
     if (this.remoteToken !== undefined) env.REMOTE_OPENCTI_TOKEN = this.remoteToken;
     return env;
@@ -122,20 +125,33 @@ export default class SynchronizerCharm extends OpenctiConnectorCharm {
     return new ActiveStatus(status?.state ?? '');
   }
 
-  /** The subset of the process's status file the charm reports; undefined until it exists. */
+  /** The process's status file (written on every state change and on exit); undefined until it exists. */
   private async readStatusFile(container: Container): Promise<StatusView | undefined> {
-    let text: string;
     try {
-      text = await container.pull(STATUS_FILE);
+      return parseStatus(await container.pull(STATUS_FILE));
     } catch (e) {
       if (e instanceof PathError || e instanceof PebbleAPIError) return undefined;
       throw e;
     }
-    try {
-      const doc = JSON.parse(text) as Partial<{ state: string; exitCode: number | null; lastError: { message: string } | null; counters: { eventsApplied: number } }>;
-      return { state: String(doc.state ?? ''), exitCode: typeof doc.exitCode === 'number' ? doc.exitCode : null, lastError: doc.lastError ?? null, eventsApplied: Number(doc.counters?.eventsApplied ?? 0) };
-    } catch {
-      return undefined;
-    }
   }
+}
+
+const statusViewSchema = z.looseObject({
+  state: z.string(),
+  exitCode: z.optional(z.nullable(z.number())),
+  lastError: z.optional(z.nullable(z.looseObject({ message: z.string() }))),
+  counters: z.optional(z.looseObject({ eventsApplied: z.optional(z.number()) })),
+});
+
+/** The subset of the process's status JSON (/healthz, status file) the charm reports. */
+function parseStatus(text: string): StatusView | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const r = z.safeParse(statusViewSchema, doc);
+  if (!r.success) return undefined;
+  return { state: r.data.state, exitCode: r.data.exitCode ?? null, lastError: r.data.lastError ?? null, eventsApplied: r.data.counters?.eventsApplied ?? 0 };
 }

@@ -129,6 +129,7 @@ export class ModelSim {
     this.uuid = options.uuid ?? '00000000-0000-4000-8000-000000000001';
     this.ownsDir = !options.dir;
     this.dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'model-'));
+    fs.mkdirSync(this.dir, { recursive: true });
   }
 
   // --- operations (what `juju ...` commands do) -------------------------------------------------

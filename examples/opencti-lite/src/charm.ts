@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ActiveStatus, CharmBase, WaitingStatus, type ActionEvent, type Framework, type RelationBrokenEvent } from '../../../lib/framework/index.js';
+import { ActiveStatus, BlockedStatus, CharmBase, SecretNotFoundError, WaitingStatus, type ActionEvent, type Framework, type RelationBrokenEvent } from '../../../lib/framework/index.js';
 import { OpenctiConnectorRequirer } from '../../../interfaces/opencti-connector/index.js';
 
 /** The OpenCTI side of opencti-connector, reduced to what the relation needs. */
@@ -15,7 +15,21 @@ export default class OpenctiLiteCharm extends CharmBase {
   }
 
   async reconcile(): Promise<void> {
-    if (await this.unit.isLeader()) await this.connectors.publish({ url: String((await this.model.config()).get('url')) });
+    const config = await this.model.config();
+    if (await this.unit.isLeader()) {
+      const tokenId = config.get('connector-token');
+      let token: string | undefined;
+      if (typeof tokenId === 'string') {
+        try {
+          token = (await (await this.model.getSecret({ id: tokenId })).getContent({ refresh: true })).token;
+        } catch (e) {
+          if (!(e instanceof SecretNotFoundError)) throw e;
+          await this.unit.setStatus(new BlockedStatus(`config option "connector-token" names a secret this application cannot read; grant it with: juju grant-secret ${tokenId} ${this.app.name}`));
+          return;
+        }
+      }
+      await this.connectors.publish({ url: String(config.get('url')), tokenFor: token === undefined ? undefined : () => token });
+    }
     const ready = (await this.connectors.connectors()).filter((c) => c.state === 'ready');
     await this.unit.setStatus(ready.length ? new ActiveStatus(`${ready.length} connector(s)`) : new WaitingStatus('no connector related'));
   }

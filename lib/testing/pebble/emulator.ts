@@ -57,7 +57,8 @@ export interface PebbleEmulatorOptions {
   rootDir?: string;
   /**
    * Simulation convenience for run mode: container path prefix -> host path, applied to every
-   * command word and working-dir that starts with the prefix (e.g. {"/opt/sync": "/repo/dist/sync"}).
+   * command word, working-dir and environment value that starts with the prefix (e.g.
+   * {"/opt/sync": "/repo/dist/sync"}). A relative host path is inside the container's rootDir.
    */
   pathMap?: Record<string, string>;
   /** Clock for supervision and check timers (default: real time). */
@@ -164,9 +165,12 @@ export class PebbleEmulator extends EventEmitter<PebbleEmulatorEvents> implement
     this.rootDir = opts.rootDir ?? mkdtempSync(path.join(os.tmpdir(), 'pebble-root-'));
     this.files = new ContainerFiles(this.rootDir);
     this.env = stringEnv(opts.env ?? process.env);
+    // A relative host path lies inside this container's root directory (files the process writes
+    // there are then visible through the files API, as in a real container).
     this.pathMap = Object.entries(opts.pathMap ?? {})
-      .map(([prefix, host]): [string, string] => [prefix.replace(/\/+$/, '') || '/', host])
+      .map(([prefix, host]): [string, string] => [prefix.replace(/\/+$/, '') || '/', path.isAbsolute(host) ? host : path.join(this.rootDir, host)])
       .sort((a, b) => b[0].length - a[0].length);
+    for (const [, host] of this.pathMap) if (host.startsWith(this.rootDir + path.sep)) mkdirSync(host, { recursive: true });
     this.resetState();
   }
 

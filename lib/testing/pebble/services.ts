@@ -179,7 +179,9 @@ export class ServiceManager {
   private startInternal(s: ServiceData): void {
     const { base, extra } = parseServiceCommand(s.name, s.config.command);
     const words = [...base, ...extra];
-    const env = { ...this.o.env, ...(s.config.environment ?? {}) };
+    // Container paths in the service environment are mapped like command words (run mode).
+    const serviceEnv = Object.fromEntries(Object.entries(s.config.environment ?? {}).map(([k, v]) => [k, v.startsWith('/') ? this.o.mapPath(v) : v]));
+    const env = { ...this.o.env, ...serviceEnv };
     const proc = this.o.launcher.launch(
       {
         name: s.name,

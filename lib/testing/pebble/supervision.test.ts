@@ -164,27 +164,29 @@ describe('start outcome (run mode, real processes)', () => {
     expect((await c.getService('ghost')).current).toBe('inactive');
   });
 
-  test('environment is added to the emulator env; pathMap maps command words and working-dir', async () => {
+  test('environment is added to the emulator env; pathMap maps command words, working-dir and env paths', async () => {
     const hostApp = path.join(tmp.dir, 'app');
     mkdirSync(hostApp);
     writeFileSync(
-      path.join(hostApp, 'main.mjs'),
-      'console.log(`cwd=${process.cwd()} greeting=${process.env.GREETING} base=${process.env.BASE} arg=${process.argv[2]}`);\nsetInterval(() => {}, 1000);\n',
+      path.join(hostApp, 'main.cjs'),
+      "require('fs').writeFileSync(process.env.OUT_FILE, 'written');\n" +
+        'console.log(`cwd=${process.cwd()} greeting=${process.env.GREETING} base=${process.env.BASE} arg=${process.argv[2]}`);\nsetInterval(() => {}, 1000);\n',
     );
     const clock = new FakeClock();
     const { emu, c } = await setup({
       mode: 'run',
       clock,
       env: { PATH: process.env['PATH'], BASE: 'from-pebble', GREETING: 'overridden' },
-      pathMap: { '/opt/app': hostApp },
+      // '/var/lib/app' maps into the container's own root: what the service writes there is in the files API.
+      pathMap: { '/opt/app': hostApp, '/var/lib/app': 'var/lib/app' },
     });
     await c.addLayer('base', {
       services: {
         app: {
           override: 'replace',
-          command: `${process.execPath} /opt/app/main.mjs --flag`,
+          command: `${process.execPath} /opt/app/main.cjs --flag`,
           'working-dir': '/opt/app',
-          environment: { GREETING: 'hi' },
+          environment: { GREETING: 'hi', OUT_FILE: '/var/lib/app/out.txt' },
         },
       },
     });
@@ -194,6 +196,7 @@ describe('start outcome (run mode, real processes)', () => {
     await starting;
     await eventually(() => emu.serviceOutput('app').includes('cwd='), 'app output');
     expect(emu.serviceOutput('app')).toBe(`cwd=${hostApp} greeting=hi base=from-pebble arg=--flag\n`);
+    expect(await c.pull('/var/lib/app/out.txt')).toBe('written');
   });
 });
 
