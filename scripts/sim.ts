@@ -11,15 +11,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { buildCharm } from '../lib/build/charm.js';
 import { runCharm } from '../lib/testing/dispatch.js';
+import { charmDirectory } from '../lib/testing/model.js';
 import { loadScenario, runScenario } from '../lib/testing/scenario.js';
 import { parseState } from '../lib/testing/state.js';
 import { parseEventSpec, summarizeRun } from '../lib/testing/summary.js';
 
 const USAGE = `usage:
   npm run sim -- run <charm> <event> [options]   run one hook through the charm's dispatch
-      <charm>   a built or unpacked charm directory (with dispatch), or a project with charmcraft.yaml
+      <charm>   a .charm file, a built or unpacked charm directory (with dispatch), or a project with charmcraft.yaml
       <event>   a Juju hook name: install, config-changed, <endpoint>-relation-changed[:<id>],
                 secret-changed:<id|label>, <container>-pebble-ready, action:<name>, ...
       --state FILE        the State before the hook (YAML or JSON; default: empty)
@@ -33,15 +33,13 @@ const USAGE = `usage:
 class UsageError extends Error {}
 
 async function charmDir(spec: string): Promise<{ dir: string; cleanup: () => void }> {
-  const p = path.resolve(spec);
-  if (!fs.existsSync(p)) throw new UsageError(`${spec} does not exist`);
-  if (fs.existsSync(path.join(p, 'dispatch'))) return { dir: p, cleanup: () => undefined };
-  if (fs.existsSync(path.join(p, 'charmcraft.yaml'))) {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-charm-'));
-    await buildCharm({ projectDir: p, outDir: out });
-    return { dir: out, cleanup: () => fs.rmSync(out, { recursive: true, force: true }) };
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-charm-'));
+  try {
+    return { dir: await charmDirectory(spec, work), cleanup: () => fs.rmSync(work, { recursive: true, force: true }) };
+  } catch (e) {
+    fs.rmSync(work, { recursive: true, force: true });
+    throw new UsageError((e as Error).message);
   }
-  throw new UsageError(`${spec} is neither a charm directory (with dispatch) nor a charm project (with charmcraft.yaml)`);
 }
 
 function readStateFile(file: string | undefined): unknown {

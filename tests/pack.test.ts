@@ -56,6 +56,13 @@ test('metadata, config and manifest are charmcraft\'s translations of charmcraft
   expect(read('manifest.yaml').bases).toEqual([{ name: 'ubuntu', channel: '24.04', architectures: ['amd64'] }]);
 });
 
+test('the .charm file itself runs through the simulator CLI', async () => {
+  const { execa } = await import('execa');
+  const r = await execa(process.execPath, ['--import', 'tsx', 'scripts/sim.ts', 'run', charmFile, 'config-changed'], { reject: false });
+  expect(r.exitCode).toBe(0);
+  expect(r.stdout).toMatch(/unit status: waiting "missing configurations: connector-confidence-level, remote-opencti-url, remote-opencti-token"/);
+});
+
 test('the shipped Node runtime runs', () => {
   expect(execFileSync(path.join(unpacked, 'bin', 'node'), ['--version'], { encoding: 'utf8' }).trim()).toBe(process.version);
 });

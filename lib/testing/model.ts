@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildCharm } from '../build/charm.js';
+import { extractZip } from '../pack/zip.js';
 import { CharmMeta } from '../framework/meta.js';
 import { ContainerSet } from './containers.js';
 import { prepareUnitDir, runCharm, type RunCharmResult } from './dispatch.js';
@@ -366,15 +367,8 @@ export class ModelSim {
 
   // --- internals -------------------------------------------------------------------------------
 
-  private async resolveCharm(charm: string): Promise<string> {
-    const dir = path.resolve(charm);
-    if (fs.existsSync(path.join(dir, 'dispatch'))) return dir;
-    if (fs.existsSync(path.join(dir, 'charmcraft.yaml'))) {
-      const out = fs.mkdtempSync(path.join(this.dir, 'charm-'));
-      await buildCharm({ projectDir: dir, outDir: out });
-      return out;
-    }
-    throw new Error(`${charm} is neither a charm directory (with dispatch) nor a charm project (with charmcraft.yaml)`);
+  private resolveCharm(charm: string): Promise<string> {
+    return charmDirectory(charm, fs.mkdtempSync(path.join(this.dir, 'charm-')));
   }
 
   private checkConfig(app: SimApp, values: Record<string, ConfigValue>): void {
@@ -717,6 +711,27 @@ function readSecret(calls: RunCharmResult['toolCalls'], s: SecretState): boolean
   return calls.some(
     (c) => c.tool === 'secret-get' && c.args.some((a, i) => bareSecretId(a) === key || (s.label !== undefined && a === s.label && c.args[i - 1] === '--label')),
   );
+}
+
+/**
+ * The directory Juju would run for `charm`: a built or unpacked charm directory (with dispatch) as
+ * it is, a `.charm` file unpacked into `workDir`, or a charm project (charmcraft.yaml) built there.
+ */
+export async function charmDirectory(charm: string, workDir: string): Promise<string> {
+  const p = path.resolve(charm);
+  if (!fs.existsSync(p)) throw new Error(`${charm} does not exist`);
+  if (fs.statSync(p).isFile()) {
+    if (!p.endsWith('.charm')) throw new Error(`${charm} is a file but not a .charm archive`);
+    extractZip(p, workDir);
+    if (!fs.existsSync(path.join(workDir, 'dispatch'))) throw new Error(`${charm} has no dispatch at its root: not a charm Juju could run`);
+    return workDir;
+  }
+  if (fs.existsSync(path.join(p, 'dispatch'))) return p;
+  if (fs.existsSync(path.join(p, 'charmcraft.yaml'))) {
+    await buildCharm({ projectDir: p, outDir: workDir });
+    return workDir;
+  }
+  throw new Error(`${charm} is neither a charm (a .charm file, or a directory with dispatch) nor a charm project (with charmcraft.yaml)`);
 }
 
 function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
