@@ -251,6 +251,21 @@ export class UnitAgent {
   }
 
   /** core/secrets.ParseURI: `secret:<id>`, `secret://<uuid>/<id>` or a bare `<id>`. */
+  /** secret-get / secret-info-get: a secret URI argument, a --label, or both (Juju's checks and texts). */
+  private secretRefOrLabel(idText: string | undefined, p: ParsedArgs): { ref: SecretRef | undefined; label: string } {
+    let ref: SecretRef | undefined;
+    if (idText !== undefined) {
+      try {
+        ref = this.parseSecretUri(idText);
+      } catch {
+        throw usage(`secret URI ${goQuote(idText)} not valid`);
+      }
+    }
+    const label = (p.flags.get('label') as string | undefined) ?? '';
+    if (!ref && label === '') throw usage('require either a secret URI or label');
+    return { ref, label };
+  }
+
   private parseSecretUri(text: string): SecretRef {
     const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/s.exec(text);
     let idText: string;
@@ -559,16 +574,7 @@ export class UnitAgent {
       const p = parseArgs(args, { ...this.outputFlags(['yaml', 'json']), label: { kind: 'string' }, peek: { kind: 'bool' }, refresh: { kind: 'bool' } });
       const pos = [...p.positional];
       const idText = pos.shift();
-      let ref: SecretRef | undefined;
-      if (idText !== undefined) {
-        try {
-          ref = this.parseSecretUri(idText);
-        } catch {
-          throw usage(`secret URI ${goQuote(idText)} not valid`);
-        }
-      }
-      const label = (p.flags.get('label') as string | undefined) ?? '';
-      if (!ref && label === '') throw usage('require either a secret URI or label');
+      const { ref, label } = this.secretRefOrLabel(idText, p);
       const peek = p.flags.get('peek') === true;
       const refresh = p.flags.get('refresh') === true;
       if (peek && refresh) throw usage('specify one of --peek or --refresh but not both');
@@ -585,16 +591,7 @@ export class UnitAgent {
     'secret-info-get': (args) => {
       const p = parseArgs(args, { ...this.outputFlags(['yaml', 'json']), label: { kind: 'string' } });
       const [idText, ...rest] = p.positional;
-      let ref: SecretRef | undefined;
-      if (idText !== undefined) {
-        try {
-          ref = this.parseSecretUri(idText);
-        } catch {
-          throw usage(`secret URI ${goQuote(idText)} not valid`);
-        }
-      }
-      const label = (p.flags.get('label') as string | undefined) ?? '';
-      if (!ref && label === '') throw usage('require either a secret URI or label');
+      const { ref, label } = this.secretRefOrLabel(idText, p);
       if (ref && label !== '') throw usage('specify either a secret URI or label but not both');
       checkEmpty(rest);
       const visible = this.working.secrets.filter((s) => this.ownedVisible(s));
