@@ -131,9 +131,9 @@ assumes:
 export function renderCharm(spec: ConnectorSpec): string {
   const base = importPath(path.join(spec.target, 'src'), path.join(spec.repoRoot, 'lib/opencti-connector/index.js'));
   return `/**
- * The OpenCTI ${spec.displayName} connector charm: a ${spec.type} connector on OpenctiConnectorCharm,
- * which relates it to OpenCTI over opencti-connector, renders the connector's environment (each
- * config option as its CONSTANT_CASE variable) and runs it with Pebble.
+ * The OpenCTI ${spec.displayName} connector charm (${spec.type}). OpenctiConnectorCharm relates it
+ * to OpenCTI over opencti-connector, renders the connector's environment (each config option as
+ * its CONSTANT_CASE variable) and runs the connector with Pebble.
  *
  * Override what this connector needs (docs/opencti-connector.md): extraEnvironment() for fixed or
  * derived variables, validateConfig() for rules beyond the option types, checks() and
@@ -224,10 +224,10 @@ ${waitingTest}`;
 export function renderRock(spec: ConnectorSpec): string {
   const { upstream, charmName, displayName } = spec;
   const app = `/opt/${upstream.installDir}`;
-  return `# The workload image of ${charmName}: the upstream OpenCTI ${displayName} connector, a Python
-# program from ${upstream.repo.replace(/^https:\/\/github\.com\//, '').replace(/\.git$/, '')} (folder ${upstream.path}, release ${upstream.version}).
-# The program goes to ${app}, its requirements into the image's Python, and its entrypoint.sh to
-# /entrypoint.sh, which the charm's Pebble service runs (bash /entrypoint.sh).
+  return `# The workload image of ${charmName}: the OpenCTI ${displayName} connector, a Python
+# program, from OpenCTI-Platform/connectors ${upstream.version}, folder ${upstream.path}.
+# The program goes to ${app} and its requirements into the image's Python; its
+# entrypoint.sh becomes /entrypoint.sh, which the charm's Pebble service runs.
 
 name: ${charmName}
 base: ubuntu@24.04
@@ -254,7 +254,7 @@ parts:
       app="$CRAFT_PART_INSTALL${app}"
       mkdir -p "$(dirname "$app")"
       cp -rp src "$app"
-      # The upstream entrypoint.sh starts the connector from ${app}: check it still does.
+      # The upstream entrypoint.sh starts the connector from the folder above: check it does.
       if ! grep -q '${app}' entrypoint.sh; then
         echo "entrypoint.sh does not start the connector from ${app}; adapt this part" >&2
         exit 1
