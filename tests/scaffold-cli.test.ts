@@ -120,3 +120,10 @@ test('the bin entry runs the same command from any directory', async () => {
     fs.rmSync(cwd, { recursive: true, force: true });
   }
 }, 60_000);
+
+test('the worked example deploys and integrates in the model simulator (the scenario of docs/scaffolding.md)', async () => {
+  const r = await execa(process.execPath, ['--import', 'tsx', 'scripts/sim.ts', 'scenario', 'examples/scenarios/acme-feed.yaml'], { cwd: ROOT, reject: false });
+  expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: '' });
+  expect(r.stdout).toMatch(/acme-feed\/0 opencti-connector-relation-changed → active/);
+  expect(r.stdout).toMatch(/scenario passed: 7 steps, \d+ hooks/);
+}, 60_000);

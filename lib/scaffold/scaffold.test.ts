@@ -76,6 +76,13 @@ test('examples/acme-feed is what the scaffolder writes today, file for file', ()
   }
 });
 
+test('docs/scaffolding.md shows the tree the scaffolder writes', () => {
+  const doc = fs.readFileSync(path.join(REPO_ROOT, 'docs/scaffolding.md'), 'utf8');
+  const tree = /\n```\nexamples\/acme-feed\/\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
+  const listed = tree.split('\n').filter(Boolean).map((line) => line.trim().split(/\s+/)[0]);
+  expect(listed.sort()).toEqual(Object.keys(planConnector(EXAMPLE, { cwd: REPO_ROOT }).files).sort());
+});
+
 test('the generated charmcraft.yaml mirrors the root charm: endpoints, bases, assumes, and the Node parts with paths adjusted', () => {
   const gen = charmcraft(planConnector(EXAMPLE, { cwd: REPO_ROOT }).files['charmcraft.yaml']!);
   for (const key of ['requires', 'provides', 'type', 'base', 'build-base', 'platforms', 'assumes']) expect({ key, value: gen[key] }).toEqual({ key, value: ROOT[key] });
