@@ -99,7 +99,7 @@ function mandatoryOf(text: string): Mandatory | undefined {
   return undefined;
 }
 
-const ENV_NAME = /^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/;
+const ENV_NAME = /^[A-Z][A-Z0-9]*(_+[A-Z0-9]+)*$/;
 
 /** Read every configuration table of a README. Throws ScaffoldError when there is none, or a row is unreadable. */
 export function readConfigTables(markdown: string, source = 'README'): ReadmeConfig {

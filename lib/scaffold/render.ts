@@ -34,6 +34,11 @@ function tsString(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r')}'`;
 }
 
+/** A YAML scalar on one line: plain when YAML allows it, quoted otherwise (`a: b` is not a plain scalar). */
+function yamlScalar(s: string): string {
+  return toYaml(s, { lineWidth: 0 }).trimEnd();
+}
+
 /** An object key in TypeScript: bare when it is an identifier, quoted otherwise. */
 function tsKey(k: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(k) ? k : tsString(k);
@@ -69,8 +74,8 @@ export function renderCharmcraft(spec: ConnectorSpec): string {
 # charm on OpenctiConnectorCharm (src/charm.ts) whose workload image is built from rock/.
 
 name: ${charmName}
-title: OpenCTI ${displayName} Connector
-summary: Runs the OpenCTI ${displayName} connector (${type}) for an OpenCTI platform.
+title: ${yamlScalar(`OpenCTI ${displayName} Connector`)}
+summary: ${yamlScalar(`Runs the OpenCTI ${displayName} connector (${type}) for an OpenCTI platform.`)}
 description: |
   A Juju charm running the OpenCTI ${displayName} connector (type ${type}) in a Kubernetes
   sidecar container.
@@ -121,7 +126,7 @@ containers:
 resources:
   ${charmName}-image:
     type: oci-image
-    description: OCI image of the OpenCTI ${displayName} connector (see rock/).
+    description: ${yamlScalar(`OCI image of the OpenCTI ${displayName} connector (see rock/).`)}
 
 assumes:
   - juju >= 3.4
@@ -232,7 +237,7 @@ export function renderRock(spec: ConnectorSpec): string {
 name: ${charmName}
 base: ubuntu@24.04
 version: '${upstream.version}'
-summary: OpenCTI ${displayName} connector
+summary: ${yamlScalar(`OpenCTI ${displayName} connector`)}
 description: >-
   The OpenCTI ${displayName} connector (${spec.type}) with its Python dependencies, run by the
   ${charmName} charm.

@@ -124,6 +124,12 @@ describe('a target that exists', () => {
     expect(fs.readdirSync(dir)).toEqual(['feed']);
   });
 
+  test('the checkout itself is refused even with --force', () => {
+    expect(() => planConnector({ name: 'feed', type: 'STREAM', dir: '.', force: true }, { cwd: REPO_ROOT })).toThrow(
+      `target ${REPO_ROOT} is the checkout itself (or holds it): give the charm a directory of its own, e.g. connectors/feed`,
+    );
+  });
+
   test('a file in the way is refused even with --force', () => {
     fs.writeFileSync(path.join(dir, 'feed'), 'x');
     expect(() => scaffoldConnector({ name: 'feed', type: 'STREAM', dir: 'feed', force: true }, { cwd: dir })).toThrow('target feed exists and is not a directory');
@@ -148,6 +154,15 @@ test('every input problem is reported at once, and none is written', () => {
   ]);
   expect(fs.readdirSync(cwd)).toEqual(['README.md']);
   fs.rmSync(cwd, { recursive: true, force: true });
+});
+
+test('a display name with YAML and Markdown punctuation stays a plain string in every file', () => {
+  const displayName = 'APT & Cyber: "Campaigns" #1';
+  const { files } = planConnector({ name: 'apt-cyber', type: 'STREAM', displayName, dir: path.join(os.tmpdir(), 'not-written') });
+  const meta = charmcraft(files['charmcraft.yaml']!);
+  expect(meta.title).toBe(`OpenCTI ${displayName} Connector`);
+  expect(meta.summary).toBe(`Runs the OpenCTI ${displayName} connector (STREAM) for an OpenCTI platform.`);
+  expect((parseYaml(files['rock/rockcraft.yaml']!) as { summary: string }).summary).toBe(`OpenCTI ${displayName} connector`);
 });
 
 test('names: the display name and class come from the kebab-case name; the type may be written in kebab case', () => {

@@ -154,7 +154,9 @@ export function resolveSpec(raw: ScaffoldInput, opts: { cwd?: string; repoRoot?:
     }
   }
   const rel = path.relative(repoRoot, target);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) {
+  if (rel === '' || !path.relative(target, repoRoot).startsWith('..')) {
+    problems.push(`target ${shown(target, cwd)} is the checkout itself (or holds it): give the charm a directory of its own, e.g. connectors/${KEBAB.test(name) ? name : '<name>'}`);
+  } else if (rel.startsWith('..') || path.isAbsolute(rel)) {
     warnings.push(`target ${shown(target, cwd)} is outside ${repoRoot}: the charm imports that checkout's lib/ by a relative path, and npm test there will not run its test`);
   }
 
