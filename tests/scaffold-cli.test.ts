@@ -1,0 +1,129 @@
+/**
+ * The scaffolder as a user runs it (`npm run new -- ...`: node with tsx, the same script): a
+ * connector charm from a README in the current layout is generated, bundled with buildCharm, runs
+ * a hook, and passes its own generated test under jest; bad input exits 2 and writes nothing.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { buildCharm } from '../lib/build/charm.js';
+import { runCharm } from '../lib/testing/dispatch.js';
+import { on } from '../lib/testing/index.js';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const FIXTURE = path.join(ROOT, 'examples/readmes/acme-feed.md');
+
+/** The environment without npm's: the CLI must not take INIT_CWD from the `npm test` around us. */
+function cleanEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !k.startsWith('npm_') && k !== 'INIT_CWD')) as Record<string, string>;
+}
+
+/** `npm run new -- <args>` typed in `cwd`: npm runs the script in the package root and says where the user was. */
+const scaffold = (args: string[], cwd = ROOT) =>
+  execa(process.execPath, ['--import', 'tsx', 'scripts/new-connector.ts', ...args], {
+    cwd: ROOT,
+    reject: false,
+    env: { ...cleanEnv(), npm_lifecycle_event: 'new', INIT_CWD: cwd },
+    extendEnv: false,
+  });
+
+test('a connector from a current-layout README: generated, bundled, run, and its generated test passes under jest', async () => {
+  // Inside the repository, so the charm's relative imports reach lib/ and jest's rootDir covers
+  // it; tmp/ is gitignored and left out of the main run (jest.config.js).
+  fs.mkdirSync(path.join(ROOT, 'tmp'), { recursive: true });
+  const work = fs.mkdtempSync(path.join(ROOT, 'tmp', 'scaffold-ci-'));
+  const built = fs.mkdtempSync(path.join(os.tmpdir(), 'scaffold-built-'));
+  try {
+    const target = path.join(work, 'acme-feed');
+    const r = await scaffold(['acme-feed', '--type', 'EXTERNAL_IMPORT', '--from-readme', FIXTURE, '--dir', target]);
+    expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: '' });
+    expect(r.stdout).toContain('wrote opencti-acme-feed-connector (EXTERNAL_IMPORT) to ');
+    expect(fs.readdirSync(target).sort()).toEqual(['README.md', 'charmcraft.yaml', 'rock', 'src', 'tests']);
+
+    // It bundles, and the bundle runs a hook as Juju would run it.
+    const charm = await buildCharm({ projectDir: target, outDir: built });
+    expect(charm.name).toBe('opencti-acme-feed-connector');
+    const hook = await runCharm({
+      charmDir: charm.dir,
+      event: on.configChanged(),
+      state: {
+        leader: true,
+        config: { 'acme-feed-api-key': 'k' },
+        containers: [{ name: charm.name, canConnect: true }],
+        relations: [{ id: 1, endpoint: 'opencti-connector', remoteAppName: 'opencti', remoteAppData: { opencti_url: 'http://opencti:8080', opencti_token: 'secret:0123456789abcdefghij' } }],
+        secrets: [{ id: 'secret:0123456789abcdefghij', content: { token: 't' } }],
+      },
+    });
+    expect({ exitCode: hook.exitCode, status: hook.state.unitStatus }).toEqual({ exitCode: 0, status: { name: 'active', message: '' } });
+
+    // Its generated test, in a jest of its own (the tmp/ exclusion overridden for this run).
+    const testFile = path.join(target, 'tests/charm.test.ts');
+    const jest = await execa(
+      process.execPath,
+      ['--experimental-vm-modules', '--disable-warning=ExperimentalWarning', 'node_modules/jest/bin/jest.js', testFile, '--runTestsByPath', '--ci', '--no-watchman', '--testPathIgnorePatterns=/node_modules/', '--json'],
+      { cwd: ROOT, reject: false, env: cleanEnv(), extendEnv: false },
+    );
+    const report = JSON.parse(jest.stdout) as { success: boolean; numPassedTests: number; numTotalTests: number; testResults: { name: string }[] };
+    expect({ exitCode: jest.exitCode, success: report.success, passed: report.numPassedTests, total: report.numTotalTests, file: report.testResults[0]?.name }).toEqual({
+      exitCode: 0,
+      success: true,
+      passed: 2,
+      total: 2,
+      file: testFile,
+    });
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.rmSync(built, { recursive: true, force: true });
+  }
+}, 120_000);
+
+test('bad input: a clear error naming the problem, exit code 2, nothing written', async () => {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'scaffold-bad-'));
+  try {
+    fs.writeFileSync(path.join(cwd, 'NOTABLE.md'), '# A connector\n\n| Name | Value |\n|---|---|\n| a | b |\n');
+    fs.mkdirSync(path.join(cwd, 'taken'));
+    const cases: [string[], RegExp][] = [
+      [['Acme_Feed', '--type', 'STREAM', '--dir', 'out'], /^error: name "Acme_Feed" is not kebab case: use lower-case letters, digits and single hyphens/],
+      [['acme', '--type', 'STREAMING', '--dir', 'out'], /^error: unknown connector type "STREAMING": use one of EXTERNAL_IMPORT, INTERNAL_ENRICHMENT, INTERNAL_IMPORT_FILE, INTERNAL_EXPORT_FILE, STREAM/],
+      [['acme', '--type', 'STREAM', '--dir', 'out', '--from-readme', 'NOTABLE.md'], /^error: NOTABLE\.md has no configuration table: expected a Markdown table with an environment-variable column/],
+      [['acme', '--type', 'STREAM', '--dir', 'out', '--from-readme', 'MISSING.md'], /^error: cannot read the README MISSING\.md: no such file/],
+      [['acme', '--type', 'STREAM', '--dir', 'taken'], /^error: target taken already exists; pass --force to replace the files the scaffolder writes there/],
+      [['acme', '--dir', 'out'], /^error: --type is missing: one of EXTERNAL_IMPORT/],
+      [['--type', 'STREAM', '--dir', 'out'], /^error: the connector name is missing/],
+      [['acme', '--type', 'STREAM', '--dir', 'out', '--frm-readme', 'x'], /^error: Unknown option '--frm-readme'/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => scaffold(args, cwd)));
+    results.forEach((r, i) => {
+      expect({ args: cases[i]![0], exitCode: r.exitCode, stdout: r.stdout }).toEqual({ args: cases[i]![0], exitCode: 2, stdout: '' });
+      expect(r.stderr).toMatch(cases[i]![1]);
+    });
+    // Input problems (as opposed to usage mistakes) say so.
+    expect(results[0]!.stderr).toMatch(/\nnothing was written\.$/);
+    expect(fs.readdirSync(cwd).sort()).toEqual(['NOTABLE.md', 'taken']);
+    expect(fs.readdirSync(path.join(cwd, 'taken'))).toEqual([]);
+  } finally {
+    fs.rmSync(cwd, { recursive: true, force: true });
+  }
+}, 60_000);
+
+test('the bin entry runs the same command from any directory', async () => {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'scaffold-bin-'));
+  try {
+    const bin = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).bin['opencti-new-connector'];
+    const r = await execa(path.join(ROOT, bin), ['feed', '-t', 'STREAM', '-d', 'feed'], { cwd, reject: false, env: cleanEnv(), extendEnv: false });
+    expect({ exitCode: r.exitCode, stderr: r.stderr }).toMatchObject({ exitCode: 0 });
+    // Outside the checkout: it says what that means.
+    expect(r.stderr).toMatch(/^warning: target feed is outside .*: the charm imports that checkout's lib\/ by a relative path/);
+    expect(fs.readFileSync(path.join(cwd, 'feed/src/charm.ts'), 'utf8')).toContain(`from '${path.relative(path.join(cwd, 'feed/src'), path.join(ROOT, 'lib/opencti-connector/index.js'))}'`);
+  } finally {
+    fs.rmSync(cwd, { recursive: true, force: true });
+  }
+}, 60_000);
+
+test('the worked example deploys and integrates in the model simulator (the scenario of docs/scaffolding.md)', async () => {
+  const r = await execa(process.execPath, ['--import', 'tsx', 'scripts/sim.ts', 'scenario', 'examples/scenarios/acme-feed.yaml'], { cwd: ROOT, reject: false });
+  expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: '' });
+  expect(r.stdout).toMatch(/acme-feed\/0 opencti-connector-relation-changed → active/);
+  expect(r.stdout).toMatch(/scenario passed: 7 steps, \d+ hooks/);
+}, 60_000);
