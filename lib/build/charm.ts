@@ -162,13 +162,17 @@ export async function buildCharm(options: CharmBuildOptions): Promise<BuiltCharm
     format: 'cjs' as const,
     target: 'node20',
     minify: options.minify ?? true,
-    // Handle paths (deferred events, stored state) are built from class names: keep them.
-    keepNames: true,
     legalComments: 'none' as const,
     logLevel: 'warning' as const,
   };
   await build({
     ...common,
+    // Handle paths (deferred events, stored state) are built from class names, so identifiers are
+    // not minified. (esbuild's keepNames would wrap every function of the bundle instead: about
+    // 5 ms more per hook, measured with bench:hook --instructions.)
+    minify: false,
+    minifyWhitespace: options.minify ?? true,
+    minifySyntax: options.minify ?? true,
     stdin: { contents: stub, resolveDir: path.dirname(entry), sourcefile: 'charm-entry.ts', loader: 'ts' },
     outfile: path.join(out, 'dist', BUNDLE),
     plugins: [

@@ -63,7 +63,7 @@ describe('canConnect', () => {
   test('false when the socket is missing; the error names the socket', async () => {
     const c = new Container('web', { socketPath: socketFor('web') });
     expect(await c.canConnect()).toBe(false);
-    const err = await c.pebble.systemInfo().catch((e: unknown) => e);
+    const err = await (await c.client()).systemInfo().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PebbleConnectionError);
     expect((err as Error).message).toBe(
       `Could not connect to Pebble: socket not found at '${socketFor('web')}' (container restarted?)`,
@@ -77,7 +77,7 @@ describe('canConnect', () => {
       expect(await c.canConnect()).toBe(false);
       await emu.setReady(true);
       expect(await c.canConnect()).toBe(true);
-      expect((await c.pebble.systemInfo()).version).toBe('1.32.1-emulator');
+      expect((await (await c.client()).systemInfo()).version).toBe('1.32.1-emulator');
       await emu.setReady(false);
       expect(await c.canConnect()).toBe(false);
     } finally {
@@ -92,7 +92,7 @@ describe('canConnect', () => {
     try {
       const c = new Container('x', { socketPath: socketFor('x') });
       expect(await c.canConnect()).toBe(false);
-      const err = (await c.pebble.systemInfo().catch((e: unknown) => e)) as PebbleAPIError;
+      const err = (await (await c.client()).systemInfo().catch((e: unknown) => e)) as PebbleAPIError;
       expect(err).toBeInstanceOf(PebbleAPIError);
       expect([err.code, err.status, err.message, err.kind]).toEqual([500, 'Internal Server Error', 'boom', undefined]);
     } finally {
@@ -168,7 +168,7 @@ describe('against the emulator', () => {
       'kill-delay': '1.5s',
     });
     expect(plan.checks).toEqual({});
-    expect(await c.pebble.getPlanYaml()).toMatch(/^services:\n {4}db:\n/);
+    expect(await (await c.client()).getPlanYaml()).toMatch(/^services:\n {4}db:\n/);
   });
 
   test('API errors carry code, status, message, kind and body', async () => {
@@ -183,7 +183,7 @@ describe('against the emulator', () => {
       status: 'Bad Request',
       result: { message: 'layer "bad" must define "override" for service "a"' },
     });
-    const none = (await c.pebble.autostart().catch((e: unknown) => e)) as PebbleAPIError;
+    const none = (await (await c.client()).autostart().catch((e: unknown) => e)) as PebbleAPIError;
     expect(none.kind).toBe('no-default-services');
   });
 
@@ -253,12 +253,12 @@ describe('against the emulator', () => {
 
   test('getChange and getChanges', async () => {
     await c.addLayer('base', LAYER);
-    const id = await c.pebble.start(['db']);
-    const change = await c.pebble.getChange(id);
+    const id = await (await c.client()).start(['db']);
+    const change = await (await c.client()).getChange(id);
     expect(change).toMatchObject({ id, kind: 'start', summary: 'Start service "db"', status: 'Done', ready: true });
     expect(change.tasks[0]!.kind).toBe('start');
-    expect((await c.pebble.getChanges({ select: 'all', service: 'db' })).map((ch) => ch.id)).toEqual([id]);
-    const err = (await c.pebble.getChange('404').catch((e: unknown) => e)) as PebbleAPIError;
+    expect((await (await c.client()).getChanges({ select: 'all', service: 'db' })).map((ch) => ch.id)).toEqual([id]);
+    const err = (await (await c.client()).getChange('404').catch((e: unknown) => e)) as PebbleAPIError;
     expect([err.code, err.message]).toEqual([404, 'cannot find change with id "404"']);
   });
 
@@ -279,10 +279,10 @@ describe('against the emulator', () => {
     expect(await c.stopChecks('up', 'later')).toEqual(['up']);
     expect((await c.getCheck('up')).status).toBe('inactive');
     expect(await c.startChecks('later')).toEqual(['later']);
-    expect(await c.pebble.health()).toBe(true);
+    expect(await (await c.client()).health()).toBe(true);
     emu.setCheckStatus('later', 'down');
-    expect(await c.pebble.health()).toBe(false);
-    expect(await c.pebble.health({ level: 'alive' })).toBe(true);
+    expect(await (await c.client()).health()).toBe(false);
+    expect(await (await c.client()).health({ level: 'alive' })).toBe(true);
     expect((await c.getChecks({ level: 'alive' })).size).toBe(1);
   });
 

@@ -1,7 +1,7 @@
 // A workload container as a charm sees it: a name and a Pebble client on that container's
 // socket. Methods are thin, awaited wrappers of PebbleClient, named like ops.model.Container.
 import path from 'node:path';
-import { PebbleClient, type MakeDirOptions, type PushOptions, type WaitOptions } from './client.js';
+import type { MakeDirOptions, PebbleClient, PushOptions, WaitOptions } from './client.js';
 import { PebbleAPIError, PebbleConnectionError, PebbleError } from './errors.js';
 import type { CheckInfo, CheckLevel, FileInfo, Layer, Plan, ServiceInfo } from './types.js';
 
@@ -40,17 +40,23 @@ export class PebbleNotFoundError extends PebbleError {}
 
 export class Container {
   readonly name: string;
-  /** The underlying client, for calls this class does not wrap. */
-  readonly pebble: PebbleClient;
+  readonly socketPath: string;
+  private readonly timeoutMs: number | undefined;
+  private clientPromise: Promise<PebbleClient> | undefined;
 
   constructor(name: string, options: ContainerOptions = {}) {
     this.name = name;
-    const socketPath = options.socketPath ?? pebbleSocketPath(name, options.env);
-    this.pebble = new PebbleClient({ socketPath, timeoutMs: options.timeoutMs });
+    this.socketPath = options.socketPath ?? pebbleSocketPath(name, options.env);
+    this.timeoutMs = options.timeoutMs;
   }
 
-  get socketPath(): string {
-    return this.pebble.socketPath;
+  /**
+   * The underlying client, for calls this class does not wrap. Its module (HTTP, the API's
+   * schemas) is loaded on first use: a hook that never talks to Pebble does not pay for it.
+   */
+  client(): Promise<PebbleClient> {
+    this.clientPromise ??= import('./client.js').then((m) => new m.PebbleClient({ socketPath: this.socketPath, timeoutMs: this.timeoutMs }));
+    return this.clientPromise;
   }
 
   /**
@@ -59,7 +65,7 @@ export class Container {
    */
   async canConnect(): Promise<boolean> {
     try {
-      await this.pebble.systemInfo();
+      await (await this.client()).systemInfo();
       return true;
     } catch (e) {
       if (e instanceof PebbleConnectionError || e instanceof PebbleAPIError) return false;
@@ -67,41 +73,41 @@ export class Container {
     }
   }
 
-  addLayer(label: string, layer: Layer | string, opts: { combine?: boolean } = {}): Promise<void> {
-    return this.pebble.addLayer(label, layer, opts);
+  async addLayer(label: string, layer: Layer | string, opts: { combine?: boolean } = {}): Promise<void> {
+    return (await this.client()).addLayer(label, layer, opts);
   }
 
-  getPlan(): Promise<Plan> {
-    return this.pebble.getPlan();
+  async getPlan(): Promise<Plan> {
+    return (await this.client()).getPlan();
   }
 
   /** Restart changed services and start enabled ones; throws ChangeError if one fails. */
   async replan(opts?: WaitOptions): Promise<void> {
-    await this.pebble.replan(opts);
+    await (await this.client()).replan(opts);
   }
 
   async autostart(opts?: WaitOptions): Promise<void> {
-    await this.pebble.autostart(opts);
+    await (await this.client()).autostart(opts);
   }
 
   async start(...names: string[]): Promise<void> {
     if (names.length === 0) throw new TypeError('start expected at least 1 service name, got 0');
-    await this.pebble.start(names);
+    await (await this.client()).start(names);
   }
 
   async stop(...names: string[]): Promise<void> {
     if (names.length === 0) throw new TypeError('stop expected at least 1 service name, got 0');
-    await this.pebble.stop(names);
+    await (await this.client()).stop(names);
   }
 
   async restart(...names: string[]): Promise<void> {
     if (names.length === 0) throw new TypeError('restart expected at least 1 service name, got 0');
-    await this.pebble.restart(names);
+    await (await this.client()).restart(names);
   }
 
   /** Services by name (all of the plan's when no names are given). */
   async getServices(...names: string[]): Promise<Map<string, ServiceInfo>> {
-    const infos = await this.pebble.getServices(names.length ? names : undefined);
+    const infos = await (await this.client()).getServices(names.length ? names : undefined);
     return new Map(infos.map((s) => [s.name, s]));
   }
 
@@ -113,7 +119,7 @@ export class Container {
   }
 
   async getChecks(opts: { level?: CheckLevel; names?: string[] } = {}): Promise<Map<string, CheckInfo>> {
-    const infos = await this.pebble.getChecks(opts);
+    const infos = await (await this.client()).getChecks(opts);
     return new Map(infos.map((c) => [c.name, c]));
   }
 
@@ -124,41 +130,42 @@ export class Container {
     return info;
   }
 
-  startChecks(...names: string[]): Promise<string[]> {
-    return this.pebble.startChecks(names);
+  async startChecks(...names: string[]): Promise<string[]> {
+    return (await this.client()).startChecks(names);
   }
 
-  stopChecks(...names: string[]): Promise<string[]> {
-    return this.pebble.stopChecks(names);
+  async stopChecks(...names: string[]): Promise<string[]> {
+    return (await this.client()).stopChecks(names);
   }
 
-  push(path: string, source: string | Uint8Array, opts?: PushOptions): Promise<void> {
-    return this.pebble.push(path, source, opts);
+  async push(path: string, source: string | Uint8Array, opts?: PushOptions): Promise<void> {
+    return (await this.client()).push(path, source, opts);
   }
 
   pull(path: string, opts?: { encoding?: BufferEncoding }): Promise<string>;
   pull(path: string, opts: { encoding: null }): Promise<Buffer>;
-  pull(path: string, opts: { encoding?: BufferEncoding | null } = {}): Promise<string | Buffer> {
-    return opts.encoding === null ? this.pebble.pull(path, { encoding: null }) : this.pebble.pull(path, { encoding: opts.encoding });
+  async pull(path: string, opts: { encoding?: BufferEncoding | null } = {}): Promise<string | Buffer> {
+    const client = await this.client();
+    return opts.encoding === null ? client.pull(path, { encoding: null }) : client.pull(path, { encoding: opts.encoding });
   }
 
-  listFiles(path: string, opts?: { pattern?: string; itself?: boolean }): Promise<FileInfo[]> {
-    return this.pebble.listFiles(path, opts);
+  async listFiles(path: string, opts?: { pattern?: string; itself?: boolean }): Promise<FileInfo[]> {
+    return (await this.client()).listFiles(path, opts);
   }
 
-  makeDir(path: string, opts?: MakeDirOptions): Promise<void> {
-    return this.pebble.makeDir(path, opts);
+  async makeDir(path: string, opts?: MakeDirOptions): Promise<void> {
+    return (await this.client()).makeDir(path, opts);
   }
 
-  removePath(path: string, opts?: { recursive?: boolean }): Promise<void> {
-    return this.pebble.removePath(path, opts);
+  async removePath(path: string, opts?: { recursive?: boolean }): Promise<void> {
+    return (await this.client()).removePath(path, opts);
   }
 
-  exists(path: string): Promise<boolean> {
-    return this.pebble.exists(path);
+  async exists(path: string): Promise<boolean> {
+    return (await this.client()).exists(path);
   }
 
-  isDir(path: string): Promise<boolean> {
-    return this.pebble.isDir(path);
+  async isDir(path: string): Promise<boolean> {
+    return (await this.client()).isDir(path);
   }
 }

@@ -71,7 +71,7 @@ describe('run mode: real probes on a fake clock', () => {
       await clock.advance(1000);
       await eventually(() => emu.checks[0]!.status === 'down', 'check down');
       expect(events).toEqual(['failed:app-up']);
-      expect(await c.pebble.health()).toBe(false);
+      expect(await (await c.client()).health()).toBe(false);
 
       // The failed perform-check change carries the probe errors.
       const perform = emu.changes.find((ch) => ch.kind === 'perform-check')!;
@@ -147,8 +147,8 @@ describe('fake mode: checks driven by the test', () => {
     emu.setCheckStatus('ready', 'down');
     await eventually(() => emu.checks.find((k) => k.name === 'ready')!.status === 'down', 'down');
     expect(events).toEqual(['failed:ready']);
-    expect(await c.pebble.health({ level: 'ready' })).toBe(false);
-    expect(await c.pebble.health({ level: 'alive' })).toBe(true);
+    expect(await (await c.client()).health({ level: 'ready' })).toBe(false);
+    expect(await (await c.client()).health({ level: 'alive' })).toBe(true);
     await emu.waitForService('web', 'backoff');
     await clock.advance(500);
     expect(emu.restartCount('web')).toBe(1);
@@ -156,7 +156,7 @@ describe('fake mode: checks driven by the test', () => {
     emu.setCheckStatus('ready', 'up');
     await eventually(() => emu.checks.find((k) => k.name === 'ready')!.status === 'up', 'up');
     expect(events).toEqual(['failed:ready', 'recovered:ready']);
-    expect(await c.pebble.health()).toBe(true);
+    expect(await (await c.client()).health()).toBe(true);
   });
 
   test('a layer change restarts a changed check; a stopped check cannot be forced', async () => {

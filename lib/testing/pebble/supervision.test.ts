@@ -362,7 +362,7 @@ describe('stopping', () => {
     await starting;
     await eventually(() => emu.serviceOutput('stubborn').includes('ready'), 'trap installed');
 
-    const changeId = await c.pebble.stop(['stubborn'], { timeoutMs: 0 });
+    const changeId = await (await c.client()).stop(['stubborn'], { timeoutMs: 0 });
     await emu.waitForService('stubborn', 'terminating');
     await new Promise((r) => setTimeout(r, 200)); // SIGTERM is ignored in real time...
     await clock.advance(1999);
@@ -377,7 +377,7 @@ describe('stopping', () => {
       'killing',
       'stopped',
     ]);
-    expect((await c.pebble.waitChange(changeId)).status).toBe('Done');
+    expect((await (await c.client()).waitChange(changeId)).status).toBe('Done');
   });
 
   test('stop() ends every spawned process group, grandchildren included', async () => {
@@ -388,7 +388,7 @@ describe('stopping', () => {
         single: { override: 'replace', command: 'sleep 100' },
       },
     });
-    await c.pebble.start(['parent', 'single'], { timeoutMs: 0 });
+    await (await c.client()).start(['parent', 'single'], { timeoutMs: 0 });
     await emu.waitForService('parent', 'starting');
     await emu.waitForService('single', 'starting');
     const pids = ['parent', 'single'].map((n) => emu.serviceManager.services.get(n)!.proc!.pid!);
