@@ -250,7 +250,6 @@ export class UnitAgent {
       .sort((a, b) => Number(a.split('/')[1]) - Number(b.split('/')[1]));
   }
 
-  /** core/secrets.ParseURI: `secret:<id>`, `secret://<uuid>/<id>` or a bare `<id>`. */
   /** secret-get / secret-info-get: a secret URI argument, a --label, or both (Juju's checks and texts). */
   private secretRefOrLabel(idText: string | undefined, p: ParsedArgs): { ref: SecretRef | undefined; label: string } {
     let ref: SecretRef | undefined;
@@ -266,6 +265,17 @@ export class UnitAgent {
     return { ref, label };
   }
 
+  /** secret-set / -grant / -revoke / -remove: the required secret URI argument (Juju's usage texts). */
+  private secretUriArg(idText: string | undefined): { ref: SecretRef; text: string } {
+    if (idText === undefined) throw usage('missing secret URI');
+    try {
+      return { ref: this.parseSecretUri(idText), text: idText };
+    } catch (e) {
+      throw usage((e as Error).message);
+    }
+  }
+
+  /** core/secrets.ParseURI: `secret:<id>`, `secret://<uuid>/<id>` or a bare `<id>`. */
   private parseSecretUri(text: string): SecretRef {
     const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/s.exec(text);
     let idText: string;
@@ -642,15 +652,9 @@ export class UnitAgent {
     'secret-set': (args) => {
       const p = parseArgs(args, this.upsertFlags());
       const [idText, ...contentArgs] = p.positional;
-      if (idText === undefined) throw usage('missing secret URI');
-      let ref: SecretRef;
-      try {
-        ref = this.parseSecretUri(idText);
-      } catch (e) {
-        throw usage((e as Error).message);
-      }
+      const { ref, text } = this.secretUriArg(idText);
       const { content, expire } = this.upsertInit(p, contentArgs);
-      const s = this.managedSecret(ref, idText);
+      const s = this.managedSecret(ref, text);
       if (Object.keys(content).length) s.revisions.push({ revision: s.revisions.at(-1)!.revision + 1, content });
       this.applySecretMeta(s, p, expire);
     },
@@ -659,13 +663,7 @@ export class UnitAgent {
       const rel = this.relationOption();
       const p = parseArgs(args, { unit: { kind: 'string' }, ...rel.spec }, { relation: 'r' });
       const [idText, ...rest] = p.positional;
-      if (idText === undefined) throw usage('missing secret URI');
-      let ref: SecretRef;
-      try {
-        ref = this.parseSecretUri(idText);
-      } catch (e) {
-        throw usage((e as Error).message);
-      }
+      const { ref } = this.secretUriArg(idText);
       if (rel.id() === -1) throw usage('no relation id specified');
       const r = this.relation(rel.id());
       const app = this.remoteAppOf(r);
@@ -690,13 +688,7 @@ export class UnitAgent {
       const rel = this.relationOption();
       const p = parseArgs(args, { app: { kind: 'string' }, application: { kind: 'string' }, unit: { kind: 'string' }, ...rel.spec }, { relation: 'r', application: 'app' });
       const [idText, ...rest] = p.positional;
-      if (idText === undefined) throw usage('missing secret URI');
-      let ref: SecretRef;
-      try {
-        ref = this.parseSecretUri(idText);
-      } catch (e) {
-        throw usage((e as Error).message);
-      }
+      const { ref, text } = this.secretUriArg(idText);
       let app = (p.flags.get('app') as string | undefined) ?? '';
       const unit = (p.flags.get('unit') as string | undefined) ?? '';
       if (app !== '' && !APP_RE.test(app)) throw usage(`application ${goQuote(app)} not valid`);
@@ -710,7 +702,7 @@ export class UnitAgent {
       }
       if (app === '' && unit === '') throw usage('missing relation or application or unit');
       checkEmpty(rest);
-      const s = this.managedSecret(ref, idText);
+      const s = this.managedSecret(ref, text);
       const subject = unit || app;
       for (const [id, names] of Object.entries(s.grants)) {
         if (relId !== undefined && id !== String(relId)) continue;
@@ -723,15 +715,9 @@ export class UnitAgent {
     'secret-remove': (args) => {
       const p = parseArgs(args, { revision: { kind: 'int' } });
       const [idText, ...rest] = p.positional;
-      if (idText === undefined) throw usage('missing secret URI');
-      let ref: SecretRef;
-      try {
-        ref = this.parseSecretUri(idText);
-      } catch (e) {
-        throw usage((e as Error).message);
-      }
+      const { ref, text } = this.secretUriArg(idText);
       checkEmpty(rest);
-      const s = this.managedSecret(ref, idText);
+      const s = this.managedSecret(ref, text);
       const rev = (p.flags.get('revision') as number | undefined) ?? 0;
       if (rev > 0) {
         if (!s.revisions.some((r) => r.revision === rev)) throw new ToolError(`secret revision ${rev} not found`);
