@@ -43,6 +43,15 @@ function goError(op: string, containerPath: string, e: unknown): GoFileError {
   return new GoFileError(`${op} ${containerPath}: ${text}`, code);
 }
 
+/** stat(2) of a host path, failing like Go's os.Stat on the container path. */
+async function statGo(host: string, containerPath: string): Promise<Stats> {
+  try {
+    return await fsp.stat(host);
+  } catch (e) {
+    throw goError('stat', containerPath, e);
+  }
+}
+
 /** Map an error to the API's {kind, message} (fileErrorToResult). */
 export function toFileError(e: unknown): FileError {
   const code = e instanceof GoFileError ? e.code : (e as NodeJS.ErrnoException).code;
@@ -117,12 +126,7 @@ export class ContainerFiles {
   async read(p: string): Promise<Buffer> {
     this.checkAbs(p);
     const host = this.hostPath(p);
-    let st: Stats;
-    try {
-      st = await fsp.stat(host);
-    } catch (e) {
-      throw goError('stat', p, e);
-    }
+    const st = await statGo(host, p);
     if (!st.isFile()) throw new GoFileError(`can only read a regular file: ${JSON.stringify(p)}`, undefined);
     try {
       return await fsp.readFile(host);
@@ -134,12 +138,7 @@ export class ContainerFiles {
   /** The list result of one path (a directory's entries, or the path itself). */
   async list(p: string, pattern: string, itself: boolean): Promise<Record<string, unknown>[]> {
     const host = this.hostPath(p);
-    let st: Stats;
-    try {
-      st = await fsp.stat(host);
-    } catch (e) {
-      throw goError('stat', p, e);
-    }
+    const st = await statGo(host, p);
     const matcher = pattern ? globToRegExp(pattern) : null;
     let entries: Array<{ name: string; full: string; hostFull: string }>;
     if (!st.isDirectory() || itself) {
