@@ -3,30 +3,19 @@
 // simulator turns into pebble-check-failed/recovered hooks. Fake mode: checks driven by tests.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { Container, type Layer } from '../../framework/pebble/index.js';
+import type { Layer } from '../../framework/pebble/index.js';
 import { FakeClock } from './clock.js';
-import { PebbleEmulator, type PebbleEmulatorOptions } from './emulator.js';
-import { eventually, tempDir } from './test-helpers.js';
+import type { PebbleEmulatorOptions } from './emulator.js';
+import { emulatorFixture, eventually } from './test-helpers.js';
 
-let tmp: ReturnType<typeof tempDir>;
-const emulators: PebbleEmulator[] = [];
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  for (const e of emulators.splice(0)) await e.stop();
-  tmp.cleanup();
-});
+const pebble = emulatorFixture();
 
 async function setup(opts: Partial<PebbleEmulatorOptions> = {}) {
-  const socketPath = path.join(tmp.dir, `c${emulators.length}`, 'pebble.socket');
-  const emu = await PebbleEmulator.start({ socketPath, mode: 'fake', ...opts });
-  emulators.push(emu);
+  const { emu, c } = await pebble.start(opts);
   const events: string[] = [];
   emu.on('check-failed', (e) => events.push(`failed:${e.check}`));
   emu.on('check-recovered', (e) => events.push(`recovered:${e.check}`));
-  return { emu, c: new Container('c', { socketPath }), events };
+  return { emu, c, events };
 }
 
 /** A local HTTP server whose answer the test switches between 200 and 500. */

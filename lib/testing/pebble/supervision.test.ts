@@ -3,29 +3,14 @@
 // SIGKILL, path mapping, and no orphan processes after stop().
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ChangeError, Container, type Layer } from '../../framework/pebble/index.js';
+import { ChangeError, type Layer } from '../../framework/pebble/index.js';
 import { FakeClock } from './clock.js';
-import { PebbleEmulator, type PebbleEmulatorOptions } from './emulator.js';
+import type { PebbleEmulator, PebbleEmulatorOptions } from './emulator.js';
 import type { ServiceEvent } from './services.js';
-import { eventually, liveGroupMembers, tempDir } from './test-helpers.js';
+import { emulatorFixture, eventually, liveGroupMembers } from './test-helpers.js';
 
-let tmp: ReturnType<typeof tempDir>;
-const emulators: PebbleEmulator[] = [];
-
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(async () => {
-  for (const e of emulators.splice(0)) await e.stop();
-  tmp.cleanup();
-});
-
-async function setup(opts: Partial<PebbleEmulatorOptions> = {}): Promise<{ emu: PebbleEmulator; c: Container }> {
-  const socketPath = path.join(tmp.dir, `c${emulators.length}`, 'pebble.socket');
-  const emu = await PebbleEmulator.start({ socketPath, mode: 'fake', ...opts });
-  emulators.push(emu);
-  return { emu, c: new Container('c', { socketPath }) };
-}
+const pebble = emulatorFixture();
+const setup = (opts: Partial<PebbleEmulatorOptions> = {}) => pebble.start(opts);
 
 /** Collect service events; `next(name, state)` resolves with the next matching one. */
 function recorder(emu: PebbleEmulator) {
@@ -165,7 +150,7 @@ describe('start outcome (run mode, real processes)', () => {
   });
 
   test('environment is added to the emulator env; pathMap maps command words, working-dir and env paths', async () => {
-    const hostApp = path.join(tmp.dir, 'app');
+    const hostApp = path.join(pebble.dir, 'app');
     mkdirSync(hostApp);
     writeFileSync(
       path.join(hostApp, 'main.cjs'),

@@ -4,6 +4,8 @@ import http from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Container } from '../../framework/pebble/index.js';
+import { PebbleEmulator, type PebbleEmulatorOptions } from './emulator.js';
 
 /** A fresh directory for sockets (kept short: unix socket paths are limited to 107 bytes). */
 export function tempDir(prefix = 'pb-'): { dir: string; cleanup: () => void } {
@@ -98,4 +100,38 @@ export function liveGroupMembers(pgid: number): number[] {
     if (Number(fields[2]) === pgid && fields[0] !== 'Z') live.push(Number(entry));
   }
   return live;
+}
+
+/**
+ * Per-test Pebble emulators (fake mode unless told otherwise) in a fresh socket directory, with
+ * a client Container for each; all stopped and the directory removed after every test.
+ */
+export function emulatorFixture(): {
+  readonly dir: string;
+  start(opts?: Partial<PebbleEmulatorOptions>): Promise<{ emu: PebbleEmulator; c: Container }>;
+} {
+  let tmp: ReturnType<typeof tempDir> | undefined;
+  const emulators: PebbleEmulator[] = [];
+  beforeEach(() => {
+    tmp = tempDir();
+  });
+  afterEach(async () => {
+    for (const e of emulators.splice(0)) await e.stop();
+    tmp?.cleanup();
+  });
+  const dir = (): string => {
+    if (!tmp) throw new Error('emulatorFixture: used outside a test');
+    return tmp.dir;
+  };
+  return {
+    get dir() {
+      return dir();
+    },
+    async start(opts = {}) {
+      const socketPath = path.join(dir(), `c${emulators.length}`, 'pebble.socket');
+      const emu = await PebbleEmulator.start({ socketPath, mode: 'fake', ...opts });
+      emulators.push(emu);
+      return { emu, c: new Container('c', { socketPath }) };
+    },
+  };
 }
