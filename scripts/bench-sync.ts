@@ -10,7 +10,8 @@
  * hosts the emulator (both its remote stream and its local GraphQL server), over the run.
  * Options: --events N (default 50000), --big N (default 200000), --seed S, --only a,b,c,big (a subset
  * of the runs; the ratios are printed only when all four ran), --prof DIR (CPU profiles of the
- * synchronizer processes into DIR, node --cpu-prof).
+ * synchronizer processes into DIR, node --cpu-prof); for experiments, --env K=V,K2=V2 (extra
+ * environment) and --node-args "--flag ..." (extra node flags), given to every run alike.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -23,7 +24,9 @@ import { startOpenctiEmulator } from '../lib/testing/opencti/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bundle = path.join(root, 'dist/sync/sync.mjs');
-const { values } = parseArgs({ options: { events: { type: 'string' }, big: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string' }, prof: { type: 'string' } } });
+const { values } = parseArgs({ options: { events: { type: 'string' }, big: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string' }, prof: { type: 'string' }, env: { type: 'string' }, 'node-args': { type: 'string' } } });
+const extraEnv: Record<string, string> = Object.fromEntries((values.env ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+const extraNodeArgs = (values['node-args'] ?? '').split(' ').filter((a) => a !== '');
 const N = Number(values.events ?? 50_000);
 const BIG = Number(values.big ?? 200_000);
 const SEED = Number(values.seed ?? 7);
@@ -72,7 +75,7 @@ async function run(label: string, mode: 'batch' | 'per-event' | 'none', events: 
   const port = await freePort();
   const nodeArgs = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof, '--cpu-prof-name', `${mode}-${events}-${Date.now()}.cpuprofile`] : [];
   const emuCpu0 = process.cpuUsage();
-  const child = spawn(process.execPath, [...nodeArgs, bundle], {
+  const child = spawn(process.execPath, [...extraNodeArgs, ...nodeArgs, bundle], {
     env: {
       PATH: process.env.PATH,
       OPENCTI_URL: emu.localUrl,
@@ -89,6 +92,7 @@ async function run(label: string, mode: 'batch' | 'per-event' | 'none', events: 
       SYNC_HTTP_PORT: String(port),
       SYNC_HTTP_HOST: '127.0.0.1',
       SYNC_APPLY_MODE: mode,
+      ...extraEnv,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
