@@ -11,7 +11,8 @@
  * Options: --events N (default 50000), --big N (default 200000), --seed S, --only a,b,c,big (a subset
  * of the runs; the ratios are printed only when all four ran), --prof DIR (CPU profiles of the
  * synchronizer processes into DIR, node --cpu-prof); for experiments, --env K=V,K2=V2 (extra
- * environment) and --node-args "--flag ..." (extra node flags), given to every run alike.
+ * environment) and --node-args "--flag ..." (extra node flags), given to every run alike, and
+ * --bundle FILE (another build of the synchronizer, to compare two builds).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -19,12 +20,14 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { syncStatusSchema, type SyncStatus } from '../charm/sync/status.js';
 import { startOpenctiEmulator } from '../lib/testing/opencti/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bundle = path.join(root, 'dist/sync/sync.mjs');
-const { values } = parseArgs({ options: { events: { type: 'string' }, big: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string' }, prof: { type: 'string' }, env: { type: 'string' }, 'node-args': { type: 'string' } } });
+const { values } = parseArgs({ options: { events: { type: 'string' }, big: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string' }, prof: { type: 'string' }, env: { type: 'string' }, 'node-args': { type: 'string' }, bundle: { type: 'string' } } });
+const bundle = path.resolve(values.bundle ?? path.join(root, 'dist/sync/sync.mjs'));
 const extraEnv: Record<string, string> = Object.fromEntries((values.env ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const extraNodeArgs = (values['node-args'] ?? '').split(' ').filter((a) => a !== '');
 const N = Number(values.events ?? 50_000);
@@ -48,6 +51,11 @@ function procCpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
+
+// A full GC of this process (the emulator's) before each run, so garbage from seeding and from the
+// previous run's emulator is not collected in the middle of the next measurement.
+v8.setFlagsFromString('--expose-gc');
+const fullGc = vm.runInNewContext('gc') as () => void;
 
 function vmHWM(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -73,6 +81,7 @@ async function run(label: string, mode: 'batch' | 'per-event' | 'none', events: 
   emu.seed(events, SEED);
   process.stderr.write(`[${label}] seeded ${events} events in ${Date.now() - t0} ms; running the synchronizer (${mode})...\n`);
   const port = await freePort();
+  fullGc();
   const nodeArgs = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof, '--cpu-prof-name', `${mode}-${events}-${Date.now()}.cpuprofile`] : [];
   const emuCpu0 = process.cpuUsage();
   const child = spawn(process.execPath, [...extraNodeArgs, ...nodeArgs, bundle], {
