@@ -91,6 +91,13 @@ export interface PushOptions {
   /** The object's previous standard id, when this update changed it (pitfall 5). */
   previousStandard?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** `serializeBundle(objects)`, when the caller prepared it ahead (the same objects, in order). */
+  bundleJson?: string | undefined;
+}
+
+/** A STIX 2.1 bundle of the given objects, in order, as the JSON text stixBundlePush takes. */
+export function serializeBundle(objects: readonly StixObject[]): string {
+  return JSON.stringify({ type: 'bundle', id: `bundle--${crypto.randomUUID()}`, spec_version: '2.1', objects });
 }
 
 export class LocalPlatform {
@@ -151,9 +158,9 @@ export class LocalPlatform {
     return { state: r.pingConnector.connector_state ?? null };
   }
 
-  /** One stixBundlePush with the given objects, in order. `bundleJson` lets callers reuse a serialisation. */
+  /** One stixBundlePush with the given objects, in order. `opts.bundleJson` reuses a serialisation made ahead. */
   async pushBundle(connectorId: string, objects: readonly StixObject[], opts: PushOptions = {}): Promise<void> {
-    const bundle = JSON.stringify({ type: 'bundle', id: `bundle--${crypto.randomUUID()}`, spec_version: '2.1', objects });
+    const bundle = opts.bundleJson ?? serializeBundle(objects);
     const headers: Record<string, string> = {};
     if (this.#opts.synchronizedUpsert) headers['synchronized-upsert'] = 'true';
     if (opts.previousStandard) headers['previous-standard'] = opts.previousStandard;

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { SyncConfig } from './config.js';
 import { classifyEvent, type StixObject, type Work } from './events.js';
 import { createLogger, type Logger } from './log.js';
-import { LocalError, LocalPlatform, classifyLocalError } from './local.js';
+import { LocalError, LocalPlatform, classifyLocalError, serializeBundle } from './local.js';
 import { START_OF_STREAM, readConnectorState, streamIdDate, writeConnectorState, compareStreamIds } from './position.js';
 import { BoundedQueue } from './queue.js';
 import { RemoteStream, type ConnectedInfo } from './remote.js';
@@ -62,12 +62,16 @@ type Deferred =
   | { kind: 'rename'; object: StixObject; previousStandard: string; eventId: string };
 
 interface Batch {
+  /** The stream connection generation the items came from. */
+  gen: number;
   items: Item[];
   objects: StixObject[];
   bytes: number;
   deferred: Deferred[];
   /** Ids touched by `deferred`: a later upsert of one of them must wait for the next batch. */
   touched: Set<string>;
+  /** `objects` as a bundle, serialized while the previous batch was being applied. */
+  bundleJson?: string;
 }
 
 type StepResult = 'ok' | 'not-found' | 'failed' | 'abandoned';
@@ -284,8 +288,8 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
     log.error('the local platform refused an object after retries: skipped (position advances past it)', { operation: what, stixId: obj.id, stixType: obj.type, eventId: itemId, error: err?.message ?? 'unknown' });
   }
 
-  async function push(objects: StixObject[], previousStandard: string | undefined): Promise<'done' | 'abandoned'> {
-    const res = await step('stixBundlePush', (signal) => local.pushBundle(cfg.connector.id, objects, { previousStandard, signal }), false);
+  async function push(objects: StixObject[], previousStandard: string | undefined, bundleJson?: string): Promise<'done' | 'abandoned'> {
+    const res = await step('stixBundlePush', (signal) => local.pushBundle(cfg.connector.id, objects, { previousStandard, signal, bundleJson }), false);
     if (res.r === 'abandoned') return 'abandoned';
     if (res.r === 'ok') {
       counters.bundlesPushed++;
@@ -347,7 +351,7 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
 
   async function applyBatch(b: Batch): Promise<'done' | 'abandoned'> {
     if (cfg.apply.mode === 'none') return 'done';
-    if (b.objects.length > 0 && (await push(b.objects, undefined)) === 'abandoned') return 'abandoned';
+    if (b.objects.length > 0 && (await push(b.objects, undefined, b.bundleJson)) === 'abandoned') return 'abandoned';
     // Deferred merges and deletes of one batch touch disjoint ids, so their order does not matter:
     // run them a few at a time.
     let next = 0;
@@ -371,7 +375,15 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
    * the same way and pushed alone, since its previous-standard header applies to a whole request.
    */
   async function collectBatch(gen: number): Promise<Batch> {
-    const b: Batch = { items: [], objects: [], bytes: 0, deferred: [], touched: new Set() };
+    const b: Batch = { gen, items: [], objects: [], bytes: 0, deferred: [], touched: new Set() };
+    collecting = b;
+    const batch = await fillBatch(b);
+    if (batch.objects.length > 0 && cfg.apply.mode !== 'none' && gen === generation) batch.bundleJson = serializeBundle(batch.objects);
+    return batch;
+  }
+
+  async function fillBatch(b: Batch): Promise<Batch> {
+    const gen = b.gen;
     const began = Date.now();
     const perEvent = cfg.apply.mode === 'per-event';
     const take = () => {
@@ -441,6 +453,9 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
     }
   }
 
+  /** The batch being collected (ahead of the one being applied), so `accept` can see what follows. */
+  let collecting: Batch | undefined;
+
   function accept(b: Batch) {
     for (const it of b.items) {
       const w = it.work;
@@ -459,25 +474,41 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
         runId = it.id;
       }
     }
-    const next = queue.peek();
+    const next = (collecting !== b ? collecting?.items[0] : undefined) ?? queue.peek();
     let candidate = beforeRun;
     if (runId !== undefined && (runId === beforeRun || (next !== undefined && next.gen === generation && next.id !== '' && next.id !== runId))) candidate = runId;
     if (candidate !== undefined) safe = candidate;
     lastAcceptAt = Date.now();
   }
 
+  /** The next batch off the queue, once there is at least one item; undefined when stopping. */
+  async function nextBatch(afterIo = false): Promise<Batch | undefined> {
+    // Let the request just started for the previous batch go out before we spend time here.
+    if (afterIo) await new Promise<void>((r) => setImmediate(r));
+    const got = await queue.waitForItem(undefined, stopCtl.signal);
+    if (!got) return undefined;
+    return collectBatch(generation);
+  }
+
+  /**
+   * Batches are applied one at a time, in order; while one is being applied, the next one is
+   * collected and serialized (nothing of it is sent before the previous batch was accepted), so
+   * the local platform's work on a batch overlaps ours on the next.
+   */
   async function applierLoop(): Promise<void> {
+    let ahead: Promise<Batch | undefined> | undefined;
     while (!stopCtl.signal.aborted) {
-      const got = await queue.waitForItem(undefined, stopCtl.signal);
-      if (!got) break;
-      const gen = generation;
-      const batch = await collectBatch(gen);
-      if (gen !== generation || batch.items.length === 0 || stopCtl.signal.aborted) continue;
+      const batch = await (ahead ?? nextBatch());
+      ahead = undefined;
+      if (batch === undefined) break;
+      if (batch.gen !== generation || batch.items.length === 0 || stopCtl.signal.aborted) continue;
       inflight = (async () => {
         const r = await applyBatch(batch);
         if (r === 'done') accept(batch);
         return r;
       })();
+      // With nothing applied (SYNC_APPLY_MODE=none) there is nothing to overlap: keep the plain loop.
+      if (cfg.apply.mode !== 'none') ahead = nextBatch(true);
       const r = await inflight;
       inflight = undefined;
       if (r === 'abandoned') break;
