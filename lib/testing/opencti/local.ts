@@ -203,7 +203,9 @@ export class LocalPlatformEmulator {
     const ext = (octiExt(next) ?? {}) as Record<string, unknown>;
     const ids = Array.isArray(ext.stix_ids) ? [...(ext.stix_ids as string[])] : [];
     for (const s of sources as Stix[]) {
-      if (!ids.includes(s.id)) ids.push(s.id);
+      // Like the platform (middleware.js#mergeEntitiesRaw), the target keeps each source's standard
+      // id and the source's own alternative ids, so any id of a merged object still resolves.
+      for (const id of [s.id, ...this.#aliasesOf(s)]) if (id !== target.id && !ids.includes(id)) ids.push(id);
       this.#remove(s.id);
       for (const r of this.#relationsOf(s.id)) {
         const moved: Stix = { ...r };
