@@ -89,6 +89,23 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** At most `n` calls of the returned function run at once; the others wait, first come first served. */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active < n) active++;
+    else await new Promise<void>((r) => waiting.push(r)); // the slot is handed over by a finishing call
+    try {
+      return await fn();
+    } finally {
+      const w = waiting.shift();
+      if (w) w();
+      else active--;
+    }
+  };
+}
+
 function backoff(attempt: number, base: number, max: number): number {
   const cap = Math.min(max, base * 2 ** Math.min(attempt, 30));
   return Math.round(cap / 2 + Math.random() * (cap / 2));
@@ -119,7 +136,6 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
   let runId: string | undefined;
   let beforeRun: string | undefined;
   let generation = 0;
-  let inflight: Promise<'done' | 'abandoned'> | undefined;
   let resetPending = false;
   let saving: Promise<void> | undefined;
   let connectionId: string | null = null;
@@ -203,7 +219,8 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
       async beforeConnect() {
         generation++;
         queue.clear();
-        if (inflight) await inflight;
+        const pending = inFlight();
+        if (pending) await pending;
         if (resetPending) {
           safe = configuredStart;
           runId = beforeRun = undefined;
@@ -349,21 +366,96 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
     return 'done';
   }
 
-  async function applyBatch(b: Batch): Promise<'done' | 'abandoned'> {
-    if (cfg.apply.mode === 'none') return 'done';
-    if (b.objects.length > 0 && (await push(b.objects, undefined, b.bundleJson)) === 'abandoned') return 'abandoned';
-    // Deferred merges and deletes of one batch touch disjoint ids, so their order does not matter:
-    // run them a few at a time.
-    let next = 0;
-    let abandoned = false;
-    const worker = async () => {
-      while (!abandoned && next < b.deferred.length) {
-        const op = b.deferred[next++] as Deferred;
-        if ((await applyDeferred(op)) === 'abandoned') abandoned = true;
+  // ---------------------------------------------------------------- pipelined apply
+  /**
+   * Batches are applied as a pipeline of at most SYNC_APPLY_WINDOW batches:
+   * - bundles are pushed one at a time, in stream order;
+   * - a batch's deferred operations (merges, deletes, id changes) start once its bundle is
+   *   accepted, SYNC_APPLY_CONCURRENCY requests at a time over the whole window;
+   * - a batch's bundle also waits for every earlier deferred operation still running on an id the
+   *   batch touches, so each object sees its events in stream order;
+   * - batches are accepted (the position moves) strictly in order, each once all its work and all
+   *   earlier batches' work is accepted: a request that keeps failing holds the position before
+   *   it, whatever later batches did meanwhile.
+   */
+  type Outcome = 'done' | 'abandoned';
+  /** Batches taken off the queue and not yet accepted, in stream order (the last may still be filling). */
+  const unaccepted: Batch[] = [];
+  /** The acceptance of every scheduled batch not yet accepted. */
+  const stages = new Set<Promise<Outcome>>();
+  let lastBundle: Promise<Outcome> = Promise.resolve('done');
+  let lastAccepted: Promise<Outcome> = Promise.resolve('done');
+  /** Id -> the unfinished deferred operation that touches it (the latest one). */
+  const pendingOps = new Map<string, Promise<Outcome>>();
+  const limit = limiter(cfg.apply.concurrency);
+
+  /** Settles once every scheduled batch is accepted or abandoned; undefined when none is. */
+  function inFlight(): Promise<void> | undefined {
+    return stages.size === 0 ? undefined : Promise.all([...stages]).then(() => undefined);
+  }
+
+  function deferredIds(op: Deferred): string[] {
+    switch (op.kind) {
+      case 'merge':
+        return [op.targetId, ...op.sourceIds];
+      case 'delete':
+        return [op.id];
+      case 'rename':
+        return [op.object.id, op.previousStandard];
+    }
+  }
+
+  /** An unexpected exception in the pipeline is an internal error: stop, never advance past it. */
+  function guard(p: Promise<Outcome>): Promise<Outcome> {
+    return p.catch((err: unknown) => {
+      fatal(EXIT.INTERNAL, `internal error in the applier: ${err instanceof Error ? err.message : String(err)}`, 'internal');
+      return 'abandoned' as const;
+    });
+  }
+
+  function schedule(b: Batch): Promise<Outcome> {
+    const deps = new Set<Promise<Outcome>>([lastBundle]);
+    for (const o of b.objects) {
+      const p = pendingOps.get(o.id);
+      if (p) deps.add(p);
+    }
+    for (const op of b.deferred) {
+      for (const id of deferredIds(op)) {
+        const p = pendingOps.get(id);
+        if (p) deps.add(p);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(cfg.apply.concurrency, b.deferred.length) }, worker));
-    return abandoned ? 'abandoned' : 'done';
+    }
+    const bundle = guard(
+      (async (): Promise<Outcome> => {
+        const before = await Promise.all(deps);
+        if (before.includes('abandoned') || applyCtl.signal.aborted) return 'abandoned';
+        if (b.objects.length === 0) return 'done';
+        return push(b.objects, undefined, b.bundleJson);
+      })(),
+    );
+    lastBundle = bundle;
+    // The deferred operations of one batch touch disjoint ids: they run concurrently.
+    const ops = b.deferred.map((op) => {
+      const p = guard(bundle.then((r) => (r === 'abandoned' ? r : limit(() => applyDeferred(op)))));
+      const ids = deferredIds(op);
+      for (const id of ids) pendingOps.set(id, p);
+      void p.then(() => {
+        for (const id of ids) if (pendingOps.get(id) === p) pendingOps.delete(id);
+      });
+      return p;
+    });
+    const applied = Promise.all([bundle, ...ops]).then((rs): Outcome => (rs.includes('abandoned') ? 'abandoned' : 'done'));
+    const accepted = guard(
+      Promise.all([lastAccepted, applied]).then(([prev, mine]): Outcome => {
+        if (prev === 'abandoned' || mine === 'abandoned') return 'abandoned';
+        accept(b);
+        return 'done';
+      }),
+    );
+    lastAccepted = accepted;
+    stages.add(accepted);
+    void accepted.then(() => stages.delete(accepted));
+    return accepted;
   }
 
   // ---------------------------------------------------------------- batching
@@ -376,7 +468,7 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
    */
   async function collectBatch(gen: number): Promise<Batch> {
     const b: Batch = { gen, items: [], objects: [], bytes: 0, deferred: [], touched: new Set() };
-    collecting = b;
+    unaccepted.push(b);
     const batch = await fillBatch(b);
     if (batch.objects.length > 0 && cfg.apply.mode !== 'none' && gen === generation) batch.bundleJson = serializeBundle(batch.objects);
     return batch;
@@ -453,8 +545,11 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
     }
   }
 
-  /** The batch being collected (ahead of the one being applied), so `accept` can see what follows. */
-  let collecting: Batch | undefined;
+  /** A batch that will never be applied (stale connection, empty): forget it. */
+  function discard(b: Batch) {
+    const i = unaccepted.indexOf(b);
+    if (i >= 0) unaccepted.splice(i, 1);
+  }
 
   function accept(b: Batch) {
     for (const it of b.items) {
@@ -474,7 +569,10 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
         runId = it.id;
       }
     }
-    const next = (collecting !== b ? collecting?.items[0] : undefined) ?? queue.peek();
+    // What follows this batch in the stream: the next batch taken off the queue, or the queue's head.
+    const at = unaccepted.indexOf(b);
+    if (at >= 0) unaccepted.splice(at, 1);
+    const next = (at >= 0 ? unaccepted[at]?.items[0] : undefined) ?? queue.peek();
     let candidate = beforeRun;
     if (runId !== undefined && (runId === beforeRun || (next !== undefined && next.gen === generation && next.id !== '' && next.id !== runId))) candidate = runId;
     if (candidate !== undefined) safe = candidate;
@@ -490,28 +588,32 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
     return collectBatch(generation);
   }
 
-  /**
-   * Batches are applied one at a time, in order; while one is being applied, the next one is
-   * collected and serialized (nothing of it is sent before the previous batch was accepted), so
-   * the local platform's work on a batch overlaps ours on the next.
-   */
   async function applierLoop(): Promise<void> {
-    let ahead: Promise<Batch | undefined> | undefined;
-    while (!stopCtl.signal.aborted) {
-      const batch = await (ahead ?? nextBatch());
-      ahead = undefined;
-      if (batch === undefined) break;
-      if (batch.gen !== generation || batch.items.length === 0 || stopCtl.signal.aborted) continue;
-      inflight = (async () => {
-        const r = await applyBatch(batch);
-        if (r === 'done') accept(batch);
-        return r;
-      })();
-      // With nothing applied (SYNC_APPLY_MODE=none) there is nothing to overlap: keep the plain loop.
-      if (cfg.apply.mode !== 'none') ahead = nextBatch(true);
-      const r = await inflight;
-      inflight = undefined;
-      if (r === 'abandoned') break;
+    if (cfg.apply.mode === 'none') {
+      // Nothing is applied (the read-rate measurement): no pipeline, accept as soon as collected.
+      for (;;) {
+        const batch = await nextBatch();
+        if (batch === undefined || stopCtl.signal.aborted) return;
+        if (batch.gen !== generation || batch.items.length === 0) discard(batch);
+        else accept(batch);
+      }
+    }
+    const window: Promise<Outcome>[] = [];
+    let ahead = nextBatch();
+    for (;;) {
+      const batch = await ahead;
+      if (batch === undefined || stopCtl.signal.aborted) return;
+      if (batch.gen !== generation || batch.items.length === 0) {
+        discard(batch);
+        ahead = nextBatch();
+        continue;
+      }
+      window.push(schedule(batch));
+      // Collect (and serialize) the next batch while this one is being applied.
+      ahead = nextBatch(true);
+      while (window.length >= cfg.apply.window) {
+        if ((await window.shift()) === 'abandoned') return;
+      }
     }
   }
 
@@ -562,11 +664,11 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
       stateChanged();
       stopCtl.abort();
       const remoteStopped = remote.stop();
-      const pending = inflight;
+      const pending = inFlight();
       if (pending) {
         const outcome = await Promise.race([pending.then(() => 'done' as const), sleep(cfg.stopGraceMs).then(() => 'timeout' as const)]);
         if (outcome === 'timeout') {
-          log.warn('abandoning the in-flight batch: it will be replayed on restart', { graceMs: cfg.stopGraceMs });
+          log.warn('abandoning the in-flight batches: they will be replayed on restart', { graceMs: cfg.stopGraceMs });
           applyCtl.abort();
           await pending;
         }
