@@ -308,7 +308,7 @@ test('pipelined batches: a delete and a later re-create of the same id end with 
   emu.remote.append(event('create', malware('malware--z3', 'Z3')));
   // A slow delete: a re-create sent before it finished would be deleted by it.
   emu.local.injectFault({ kind: 'delay', ms: 1000, operation: 'SyncDelete' });
-  const p = await start(envFor(emu, { SYNC_BATCH_MAX_EVENTS: '2' }));
+  const p = await start(envFor(emu, { SYNC_BATCH_MAX_EVENTS: '2', SYNC_APPLY_WINDOW: '4' }));
   const e = emu;
   await waitFor('batch 2 applied while the delete of batch 1 is still running', () => e.local.get('malware--z1') !== undefined && e.local.get('malware--x')?.name === 'X v1', 5000, 5);
   const h = await p.healthz();
@@ -326,13 +326,15 @@ test('a pipelined request that keeps failing holds the position before it, while
   const del = emu.remote.append(event('delete', doomed));
   for (let i = 0; i < 10; i++) emu.remote.append(event('create', malware(`malware--later-${i}`, `Later ${i}`)));
   emu.local.injectFault({ kind: 'status', status: 502, times: 6, operation: 'SyncDelete' });
-  const p = await start(envFor(emu, { SYNC_BATCH_MAX_EVENTS: '2', SYNC_LOCAL_RETRY_BASE_MS: '200', SYNC_LOCAL_RETRY_MAX_MS: '200' }));
+  // Batches of 2 events, 4 in the window: [doomed, delete], [later-0, later-1], ..., [later-4, later-5].
+  const p = await start(envFor(emu, { SYNC_BATCH_MAX_EVENTS: '2', SYNC_APPLY_WINDOW: '4', SYNC_LOCAL_RETRY_BASE_MS: '200', SYNC_LOCAL_RETRY_MAX_MS: '200' }));
   const e = emu;
   const h = await waitFor('later batches applied while the delete is retried', async () => {
     const r = await p.healthz();
-    return r?.status.state === 'retrying' && e.local.get('malware--later-2') !== undefined ? r : undefined;
+    return r?.status.state === 'retrying' && e.local.get('malware--later-5') !== undefined ? r : undefined;
   });
   expect(e.local.get('malware--doomed')).toBeDefined();
+  expect(e.local.get('malware--later-6')).toBeUndefined(); // beyond the window: waits
   expect(cmpIds(h.status.position, del)).toBeLessThan(0);
   expect(cmpIds(savedPosition(e) ?? '0-0', del)).toBeLessThan(0);
   await converged(emu);

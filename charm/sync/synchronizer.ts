@@ -430,7 +430,9 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
         const before = await Promise.all(deps);
         if (before.includes('abandoned') || applyCtl.signal.aborted) return 'abandoned';
         if (b.objects.length === 0) return 'done';
-        return push(b.objects, undefined, b.bundleJson);
+        const r = await push(b.objects, undefined, b.bundleJson);
+        b.bundleJson = undefined; // pushed: do not keep megabytes alive until the batch is accepted
+        return r;
       })(),
     );
     lastBundle = bundle;
