@@ -97,7 +97,7 @@ export interface PushOptions {
 
 /** A STIX 2.1 bundle of the given objects, in order, as the JSON text stixBundlePush takes. */
 export function serializeBundle(objects: readonly StixObject[]): string {
-  return JSON.stringify({ type: 'bundle', id: `bundle--${crypto.randomUUID()}`, spec_version: '2.1', objects });
+  return `{"type":"bundle","id":"bundle--${crypto.randomUUID()}","spec_version":"2.1","objects":[${objects.map((o) => o.json).join(',')}]}`;
 }
 
 export class LocalPlatform {

@@ -213,7 +213,7 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
         counters.eventsReceived++;
         firstEventAt ??= Date.now();
         if (id !== '') lastReceivedId = id;
-        queue.push({ id, gen: generation, work: classifyEvent(type, data) });
+        queue.push({ id, gen: generation, work: classifyEvent(type, data, cfg.apply.mode !== 'none') });
       },
       waitForRoom: (signal) => queue.waitForRoom(signal),
       async beforeConnect() {
