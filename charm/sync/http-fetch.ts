@@ -54,8 +54,9 @@ export const nodeFetch: typeof fetch = (input, init) =>
     const signal = init?.signal ?? undefined;
     if (signal?.aborted) return reject(signal.reason);
     const headers = headersToRecord(init?.headers);
-    const body = typeof init?.body === 'string' ? Buffer.from(init.body) : undefined;
-    if (body) headers['content-length'] = String(body.length);
+    // The string is written as is (no Buffer copy of a multi-megabyte bundle kept until the next GC).
+    const body = typeof init?.body === 'string' ? init.body : undefined;
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
     const secure = url.protocol === 'https:';
     const req = (secure ? https : http).request(url, { method: init?.method ?? 'GET', headers, agent: secure ? httpsAgent : httpAgent });
     const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
