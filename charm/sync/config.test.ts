@@ -68,7 +68,7 @@ describe('parseConfig', () => {
     const batch = parseConfig(valid);
     const tuned = parseConfig({ ...valid, SYNC_APPLY_WINDOW: '1', SYNC_APPLY_CONCURRENCY: '2' });
     const perEvent = parseConfig({ ...valid, SYNC_APPLY_MODE: 'per-event', SYNC_APPLY_WINDOW: '8' });
-    expect(batch.ok && batch.config.apply).toMatchObject({ window: 2, concurrency: 8, batchMaxEvents: 1000, queueMaxEvents: 2000 });
+    expect(batch.ok && batch.config.apply).toMatchObject({ window: 2, concurrency: 8, batchMaxEvents: 500, queueMaxEvents: 2000 });
     expect(tuned.ok && tuned.config.apply).toMatchObject({ window: 1, concurrency: 2 });
     expect(perEvent.ok && perEvent.config.apply).toMatchObject({ window: 1, concurrency: 1, batchMaxEvents: 1 });
     expect(parseConfig({ ...valid, SYNC_APPLY_WINDOW: '0' }).ok).toBe(false);

@@ -120,7 +120,7 @@ const envSchema = z.object({
   SYNC_HTTP_HOST: z.string().trim().default('0.0.0.0'),
   SYNC_STATUS_FILE: z.string().trim().optional(),
   SYNC_APPLY_MODE: z.enum(APPLY_MODES, { message: 'must be batch, per-event or none' }).default('batch'),
-  SYNC_BATCH_MAX_EVENTS: int(1, 100_000).default(1000),
+  SYNC_BATCH_MAX_EVENTS: int(1, 100_000).default(500),
   SYNC_BATCH_MAX_BYTES: int(1024, 512 * 1024 * 1024).default(4 * 1024 * 1024),
   SYNC_BATCH_MAX_WAIT_MS: int(0, 60_000).default(200),
   SYNC_QUEUE_MAX_EVENTS: int(1, 1_000_000).default(2000),
