@@ -6,7 +6,13 @@
  *   then (a) again with 200k events.
  * Rate = events / (last acceptance - first event received), from the process's own /healthz timing.
  * Peak RSS = VmHWM of the synchronizer process (not the emulator), read just before it stops.
- * Options: --events N (default 50000), --big N (default 200000), --seed S.
+ * CPU = user+system seconds of the synchronizer process (/proc/<pid>/stat) and of this process, which
+ * hosts the emulator (both its remote stream and its local GraphQL server), over the run.
+ * Options: --events N (default 50000), --big N (default 200000), --seed S, --only a,b,c,big (a subset
+ * of the runs; the ratios are printed only when all four ran), --prof DIR (CPU profiles of the
+ * synchronizer processes into DIR, node --cpu-prof); for experiments, --env K=V,K2=V2 (extra
+ * environment) and --node-args "--flag ..." (extra node flags), given to every run alike, and
+ * --bundle FILE (another build of the synchronizer, to compare two builds).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,12 +20,16 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { syncStatusSchema, type SyncStatus } from '../charm/sync/status.js';
 import { startOpenctiEmulator } from '../lib/testing/opencti/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bundle = path.join(root, 'dist/sync/sync.mjs');
-const { values } = parseArgs({ options: { events: { type: 'string' }, big: { type: 'string' }, seed: { type: 'string' } } });
+const { values } = parseArgs({ options: { events: { type: 'string' }, big: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string' }, prof: { type: 'string' }, env: { type: 'string' }, 'node-args': { type: 'string' }, bundle: { type: 'string' } } });
+const bundle = path.resolve(values.bundle ?? path.join(root, 'dist/sync/sync.mjs'));
+const extraEnv: Record<string, string> = Object.fromEntries((values.env ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+const extraNodeArgs = (values['node-args'] ?? '').split(' ').filter((a) => a !== '');
 const N = Number(values.events ?? 50_000);
 const BIG = Number(values.big ?? 200_000);
 const SEED = Number(values.seed ?? 7);
@@ -35,6 +45,18 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** user + system CPU seconds of a process (Linux, /proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s). */
+function procCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+// A full GC of this process (the emulator's) before each run, so garbage from seeding and from the
+// previous run's emulator is not collected in the middle of the next measurement.
+v8.setFlagsFromString('--expose-gc');
+const fullGc = vm.runInNewContext('gc') as () => void;
+
 function vmHWM(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -49,6 +71,8 @@ interface Row {
   rssMb: number;
   requests: number;
   equal: string;
+  syncCpu: number;
+  emuCpu: number;
 }
 
 async function run(label: string, mode: 'batch' | 'per-event' | 'none', events: number): Promise<Row> {
@@ -57,7 +81,10 @@ async function run(label: string, mode: 'batch' | 'per-event' | 'none', events: 
   emu.seed(events, SEED);
   process.stderr.write(`[${label}] seeded ${events} events in ${Date.now() - t0} ms; running the synchronizer (${mode})...\n`);
   const port = await freePort();
-  const child = spawn(process.execPath, [bundle], {
+  fullGc();
+  const nodeArgs = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof, '--cpu-prof-name', `${mode}-${events}-${Date.now()}.cpuprofile`] : [];
+  const emuCpu0 = process.cpuUsage();
+  const child = spawn(process.execPath, [...extraNodeArgs, ...nodeArgs, bundle], {
     env: {
       PATH: process.env.PATH,
       OPENCTI_URL: emu.localUrl,
@@ -74,6 +101,7 @@ async function run(label: string, mode: 'batch' | 'per-event' | 'none', events: 
       SYNC_HTTP_PORT: String(port),
       SYNC_HTTP_HOST: '127.0.0.1',
       SYNC_APPLY_MODE: mode,
+      ...extraEnv,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -99,6 +127,8 @@ async function run(label: string, mode: 'batch' | 'per-event' | 'none', events: 
     if (Date.now() > deadline) throw new Error(`[${label}] timed out at ${accepted}/${events}`);
   }
   const rssMb = vmHWM(child.pid as number);
+  const syncCpu = procCpuSeconds(child.pid as number);
+  const emuCpuUsed = process.cpuUsage(emuCpu0);
   child.kill('SIGTERM');
   await exited;
   const t = status.timing;
@@ -113,28 +143,35 @@ async function run(label: string, mode: 'batch' | 'per-event' | 'none', events: 
     rssMb,
     requests: emu.local.counts.requests,
     equal: cmp === undefined ? 'n/a' : cmp.equal ? 'yes' : `NO (missing ${cmp.missing}, extra ${cmp.extra}, different ${cmp.different})`,
+    syncCpu,
+    emuCpu: (emuCpuUsed.user + emuCpuUsed.system) / 1e6,
   };
   await emu.stop();
   process.stderr.write(`[${label}] ${row.rate.toFixed(0)} events/s, peak RSS ${rssMb.toFixed(1)} MB\n`);
   return row;
 }
 
+const only = new Set((values.only ?? 'a,b,c,big').split(',').map((x) => x.trim()));
 const rows: Row[] = [];
-rows.push(await run('(a) batched', 'batch', N));
-rows.push(await run('(b) per-event baseline', 'per-event', N));
-rows.push(await run('(c) raw stream read', 'none', N));
-rows.push(await run('(a) batched, big', 'batch', BIG));
+if (only.has('a')) rows.push(await run('(a) batched', 'batch', N));
+if (only.has('b')) rows.push(await run('(b) per-event baseline', 'per-event', N));
+if (only.has('c')) rows.push(await run('(c) raw stream read', 'none', N));
+if (only.has('big')) rows.push(await run('(a) batched, big', 'batch', BIG));
 
-const [a, b, c, big] = rows as [Row, Row, Row, Row];
 const pad = (s: string, n: number) => s.padEnd(n);
 const lines = [
   `node ${process.version}, ${rows.length} runs over loopback, seed ${SEED}`,
   '',
-  `${pad('run', 26)}${pad('events', 9)}${pad('seconds', 9)}${pad('events/s', 10)}${pad('peak RSS MB', 13)}${pad('local requests', 16)}local == remote`,
-  ...rows.map((r) => `${pad(r.label, 26)}${pad(String(r.events), 9)}${pad(r.seconds.toFixed(2), 9)}${pad(r.rate.toFixed(0), 10)}${pad(r.rssMb.toFixed(1), 13)}${pad(String(r.requests), 16)}${r.equal}`),
-  '',
-  `(a)/(b) throughput:        ${(a.rate / b.rate).toFixed(1)}x   (target >= 10x)`,
-  `(a)/(c) throughput:        ${((a.rate / c.rate) * 100).toFixed(0)}%   (target >= 50%)`,
-  `RSS(${BIG / 1000}k)/RSS(${N / 1000}k) batched: ${(big.rssMb / a.rssMb).toFixed(3)}   (target <= 1.10)`,
+  `${pad('run', 26)}${pad('events', 9)}${pad('seconds', 9)}${pad('events/s', 10)}${pad('peak RSS MB', 13)}${pad('local requests', 16)}${pad('CPU s sync/emu', 16)}local == remote`,
+  ...rows.map((r) => `${pad(r.label, 26)}${pad(String(r.events), 9)}${pad(r.seconds.toFixed(2), 9)}${pad(r.rate.toFixed(0), 10)}${pad(r.rssMb.toFixed(1), 13)}${pad(String(r.requests), 16)}${pad(`${r.syncCpu.toFixed(1)}/${r.emuCpu.toFixed(1)}`, 16)}${r.equal}`),
 ];
+if (rows.length === 4) {
+  const [a, b, c, big] = rows as [Row, Row, Row, Row];
+  lines.push(
+    '',
+    `(a)/(b) throughput:        ${(a.rate / b.rate).toFixed(1)}x   (target >= 10x)`,
+    `(a)/(c) throughput:        ${((a.rate / c.rate) * 100).toFixed(0)}%   (target >= 50%)`,
+    `RSS(${BIG / 1000}k)/RSS(${N / 1000}k) batched: ${(big.rssMb / a.rssMb).toFixed(3)}   (target <= 1.10)`,
+  );
+}
 process.stdout.write(`${lines.join('\n')}\n`);

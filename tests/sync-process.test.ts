@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { syncStatusSchema } from '../charm/sync/status.js';
-import { startOpenctiEmulator, type OpenctiEmulator } from '../lib/testing/opencti/index.js';
+import { startOpenctiEmulator, type OpenctiEmulator, type Stix, type StreamEventData } from '../lib/testing/opencti/index.js';
 import { CONNECTOR_ID, cmpIds, envFor, savedPosition, startSyncProcess, syncBundle, waitFor, type SyncProc } from './helpers/sync-process.js';
 
 import { jest } from '@jest/globals';
@@ -287,6 +287,64 @@ if (!hasOpenssl) process.stderr.write('NOTE: openssl not found: the self-signed 
   expect(await strict.exited).toBe(0);
   await start(envFor(emu, { REMOTE_OPENCTI_SSL_VERIFY: 'false' }));
   await converged(emu);
+});
+
+function malware(id: string, name: string, extra: Record<string, unknown> = {}): Stix {
+  return { id, type: 'malware', spec_version: '2.1', name, is_family: true, ...extra };
+}
+function event(type: StreamEventData['type'], data: Stix): StreamEventData {
+  return { version: '4', type, scope: 'external', message: `${type} ${data.id}`, origin: {}, data };
+}
+
+test('pipelined batches: a delete and a later re-create of the same id end with the re-created object; batches not touching it go ahead meanwhile', async () => {
+  emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+  const x1 = malware('malware--x', 'X v1');
+  const x2 = malware('malware--x', 'X v2', { description: 're-created after the delete' });
+  emu.remote.append(event('create', x1));
+  const del = emu.remote.append(event('delete', x1)); // batch 1: bundle [x1], then the delete
+  emu.remote.append(event('create', malware('malware--z1', 'Z1'))); // batch 2: independent of x
+  emu.remote.append(event('create', malware('malware--z2', 'Z2')));
+  emu.remote.append(event('create', x2)); // batch 3: must wait for the delete
+  emu.remote.append(event('create', malware('malware--z3', 'Z3')));
+  // A slow delete: a re-create sent before it finished would be deleted by it.
+  emu.local.injectFault({ kind: 'delay', ms: 1000, operation: 'SyncDelete' });
+  const p = await start(envFor(emu, { SYNC_BATCH_MAX_EVENTS: '2', SYNC_APPLY_WINDOW: '4' }));
+  const e = emu;
+  await waitFor('batch 2 applied while the delete of batch 1 is still running', () => e.local.get('malware--z1') !== undefined && e.local.get('malware--x')?.name === 'X v1', 5000, 5);
+  const h = await p.healthz();
+  expect(cmpIds(h?.status.position ?? '0-0', del)).toBeLessThan(0); // batch 2 is applied, not accepted
+  expect(e.local.get('malware--z3')).toBeUndefined(); // batch 3 waits for the delete
+  await converged(emu);
+  expect(emu.local.get('malware--x')?.description).toBe('re-created after the delete');
+  expect(emu.local.counts.deletes).toBe(1);
+});
+
+test('a pipelined request that keeps failing holds the position before it, while later batches are applied', async () => {
+  emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+  const doomed = malware('malware--doomed', 'Doomed');
+  emu.remote.append(event('create', doomed));
+  const del = emu.remote.append(event('delete', doomed));
+  for (let i = 0; i < 10; i++) emu.remote.append(event('create', malware(`malware--later-${i}`, `Later ${i}`)));
+  emu.local.injectFault({ kind: 'status', status: 502, times: 6, operation: 'SyncDelete' });
+  // Batches of 2 events, 4 in the window: [doomed, delete], [later-0, later-1], ..., [later-4, later-5].
+  const p = await start(envFor(emu, { SYNC_BATCH_MAX_EVENTS: '2', SYNC_APPLY_WINDOW: '4', SYNC_LOCAL_RETRY_BASE_MS: '200', SYNC_LOCAL_RETRY_MAX_MS: '200' }));
+  const e = emu;
+  const h = await waitFor('later batches applied while the delete is retried', async () => {
+    const r = await p.healthz();
+    return r?.status.state === 'retrying' && e.local.get('malware--later-5') !== undefined ? r : undefined;
+  });
+  expect(e.local.get('malware--doomed')).toBeDefined();
+  expect(e.local.get('malware--later-6')).toBeUndefined(); // beyond the window: waits
+  expect(cmpIds(h.status.position, del)).toBeLessThan(0);
+  expect(cmpIds(savedPosition(e) ?? '0-0', del)).toBeLessThan(0);
+  await converged(emu);
+  expect(emu.local.get('malware--doomed')).toBeUndefined();
+  const after = await waitFor('the position passes the delete once it went through', async () => {
+    const r = await p.healthz();
+    return r && cmpIds(r.status.position, del) >= 0 ? r : undefined;
+  });
+  expect(after.status.counters.localRetries).toBeGreaterThanOrEqual(6);
+  expect(after.status.counters.eventsSkipped.failed).toBe(0);
 });
 
 test('per-event mode (the 2021 baseline) converges too, one request per event', async () => {

@@ -64,6 +64,16 @@ describe('parseConfig', () => {
     expect(r.problems).toHaveLength(7);
   });
 
+  test('batch mode pipelines SYNC_APPLY_WINDOW batches (default 2); per-event mode applies one event at a time', () => {
+    const batch = parseConfig(valid);
+    const tuned = parseConfig({ ...valid, SYNC_APPLY_WINDOW: '1', SYNC_APPLY_CONCURRENCY: '2' });
+    const perEvent = parseConfig({ ...valid, SYNC_APPLY_MODE: 'per-event', SYNC_APPLY_WINDOW: '8' });
+    expect(batch.ok && batch.config.apply).toMatchObject({ window: 2, concurrency: 8, batchMaxEvents: 500, queueMaxEvents: 2000 });
+    expect(tuned.ok && tuned.config.apply).toMatchObject({ window: 1, concurrency: 2 });
+    expect(perEvent.ok && perEvent.config.apply).toMatchObject({ window: 1, concurrency: 1, batchMaxEvents: 1 });
+    expect(parseConfig({ ...valid, SYNC_APPLY_WINDOW: '0' }).ok).toBe(false);
+  });
+
   test('token values never appear in problems', () => {
     const r = parseConfig({ ...valid, OPENCTI_TOKEN: '', REMOTE_OPENCTI_SSL_VERIFY: 'x' });
     expect(r.ok).toBe(false);

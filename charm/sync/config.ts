@@ -120,12 +120,13 @@ const envSchema = z.object({
   SYNC_HTTP_HOST: z.string().trim().default('0.0.0.0'),
   SYNC_STATUS_FILE: z.string().trim().optional(),
   SYNC_APPLY_MODE: z.enum(APPLY_MODES, { message: 'must be batch, per-event or none' }).default('batch'),
-  SYNC_BATCH_MAX_EVENTS: int(1, 100_000).default(1000),
+  SYNC_BATCH_MAX_EVENTS: int(1, 100_000).default(500),
   SYNC_BATCH_MAX_BYTES: int(1024, 512 * 1024 * 1024).default(4 * 1024 * 1024),
   SYNC_BATCH_MAX_WAIT_MS: int(0, 60_000).default(200),
-  SYNC_QUEUE_MAX_EVENTS: int(1, 1_000_000).default(5000),
+  SYNC_QUEUE_MAX_EVENTS: int(1, 1_000_000).default(2000),
   SYNC_QUEUE_MAX_BYTES: int(1024 * 1024, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   SYNC_APPLY_CONCURRENCY: int(1, 64).default(8),
+  SYNC_APPLY_WINDOW: int(1, 64).default(2),
   SYNC_HEARTBEAT_TIMEOUT_MS: int(100, 3_600_000).default(45_000),
   SYNC_RECONNECT_BASE_MS: int(1, 600_000).default(1000),
   SYNC_RECONNECT_MAX_MS: int(1, 3_600_000).default(60_000),
@@ -162,7 +163,7 @@ export interface SyncConfig {
   };
   http: { port: number; host: string };
   statusFile: string | undefined;
-  apply: { mode: (typeof APPLY_MODES)[number]; batchMaxEvents: number; batchMaxBytes: number; batchMaxWaitMs: number; queueMaxEvents: number; queueMaxBytes: number; concurrency: number };
+  apply: { mode: (typeof APPLY_MODES)[number]; batchMaxEvents: number; batchMaxBytes: number; batchMaxWaitMs: number; queueMaxEvents: number; queueMaxBytes: number; concurrency: number; window: number };
   stateSaveIntervalMs: number;
   progressIntervalMs: number;
   stopGraceMs: number;
@@ -234,6 +235,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): ConfigResult {
         queueMaxEvents: e.SYNC_QUEUE_MAX_EVENTS,
         queueMaxBytes: e.SYNC_QUEUE_MAX_BYTES,
         concurrency: e.SYNC_APPLY_MODE === 'per-event' ? 1 : e.SYNC_APPLY_CONCURRENCY,
+        // The 2021 baseline applies strictly one event after the other.
+        window: e.SYNC_APPLY_MODE === 'per-event' ? 1 : e.SYNC_APPLY_WINDOW,
       },
       stateSaveIntervalMs: e.SYNC_STATE_SAVE_INTERVAL_MS,
       progressIntervalMs: e.SYNC_PROGRESS_INTERVAL_MS,

@@ -2,13 +2,42 @@
  * A small `fetch` over node:http(s) with keep-alive, for graphql-request. Node's built-in fetch
  * (undici + web streams) costs more CPU per request than the whole GraphQL round trip to a local
  * platform; the synchronizer sends many requests with large bodies, so it uses this instead.
- * Only what graphql-request needs: POST/GET, headers, a string body, AbortSignal, a Response.
+ * Only what graphql-request needs: POST/GET, headers, a string body, AbortSignal, and an answer with
+ * the members of a Response it reads (status, ok, headers.get, text).
  */
 import http from 'node:http';
 import https from 'node:https';
 
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 32 });
+
+/**
+ * The part of a fetch `Response` graphql-request reads: status, ok, headers.get and text(). A whole
+ * undici Response (web streams, Headers) per request cost more CPU than the rest of the client.
+ */
+class SmallResponse {
+  readonly ok: boolean;
+  readonly headers: { get(name: string): string | null };
+  constructor(
+    readonly status: number,
+    raw: http.IncomingHttpHeaders,
+    readonly body: Buffer,
+  ) {
+    this.ok = status >= 200 && status < 300;
+    this.headers = {
+      get: (name: string) => {
+        const v = raw[name.toLowerCase()];
+        return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+      },
+    };
+  }
+  text(): Promise<string> {
+    return Promise.resolve(this.body.toString('utf8'));
+  }
+  json(): Promise<unknown> {
+    return this.text().then((t) => JSON.parse(t) as unknown);
+  }
+}
 
 function headersToRecord(h: RequestInit['headers']): Record<string, string> {
   const out: Record<string, string> = {};
@@ -25,8 +54,9 @@ export const nodeFetch: typeof fetch = (input, init) =>
     const signal = init?.signal ?? undefined;
     if (signal?.aborted) return reject(signal.reason);
     const headers = headersToRecord(init?.headers);
-    const body = typeof init?.body === 'string' ? Buffer.from(init.body) : undefined;
-    if (body) headers['content-length'] = String(body.length);
+    // The string is written as is (no Buffer copy of a multi-megabyte bundle kept until the next GC).
+    const body = typeof init?.body === 'string' ? init.body : undefined;
+    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
     const secure = url.protocol === 'https:';
     const req = (secure ? https : http).request(url, { method: init?.method ?? 'GET', headers, agent: secure ? httpsAgent : httpAgent });
     const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
@@ -46,10 +76,9 @@ export const nodeFetch: typeof fetch = (input, init) =>
       });
       res.on('end', () => {
         cleanup();
-        const h = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
         const status = res.statusCode ?? 0;
-        resolve(new Response(status === 204 || status === 304 ? null : Buffer.concat(chunks), { status: status < 200 || status > 599 ? 500 : status, headers: h }));
+        // Only the members graphql-request uses (see SmallResponse); not a full Response.
+        resolve(new SmallResponse(status < 200 || status > 599 ? 500 : status, res.headers, Buffer.concat(chunks)) as unknown as Response);
       });
     });
     req.end(body);

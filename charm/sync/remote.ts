@@ -100,6 +100,10 @@ function makeFetch(opts: RemoteOptions, extraHeaders: Record<string, string>, wa
                 onPause(true);
                 try {
                   await waitForRoom(signal);
+                  // Yield to the event loop between chunks: with data buffered, the reads would
+                  // otherwise chain as microtasks and delay every local answer behind the parsing
+                  // of all of it.
+                  await new Promise<void>((r) => setImmediate(r));
                 } finally {
                   onPause(false);
                 }

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { SyncConfig } from './config.js';
 import { classifyEvent, type StixObject, type Work } from './events.js';
 import { createLogger, type Logger } from './log.js';
-import { LocalError, LocalPlatform, classifyLocalError } from './local.js';
+import { LocalError, LocalPlatform, classifyLocalError, serializeBundle } from './local.js';
 import { START_OF_STREAM, readConnectorState, streamIdDate, writeConnectorState, compareStreamIds } from './position.js';
 import { BoundedQueue } from './queue.js';
 import { RemoteStream, type ConnectedInfo } from './remote.js';
@@ -62,12 +62,16 @@ type Deferred =
   | { kind: 'rename'; object: StixObject; previousStandard: string; eventId: string };
 
 interface Batch {
+  /** The stream connection generation the items came from. */
+  gen: number;
   items: Item[];
   objects: StixObject[];
   bytes: number;
   deferred: Deferred[];
   /** Ids touched by `deferred`: a later upsert of one of them must wait for the next batch. */
   touched: Set<string>;
+  /** `objects` as a bundle, serialized while the previous batch was being applied. */
+  bundleJson?: string;
 }
 
 type StepResult = 'ok' | 'not-found' | 'failed' | 'abandoned';
@@ -83,6 +87,23 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** At most `n` calls of the returned function run at once; the others wait, first come first served. */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (active < n) active++;
+    else await new Promise<void>((r) => waiting.push(r)); // the slot is handed over by a finishing call
+    try {
+      return await fn();
+    } finally {
+      const w = waiting.shift();
+      if (w) w();
+      else active--;
+    }
+  };
 }
 
 function backoff(attempt: number, base: number, max: number): number {
@@ -115,7 +136,6 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
   let runId: string | undefined;
   let beforeRun: string | undefined;
   let generation = 0;
-  let inflight: Promise<'done' | 'abandoned'> | undefined;
   let resetPending = false;
   let saving: Promise<void> | undefined;
   let connectionId: string | null = null;
@@ -193,13 +213,14 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
         counters.eventsReceived++;
         firstEventAt ??= Date.now();
         if (id !== '') lastReceivedId = id;
-        queue.push({ id, gen: generation, work: classifyEvent(type, data) });
+        queue.push({ id, gen: generation, work: classifyEvent(type, data, cfg.apply.mode !== 'none') });
       },
       waitForRoom: (signal) => queue.waitForRoom(signal),
       async beforeConnect() {
         generation++;
         queue.clear();
-        if (inflight) await inflight;
+        const pending = inFlight();
+        if (pending) await pending;
         if (resetPending) {
           safe = configuredStart;
           runId = beforeRun = undefined;
@@ -284,8 +305,8 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
     log.error('the local platform refused an object after retries: skipped (position advances past it)', { operation: what, stixId: obj.id, stixType: obj.type, eventId: itemId, error: err?.message ?? 'unknown' });
   }
 
-  async function push(objects: StixObject[], previousStandard: string | undefined): Promise<'done' | 'abandoned'> {
-    const res = await step('stixBundlePush', (signal) => local.pushBundle(cfg.connector.id, objects, { previousStandard, signal }), false);
+  async function push(objects: StixObject[], previousStandard: string | undefined, bundleJson?: string): Promise<'done' | 'abandoned'> {
+    const res = await step('stixBundlePush', (signal) => local.pushBundle(cfg.connector.id, objects, { previousStandard, signal, bundleJson }), false);
     if (res.r === 'abandoned') return 'abandoned';
     if (res.r === 'ok') {
       counters.bundlesPushed++;
@@ -345,21 +366,98 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
     return 'done';
   }
 
-  async function applyBatch(b: Batch): Promise<'done' | 'abandoned'> {
-    if (cfg.apply.mode === 'none') return 'done';
-    if (b.objects.length > 0 && (await push(b.objects, undefined)) === 'abandoned') return 'abandoned';
-    // Deferred merges and deletes of one batch touch disjoint ids, so their order does not matter:
-    // run them a few at a time.
-    let next = 0;
-    let abandoned = false;
-    const worker = async () => {
-      while (!abandoned && next < b.deferred.length) {
-        const op = b.deferred[next++] as Deferred;
-        if ((await applyDeferred(op)) === 'abandoned') abandoned = true;
+  // ---------------------------------------------------------------- pipelined apply
+  /**
+   * Batches are applied as a pipeline of at most SYNC_APPLY_WINDOW batches:
+   * - bundles are pushed one at a time, in stream order;
+   * - a batch's deferred operations (merges, deletes, id changes) start once its bundle is
+   *   accepted, SYNC_APPLY_CONCURRENCY requests at a time over the whole window;
+   * - a batch's bundle also waits for every earlier deferred operation still running on an id the
+   *   batch touches, so each object sees its events in stream order;
+   * - batches are accepted (the position moves) strictly in order, each once all its work and all
+   *   earlier batches' work is accepted: a request that keeps failing holds the position before
+   *   it, whatever later batches did meanwhile.
+   */
+  type Outcome = 'done' | 'abandoned';
+  /** Batches taken off the queue and not yet accepted, in stream order (the last may still be filling). */
+  const unaccepted: Batch[] = [];
+  /** The acceptance of every scheduled batch not yet accepted. */
+  const stages = new Set<Promise<Outcome>>();
+  let lastBundle: Promise<Outcome> = Promise.resolve('done');
+  let lastAccepted: Promise<Outcome> = Promise.resolve('done');
+  /** Id -> the unfinished deferred operation that touches it (the latest one). */
+  const pendingOps = new Map<string, Promise<Outcome>>();
+  const limit = limiter(cfg.apply.concurrency);
+
+  /** Settles once every scheduled batch is accepted or abandoned; undefined when none is. */
+  function inFlight(): Promise<void> | undefined {
+    return stages.size === 0 ? undefined : Promise.all([...stages]).then(() => undefined);
+  }
+
+  function deferredIds(op: Deferred): string[] {
+    switch (op.kind) {
+      case 'merge':
+        return [op.targetId, ...op.sourceIds];
+      case 'delete':
+        return [op.id];
+      case 'rename':
+        return [op.object.id, op.previousStandard];
+    }
+  }
+
+  /** An unexpected exception in the pipeline is an internal error: stop, never advance past it. */
+  function guard(p: Promise<Outcome>): Promise<Outcome> {
+    return p.catch((err: unknown) => {
+      fatal(EXIT.INTERNAL, `internal error in the applier: ${err instanceof Error ? err.message : String(err)}`, 'internal');
+      return 'abandoned' as const;
+    });
+  }
+
+  function schedule(b: Batch): Promise<Outcome> {
+    const deps = new Set<Promise<Outcome>>([lastBundle]);
+    for (const o of b.objects) {
+      const p = pendingOps.get(o.id);
+      if (p) deps.add(p);
+    }
+    for (const op of b.deferred) {
+      for (const id of deferredIds(op)) {
+        const p = pendingOps.get(id);
+        if (p) deps.add(p);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(cfg.apply.concurrency, b.deferred.length) }, worker));
-    return abandoned ? 'abandoned' : 'done';
+    }
+    const bundle = guard(
+      (async (): Promise<Outcome> => {
+        const before = await Promise.all(deps);
+        if (before.includes('abandoned') || applyCtl.signal.aborted) return 'abandoned';
+        if (b.objects.length === 0) return 'done';
+        const r = await push(b.objects, undefined, b.bundleJson);
+        b.bundleJson = undefined; // pushed: do not keep megabytes alive until the batch is accepted
+        return r;
+      })(),
+    );
+    lastBundle = bundle;
+    // The deferred operations of one batch touch disjoint ids: they run concurrently.
+    const ops = b.deferred.map((op) => {
+      const p = guard(bundle.then((r) => (r === 'abandoned' ? r : limit(() => applyDeferred(op)))));
+      const ids = deferredIds(op);
+      for (const id of ids) pendingOps.set(id, p);
+      void p.then(() => {
+        for (const id of ids) if (pendingOps.get(id) === p) pendingOps.delete(id);
+      });
+      return p;
+    });
+    const applied = Promise.all([bundle, ...ops]).then((rs): Outcome => (rs.includes('abandoned') ? 'abandoned' : 'done'));
+    const accepted = guard(
+      Promise.all([lastAccepted, applied]).then(([prev, mine]): Outcome => {
+        if (prev === 'abandoned' || mine === 'abandoned') return 'abandoned';
+        accept(b);
+        return 'done';
+      }),
+    );
+    lastAccepted = accepted;
+    stages.add(accepted);
+    void accepted.then(() => stages.delete(accepted));
+    return accepted;
   }
 
   // ---------------------------------------------------------------- batching
@@ -371,7 +469,15 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
    * the same way and pushed alone, since its previous-standard header applies to a whole request.
    */
   async function collectBatch(gen: number): Promise<Batch> {
-    const b: Batch = { items: [], objects: [], bytes: 0, deferred: [], touched: new Set() };
+    const b: Batch = { gen, items: [], objects: [], bytes: 0, deferred: [], touched: new Set() };
+    unaccepted.push(b);
+    const batch = await fillBatch(b);
+    if (batch.objects.length > 0 && cfg.apply.mode !== 'none' && gen === generation) batch.bundleJson = serializeBundle(batch.objects);
+    return batch;
+  }
+
+  async function fillBatch(b: Batch): Promise<Batch> {
+    const gen = b.gen;
     const began = Date.now();
     const perEvent = cfg.apply.mode === 'per-event';
     const take = () => {
@@ -441,6 +547,12 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
     }
   }
 
+  /** A batch that will never be applied (stale connection, empty): forget it. */
+  function discard(b: Batch) {
+    const i = unaccepted.indexOf(b);
+    if (i >= 0) unaccepted.splice(i, 1);
+  }
+
   function accept(b: Batch) {
     for (const it of b.items) {
       const w = it.work;
@@ -459,28 +571,51 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
         runId = it.id;
       }
     }
-    const next = queue.peek();
+    // What follows this batch in the stream: the next batch taken off the queue, or the queue's head.
+    const at = unaccepted.indexOf(b);
+    if (at >= 0) unaccepted.splice(at, 1);
+    const next = (at >= 0 ? unaccepted[at]?.items[0] : undefined) ?? queue.peek();
     let candidate = beforeRun;
     if (runId !== undefined && (runId === beforeRun || (next !== undefined && next.gen === generation && next.id !== '' && next.id !== runId))) candidate = runId;
     if (candidate !== undefined) safe = candidate;
     lastAcceptAt = Date.now();
   }
 
+  /** The next batch off the queue, once there is at least one item; undefined when stopping. */
+  async function nextBatch(afterIo = false): Promise<Batch | undefined> {
+    // Let the request just started for the previous batch go out before we spend time here.
+    if (afterIo) await new Promise<void>((r) => setImmediate(r));
+    const got = await queue.waitForItem(undefined, stopCtl.signal);
+    if (!got) return undefined;
+    return collectBatch(generation);
+  }
+
   async function applierLoop(): Promise<void> {
-    while (!stopCtl.signal.aborted) {
-      const got = await queue.waitForItem(undefined, stopCtl.signal);
-      if (!got) break;
-      const gen = generation;
-      const batch = await collectBatch(gen);
-      if (gen !== generation || batch.items.length === 0 || stopCtl.signal.aborted) continue;
-      inflight = (async () => {
-        const r = await applyBatch(batch);
-        if (r === 'done') accept(batch);
-        return r;
-      })();
-      const r = await inflight;
-      inflight = undefined;
-      if (r === 'abandoned') break;
+    if (cfg.apply.mode === 'none') {
+      // Nothing is applied (the read-rate measurement): no pipeline, accept as soon as collected.
+      for (;;) {
+        const batch = await nextBatch();
+        if (batch === undefined || stopCtl.signal.aborted) return;
+        if (batch.gen !== generation || batch.items.length === 0) discard(batch);
+        else accept(batch);
+      }
+    }
+    const window: Promise<Outcome>[] = [];
+    let ahead = nextBatch();
+    for (;;) {
+      const batch = await ahead;
+      if (batch === undefined || stopCtl.signal.aborted) return;
+      if (batch.gen !== generation || batch.items.length === 0) {
+        discard(batch);
+        ahead = nextBatch();
+        continue;
+      }
+      window.push(schedule(batch));
+      // Collect (and serialize) the next batch while this one is being applied.
+      ahead = nextBatch(true);
+      while (window.length >= cfg.apply.window) {
+        if ((await window.shift()) === 'abandoned') return;
+      }
     }
   }
 
@@ -531,11 +666,11 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
       stateChanged();
       stopCtl.abort();
       const remoteStopped = remote.stop();
-      const pending = inflight;
+      const pending = inFlight();
       if (pending) {
         const outcome = await Promise.race([pending.then(() => 'done' as const), sleep(cfg.stopGraceMs).then(() => 'timeout' as const)]);
         if (outcome === 'timeout') {
-          log.warn('abandoning the in-flight batch: it will be replayed on restart', { graceMs: cfg.stopGraceMs });
+          log.warn('abandoning the in-flight batches: they will be replayed on restart', { graceMs: cfg.stopGraceMs });
           applyCtl.abort();
           await pending;
         }

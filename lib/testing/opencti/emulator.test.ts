@@ -69,6 +69,16 @@ test('local: documents are validated against the schema (no forceDelete), bad to
   expect(anon.body.errors?.[0]?.message).toMatch(/logged in/);
 });
 
+test('local: like the platform, a document requests a Mutation field at most once and a Query field at most twice', async () => {
+  const twoDeletes = await gql('mutation D($a: ID!, $b: ID!) { a: stixEdit(id: $a) { delete } b: stixEdit(id: $b) { delete } }', { a: 'malware--a', b: 'malware--b' });
+  expect(twoDeletes.status).toBe(400);
+  expect(twoDeletes.body.errors?.[0]?.message).toMatch(/Mutation\.stixEdit has been exceeded \(max: 1\)/);
+  const twoReads = await gql('query S($a: String!, $b: String!) { a: stix(id: $a) b: stix(id: $b) }', { a: 'malware--a', b: 'malware--b' });
+  expect(twoReads.status).toBe(200);
+  const threeReads = await gql('query S($a: String!) { a: stix(id: $a) b: stix(id: $a) c: stix(id: $a) }', { a: 'malware--a' });
+  expect(threeReads.status).toBe(400);
+});
+
 test('local: register keeps state across registrations; a reset is returned once by ping', async () => {
   const id = '5a7c3d1e-2b4f-4a6c-8d9e-0f1a2b3c4d5e';
   const reg = 'mutation R($input: RegisterConnectorInput) { registerConnector(input: $input) { id connector_state } }';

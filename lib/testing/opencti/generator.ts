@@ -299,7 +299,9 @@ export class StixEventGenerator {
     next.pattern = pattern;
     next.name = pattern.replace(/^\[|\]$/g, '');
     const ext = (next.extensions as Record<string, Record<string, unknown>>)[OCTI_EXT] as Record<string, unknown>;
-    ext.stix_ids = [old.id]; // the platform keeps the previous standard id as an alternative id
+    // The platform keeps every previous standard id as an alternative id.
+    const oldIds = (old.extensions as Record<string, Record<string, unknown>>)[OCTI_EXT]?.stix_ids;
+    ext.stix_ids = [...(Array.isArray(oldIds) ? (oldIds as string[]) : []), old.id];
     const refersTo = l.refersTo;
     this.#remove(old.id);
     this.#add(next, refersTo);
@@ -333,7 +335,10 @@ export class StixEventGenerator {
     const stixIds = Array.isArray(ext.stix_ids) ? [...(ext.stix_ids as string[])] : [];
     const aliases = Array.isArray(next.aliases) ? [...(next.aliases as string[])] : [];
     for (const s of sources) {
-      if (!stixIds.includes(s.obj.id)) stixIds.push(s.obj.id);
+      // The target keeps the sources' standard ids and their own alternative ids (plat
+      // middleware.js#mergeEntitiesRaw: x_opencti_stix_ids).
+      const sourceIds = (s.obj.extensions as Record<string, Record<string, unknown>>)[OCTI_EXT]?.stix_ids;
+      for (const id of [s.obj.id, ...(Array.isArray(sourceIds) ? (sourceIds as string[]) : [])]) if (!stixIds.includes(id)) stixIds.push(id);
       if (typeof s.obj.name === 'string' && !aliases.includes(s.obj.name)) aliases.push(s.obj.name);
       this.#remove(s.obj.id);
     }

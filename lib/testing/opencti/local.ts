@@ -8,7 +8,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GraphQLError, buildSchema, execute, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, Kind, buildSchema, execute, parse, specifiedRules, validate, type ASTVisitor, type DocumentNode, type GraphQLSchema, type SelectionSetNode, type ValidationContext } from 'graphql';
 import { EMULATOR_SDL, graphqlTypeFor } from './schema.js';
 import { OCTI_EXT, octiExt, type Stix } from './stix.js';
 
@@ -46,6 +46,33 @@ export interface ConnectorRecord {
   createdAt: string;
   updatedAt: string;
   pings: number;
+}
+
+/**
+ * The platform's batching protection (plat src/graphql/graphql.js, graphql-no-alias with its
+ * defaults): a document may request each Mutation field at most once and each Query field at most
+ * twice, so several mutations cannot be sent in one request through aliases.
+ */
+const ROOT_FIELD_LIMITS = { query: 2, mutation: 1 } as const;
+function batchingProtection(context: ValidationContext): ASTVisitor {
+  return {
+    OperationDefinition(node) {
+      const limit = node.operation === 'subscription' ? undefined : ROOT_FIELD_LIMITS[node.operation];
+      if (limit === undefined) return;
+      const counts = new Map<string, number>();
+      const walk = (set: SelectionSetNode) => {
+        for (const sel of set.selections) {
+          if (sel.kind === Kind.FIELD) counts.set(sel.name.value, (counts.get(sel.name.value) ?? 0) + 1);
+          else if (sel.kind === Kind.INLINE_FRAGMENT) walk(sel.selectionSet);
+        }
+      };
+      walk(node.selectionSet);
+      const type = node.operation === 'mutation' ? 'Mutation' : 'Query';
+      for (const [field, n] of counts) {
+        if (n > limit) context.reportError(new GraphQLError(`Allowed number of calls for ${type}.${field} has been exceeded (max: ${limit})`, { nodes: node }));
+      }
+    },
+  };
 }
 
 class Functional extends GraphQLError {
@@ -203,7 +230,9 @@ export class LocalPlatformEmulator {
     const ext = (octiExt(next) ?? {}) as Record<string, unknown>;
     const ids = Array.isArray(ext.stix_ids) ? [...(ext.stix_ids as string[])] : [];
     for (const s of sources as Stix[]) {
-      if (!ids.includes(s.id)) ids.push(s.id);
+      // Like the platform (middleware.js#mergeEntitiesRaw), the target keeps each source's standard
+      // id and the source's own alternative ids, so any id of a merged object still resolves.
+      for (const id of [s.id, ...this.#aliasesOf(s)]) if (id !== target.id && !ids.includes(id)) ids.push(id);
       this.#remove(s.id);
       for (const r of this.#relationsOf(s.id)) {
         const moved: Stix = { ...r };
@@ -371,7 +400,7 @@ export class LocalPlatformEmulator {
     if (!cached) {
       try {
         const doc = parse(body.query);
-        const errors = validate(this.schema, doc);
+        const errors = validate(this.schema, doc, [...specifiedRules, batchingProtection]);
         if (errors.length > 0) cached = { errors };
         else {
           const def = doc.definitions.find((d) => d.kind === 'OperationDefinition');
