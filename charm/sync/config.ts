@@ -2,46 +2,57 @@
  * The synchronizer's configuration: the seed README's environment variables plus our own optional
  * SYNC_* tuning knobs, validated with zod in one pass so every problem is reported at once.
  */
-import { z } from 'zod';
+// zod/mini (the tree-shakable build): the charm imports this module to validate its config in a
+// hook, and the classic build would add ~150 KiB to the charm bundle and to every hook's start-up.
+import * as z from 'zod/mini';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const APPLY_MODES = ['batch', 'per-event', 'none'] as const;
 
+/** A trimmed string turned into T, or an issue with `message` when `fn` gives undefined. */
+const parsed = <T>(fn: (v: string) => T | undefined, message: (v: string) => string) =>
+  z.pipe(
+    z.string().check(z.trim()),
+    z.transform((v: string, ctx) => {
+      const out = fn(v);
+      if (out !== undefined) return out;
+      ctx.issues.push({ code: 'custom', message: message(v), input: v });
+      return z.NEVER;
+    }),
+  );
+
 /** `true/false` in any case (the charm may render Python-style `True`/`False`), plus 1/0 and yes/no. */
-const boolish = z
-  .string()
-  .trim()
-  .transform((v, ctx) => {
+const boolish = parsed(
+  (v) => {
     const s = v.toLowerCase();
-    if (['true', '1', 'yes'].includes(s)) return true;
-    if (['false', '0', 'no'].includes(s)) return false;
-    ctx.addIssue({ code: 'custom', message: `must be true or false (got "${v}")` });
-    return z.NEVER;
-  });
+    return ['true', '1', 'yes'].includes(s) ? true : ['false', '0', 'no'].includes(s) ? false : undefined;
+  },
+  (v) => `must be true or false (got "${v}")`,
+);
 
-const httpUrl = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .refine((v) => {
-    try {
-      const u = new URL(v);
-      return u.protocol === 'http:' || u.protocol === 'https:';
-    } catch {
-      return false;
-    }
-  }, 'must be an http(s) URL, e.g. https://opencti.example.com')
-  .transform((v) => v.replace(/\/+$/, ''));
+const httpUrl = z.pipe(
+  z.string().check(
+    z.trim(),
+    z.minLength(1, 'must not be empty'),
+    z.refine((v) => {
+      try {
+        const u = new URL(v);
+        return u.protocol === 'http:' || u.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    }, 'must be an http(s) URL, e.g. https://opencti.example.com'),
+  ),
+  z.transform((v: string) => v.replace(/\/+$/, '')),
+);
 
-const secret = z.string().min(1, 'must not be empty');
+const secret = z.string().check(z.minLength(1, 'must not be empty'));
 
 const int = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, `must be an integer between ${min} and ${max}`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+  z.pipe(
+    z.pipe(z.string().check(z.trim(), z.regex(/^\d+$/, `must be an integer between ${min} and ${max}`)), z.transform(Number)),
+    z.int().check(z.gte(min, `must be at least ${min}`), z.lte(max, `must be at most ${max}`)),
+  );
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -63,20 +74,10 @@ export function startTimestampToStreamId(raw: string): string | undefined {
   return Number.isNaN(ms) ? undefined : `${ms}-0`;
 }
 
-const startTimestamp = z
-  .string()
-  .trim()
-  .transform((v, ctx) => {
-    const id = startTimestampToStreamId(v);
-    if (id === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `must be an ISO date (2024-06-15T10:00:00Z), epoch milliseconds/seconds, or a stream id <ms>-<seq> (got "${v}")`,
-      });
-      return z.NEVER;
-    }
-    return id;
-  });
+const startTimestamp = parsed(
+  startTimestampToStreamId,
+  (v) => `must be an ISO date (2024-06-15T10:00:00Z), epoch milliseconds/seconds, or a stream id <ms>-<seq> (got "${v}")`,
+);
 
 /** Empty strings count as unset: Pebble layers and .env files often render `VAR=`. */
 function blankToUndefined(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
@@ -85,60 +86,55 @@ function blankToUndefined(env: NodeJS.ProcessEnv): Record<string, string | undef
   return out;
 }
 
+const trimmed = () => z.string().check(z.trim());
+
 const envSchema = z.object({
   OPENCTI_URL: httpUrl,
   OPENCTI_TOKEN: secret,
-  CONNECTOR_ID: z.string().trim().regex(UUID_RE, 'must be a UUID (e.g. from `uuidgen`)'),
-  CONNECTOR_TYPE: z
-    .string()
-    .trim()
-    .refine((v) => v.toUpperCase() === 'STREAM', 'must be STREAM (this connector reads a live stream)')
-    .transform(() => 'STREAM' as const),
-  CONNECTOR_NAME: z.string().trim().min(2, 'must be at least 2 characters (the platform requires it)'),
-  CONNECTOR_SCOPE: z
-    .string()
-    .trim()
-    .min(1, 'must not be empty (use `synchronizer`)')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+  CONNECTOR_ID: trimmed().check(z.regex(UUID_RE, 'must be a UUID (e.g. from `uuidgen`)')),
+  CONNECTOR_TYPE: parsed(
+    (v) => (v.toUpperCase() === 'STREAM' ? ('STREAM' as const) : undefined),
+    () => 'must be STREAM (this connector reads a live stream)',
+  ),
+  CONNECTOR_NAME: trimmed().check(z.minLength(2, 'must be at least 2 characters (the platform requires it)')),
+  CONNECTOR_SCOPE: z.pipe(
+    trimmed().check(z.minLength(1, 'must not be empty (use `synchronizer`)')),
+    z.transform((v: string) => v.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+  ),
   CONNECTOR_CONFIDENCE_LEVEL: int(0, 100),
-  CONNECTOR_LOG_LEVEL: z
-    .string()
-    .trim()
-    .transform((v) => v.toLowerCase())
-    .pipe(z.enum(LOG_LEVELS, { message: 'must be one of debug, info, warn, error' })),
+  CONNECTOR_LOG_LEVEL: z.pipe(trimmed().check(z.toLowerCase()), z.enum(LOG_LEVELS, { error: 'must be one of debug, info, warn, error' })),
   REMOTE_OPENCTI_URL: httpUrl,
-  REMOTE_OPENCTI_LIVE_STREAM_ID: z
-    .string()
-    .trim()
-    .regex(/^[A-Za-z0-9_-]+$/, 'must be `live` or a stream collection id (letters, digits, - and _)')
-    .default('live'),
+  REMOTE_OPENCTI_LIVE_STREAM_ID: z._default(
+    trimmed().check(z.regex(/^[A-Za-z0-9_-]+$/, 'must be `live` or a stream collection id (letters, digits, - and _)')),
+    'live',
+  ),
   REMOTE_OPENCTI_SSL_VERIFY: boolish,
   REMOTE_OPENCTI_TOKEN: secret,
-  REMOTE_OPENCTI_START_TIMESTAMP: startTimestamp.optional(),
+  REMOTE_OPENCTI_START_TIMESTAMP: z.optional(startTimestamp),
 
-  SYNC_HTTP_PORT: int(0, 65535).default(8080),
-  SYNC_HTTP_HOST: z.string().trim().default('0.0.0.0'),
-  SYNC_STATUS_FILE: z.string().trim().optional(),
-  SYNC_APPLY_MODE: z.enum(APPLY_MODES, { message: 'must be batch, per-event or none' }).default('batch'),
-  SYNC_BATCH_MAX_EVENTS: int(1, 100_000).default(500),
-  SYNC_BATCH_MAX_BYTES: int(1024, 512 * 1024 * 1024).default(4 * 1024 * 1024),
-  SYNC_BATCH_MAX_WAIT_MS: int(0, 60_000).default(200),
-  SYNC_QUEUE_MAX_EVENTS: int(1, 1_000_000).default(2000),
-  SYNC_QUEUE_MAX_BYTES: int(1024 * 1024, 16 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
-  SYNC_APPLY_CONCURRENCY: int(1, 64).default(8),
-  SYNC_APPLY_WINDOW: int(1, 64).default(2),
-  SYNC_HEARTBEAT_TIMEOUT_MS: int(100, 3_600_000).default(45_000),
-  SYNC_RECONNECT_BASE_MS: int(1, 600_000).default(1000),
-  SYNC_RECONNECT_MAX_MS: int(1, 3_600_000).default(60_000),
-  SYNC_LOCAL_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
-  SYNC_LOCAL_RETRY_BASE_MS: int(1, 600_000).default(1000),
-  SYNC_LOCAL_RETRY_MAX_MS: int(1, 3_600_000).default(60_000),
-  SYNC_STATE_SAVE_INTERVAL_MS: int(100, 3_600_000).default(5000),
-  SYNC_PROGRESS_INTERVAL_MS: int(0, 3_600_000).default(30_000),
-  SYNC_STOP_GRACE_MS: int(0, 600_000).default(3000),
-  SYNC_FUNCTIONAL_RETRIES: int(0, 1000).default(3),
-  SYNC_SYNCHRONIZED_UPSERT: boolish.default(true),
-  SYNC_NO_DEPENDENCIES: boolish.default(false),
+  SYNC_HTTP_PORT: z._default(int(0, 65535), 8080),
+  SYNC_HTTP_HOST: z._default(trimmed(), '0.0.0.0'),
+  SYNC_STATUS_FILE: z.optional(trimmed()),
+  SYNC_APPLY_MODE: z._default(z.enum(APPLY_MODES, { error: 'must be batch, per-event or none' }), 'batch'),
+  SYNC_BATCH_MAX_EVENTS: z._default(int(1, 100_000), 500),
+  SYNC_BATCH_MAX_BYTES: z._default(int(1024, 512 * 1024 * 1024), 4 * 1024 * 1024),
+  SYNC_BATCH_MAX_WAIT_MS: z._default(int(0, 60_000), 200),
+  SYNC_QUEUE_MAX_EVENTS: z._default(int(1, 1_000_000), 2000),
+  SYNC_QUEUE_MAX_BYTES: z._default(int(1024 * 1024, 16 * 1024 * 1024 * 1024), 64 * 1024 * 1024),
+  SYNC_APPLY_CONCURRENCY: z._default(int(1, 64), 8),
+  SYNC_APPLY_WINDOW: z._default(int(1, 64), 2),
+  SYNC_HEARTBEAT_TIMEOUT_MS: z._default(int(100, 3_600_000), 45_000),
+  SYNC_RECONNECT_BASE_MS: z._default(int(1, 600_000), 1000),
+  SYNC_RECONNECT_MAX_MS: z._default(int(1, 3_600_000), 60_000),
+  SYNC_LOCAL_TIMEOUT_MS: z._default(int(100, 3_600_000), 30_000),
+  SYNC_LOCAL_RETRY_BASE_MS: z._default(int(1, 600_000), 1000),
+  SYNC_LOCAL_RETRY_MAX_MS: z._default(int(1, 3_600_000), 60_000),
+  SYNC_STATE_SAVE_INTERVAL_MS: z._default(int(100, 3_600_000), 5000),
+  SYNC_PROGRESS_INTERVAL_MS: z._default(int(0, 3_600_000), 30_000),
+  SYNC_STOP_GRACE_MS: z._default(int(0, 600_000), 3000),
+  SYNC_FUNCTIONAL_RETRIES: z._default(int(0, 1000), 3),
+  SYNC_SYNCHRONIZED_UPSERT: z._default(boolish, true),
+  SYNC_NO_DEPENDENCIES: z._default(boolish, false),
 });
 
 /** The parsed environment, field names as in the environment. */
