@@ -16,7 +16,6 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,6 +23,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { syncStatusSchema, type SyncStatus } from '../charm/sync/status.js';
 import { startOpenctiEmulator } from '../lib/testing/opencti/index.js';
+import { freePort } from '../lib/testing/ports.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { events: { type: 'string' }, big: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string' }, prof: { type: 'string' }, env: { type: 'string' }, 'node-args': { type: 'string' }, bundle: { type: 'string' } } });
@@ -33,17 +33,6 @@ const extraNodeArgs = (values['node-args'] ?? '').split(' ').filter((a) => a !==
 const N = Number(values.events ?? 50_000);
 const BIG = Number(values.big ?? 200_000);
 const SEED = Number(values.seed ?? 7);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** user + system CPU seconds of a process (Linux, /proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s). */
 function procCpuSeconds(pid: number): number {

@@ -9,13 +9,13 @@
  * options; 130 interrupted.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildCharm } from '../lib/build/charm.js';
 import { startOpenctiEmulator, type OpenctiEmulator } from '../lib/testing/opencti/index.js';
 import { ModelSim, type HookRecord } from '../lib/testing/model.js';
+import { portFree } from '../lib/testing/ports.js';
 // @ts-expect-error: a plain ES module without types (the build script).
 import { bundle } from './build.mjs';
 
@@ -66,12 +66,6 @@ process.once('SIGINT', () => {
   console.log('\ninterrupted: stopping the workload and the emulators');
   void cleanup().then(() => process.exit(130));
 });
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
 
 async function healthz(): Promise<
   { state: string; counters: { eventsApplied: number; eventsReceived: number }; lastError: { message: string } | null; timing: { firstEventAt: number | null; lastAcceptAt: number | null } } | undefined

@@ -4,13 +4,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { syncStatusSchema, type SyncStatus } from '../../charm/sync/status.js';
 import type { OpenctiEmulator } from '../../lib/testing/opencti/index.js';
+import { freePort } from '../../lib/testing/ports.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let bundled: Promise<string> | undefined;
@@ -33,17 +33,6 @@ export function syncBundle(): Promise<string> {
     return out;
   })();
   return bundled;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 export const CONNECTOR_ID = '5a7c3d1e-2b4f-4a6c-8d9e-0f1a2b3c4d5e';
