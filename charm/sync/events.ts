@@ -3,12 +3,8 @@
  * the local platform. Parsing never throws: a payload that does not fit becomes a `skip` with a
  * reason, so the caller can count it and move on.
  */
-import { z } from 'zod';
-
 export const DATA_EVENT_TYPES = ['create', 'update', 'merge', 'delete'] as const;
 export type DataEventType = (typeof DATA_EVENT_TYPES)[number];
-
-const stixObject = z.looseObject({ id: z.string().min(1), type: z.string().min(1) });
 
 /**
  * A STIX object on its way to the local platform: its id and type, and its JSON text (the form a
@@ -22,20 +18,60 @@ export interface StixObject {
   json: string;
 }
 
-const patchOp = z.looseObject({ op: z.string(), path: z.string(), value: z.unknown().optional() });
+type Obj = Record<string, unknown>;
 
-const eventPayload = z.looseObject({
-  version: z.union([z.string(), z.number()]).transform(String),
-  type: z.string().optional(),
-  scope: z.string().optional(),
-  data: stixObject,
-  context: z
-    .looseObject({
-      reverse_patch: z.array(patchOp).optional(),
-      sources: z.array(z.looseObject({ id: z.string().min(1) })).optional(),
-    })
-    .optional(),
-});
+/** The fields of a payload this process relies on, checked. */
+interface Payload {
+  version: string;
+  scope: string | undefined;
+  data: Obj & { id: string; type: string };
+  reversePatch: Obj[] | undefined;
+  sources: { id: string }[] | undefined;
+}
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
+
+/**
+ * Check a payload by hand (this runs for every event, so no schema library on the hot path): the
+ * first problem found, as `<path> <what is wrong>`, or the checked fields. Unknown keys are kept
+ * (the object goes to the local platform as it came).
+ */
+function checkPayload(p: unknown): Payload | string {
+  if (!isObj(p)) return '(root) must be an object';
+  const version = p['version'];
+  if (typeof version !== 'string' && typeof version !== 'number') return 'version must be a string or a number';
+  for (const k of ['type', 'scope'] as const) if (p[k] !== undefined && typeof p[k] !== 'string') return `${k} must be a string`;
+  const data = p['data'];
+  if (!isObj(data)) return 'data must be an object';
+  if (!nonEmpty(data['id'])) return 'data.id must be a non-empty string';
+  if (!nonEmpty(data['type'])) return 'data.type must be a non-empty string';
+  const context = p['context'];
+  let reversePatch: Obj[] | undefined;
+  let sources: { id: string }[] | undefined;
+  if (context !== undefined) {
+    if (!isObj(context)) return 'context must be an object';
+    const rp = context['reverse_patch'];
+    if (rp !== undefined) {
+      if (!Array.isArray(rp)) return 'context.reverse_patch must be an array';
+      for (let i = 0; i < rp.length; i++) {
+        const op: unknown = rp[i];
+        if (!isObj(op) || typeof op['op'] !== 'string' || typeof op['path'] !== 'string') return `context.reverse_patch.${i} must be {op, path[, value]}`;
+      }
+      reversePatch = rp as Obj[];
+    }
+    const src = context['sources'];
+    if (src !== undefined) {
+      if (!Array.isArray(src)) return 'context.sources must be an array';
+      for (let i = 0; i < src.length; i++) {
+        const o: unknown = src[i];
+        if (!isObj(o) || !nonEmpty(o['id'])) return `context.sources.${i}.id must be a non-empty string`;
+      }
+      sources = src as { id: string }[];
+    }
+  }
+  return { version: String(version), scope: p['scope'] as string | undefined, data: data as Payload['data'], reversePatch, sources };
+}
 
 export type SkipReason = 'unknown-type' | 'old-version' | 'internal-scope' | 'malformed';
 
@@ -62,12 +98,8 @@ export function classifyEvent(eventName: string, dataText: string, withJson = tr
   } catch {
     return { kind: 'skip', reason: 'malformed', detail: `${eventName} event data is not JSON` };
   }
-  const r = eventPayload.safeParse(json);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    return { kind: 'skip', reason: 'malformed', detail: `${eventName} event: ${issue ? `${issue.path.join('.') || '(root)'} ${issue.message}` : 'invalid payload'}` };
-  }
-  const p = r.data;
+  const p = checkPayload(json);
+  if (typeof p === 'string') return { kind: 'skip', reason: 'malformed', detail: `${eventName} event: ${p}` };
   const version = Number.parseInt(p.version, 10);
   if (!Number.isFinite(version) || version < 4) return { kind: 'skip', reason: 'old-version', detail: `event version "${p.version}" is below 4` };
   if (p.scope === 'internal') return { kind: 'skip', reason: 'internal-scope', detail: 'internal-scope event' };
@@ -76,12 +108,12 @@ export function classifyEvent(eventName: string, dataText: string, withJson = tr
   switch (eventName) {
     case 'create':
     case 'update': {
-      const prev = p.context?.reverse_patch?.find((op) => op.path === '/id' && typeof op.value === 'string')?.value;
+      const prev = p.reversePatch?.find((op) => op['path'] === '/id' && typeof op['value'] === 'string')?.['value'];
       const previousStandard = typeof prev === 'string' && prev !== p.data.id ? prev : undefined;
       return { kind: 'upsert', object, previousStandard, bytes };
     }
     case 'merge':
-      return { kind: 'merge', object, sourceIds: (p.context?.sources ?? []).map((s) => s.id).filter((id) => id !== p.data.id), bytes };
+      return { kind: 'merge', object, sourceIds: (p.sources ?? []).map((s) => s.id).filter((id) => id !== p.data.id), bytes };
     case 'delete':
       return { kind: 'delete', object, bytes };
   }
