@@ -1,7 +1,7 @@
 // PebbleEmulator: one emulated Pebble per workload container, serving Pebble's HTTP API on a
 // real unix socket so that the framework's production client runs unchanged against it.
 // See docs/pebble.md for the modes, the options and what is exact versus simplified.
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -239,13 +239,8 @@ export class PebbleEmulator extends EventEmitter<PebbleEmulatorEvents> implement
       this.connections.add(sock);
       sock.on('close', () => this.connections.delete(sock));
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.socketPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    server.listen(this.socketPath);
+    await once(server, 'listening');
     this.server = server;
     this.emit('ready', true);
   }
