@@ -8,7 +8,8 @@
  * Peak RSS = VmHWM of the synchronizer process (not the emulator), read just before it stops.
  * CPU = user+system seconds of the synchronizer process (/proc/<pid>/stat) and of this process, which
  * hosts the emulator (both its remote stream and its local GraphQL server), over the run.
- * Options: --events N (default 50000), --big N (default 200000), --seed S, --only a,b,c,big (a subset
+ * Options: --events N (default 50000), --big N (default 200000), --seed S, --churn C (the generator's
+ * share of id changes, deletes and merges: 1 = the default mix, 0 = none), --only a,b,c,big (a subset
  * of the runs; the ratios are printed only when all four ran), --prof DIR (CPU profiles of the
  * synchronizer processes into DIR, node --cpu-prof); for experiments, --env K=V,K2=V2 (extra
  * environment) and --node-args "--flag ..." (extra node flags), given to every run alike, and
@@ -26,13 +27,14 @@ import { startOpenctiEmulator } from '../lib/testing/opencti/index.js';
 import { freePort } from '../lib/testing/ports.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { events: { type: 'string' }, big: { type: 'string' }, seed: { type: 'string' }, only: { type: 'string' }, prof: { type: 'string' }, env: { type: 'string' }, 'node-args': { type: 'string' }, bundle: { type: 'string' } } });
+const { values } = parseArgs({ options: { events: { type: 'string' }, big: { type: 'string' }, seed: { type: 'string' }, churn: { type: 'string' }, only: { type: 'string' }, prof: { type: 'string' }, env: { type: 'string' }, 'node-args': { type: 'string' }, bundle: { type: 'string' } } });
 const bundle = path.resolve(values.bundle ?? path.join(root, 'dist/sync/sync.mjs'));
 const extraEnv: Record<string, string> = Object.fromEntries((values.env ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const extraNodeArgs = (values['node-args'] ?? '').split(' ').filter((a) => a !== '');
 const N = Number(values.events ?? 50_000);
 const BIG = Number(values.big ?? 200_000);
 const SEED = Number(values.seed ?? 7);
+const CHURN = Number(values.churn ?? 1);
 
 /** user + system CPU seconds of a process (Linux, /proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s). */
 function procCpuSeconds(pid: number): number {
@@ -67,7 +69,7 @@ interface Row {
 async function run(label: string, mode: 'batch' | 'per-event' | 'none', events: number): Promise<Row> {
   const emu = await startOpenctiEmulator({ heartbeatMs: 2000 });
   const t0 = Date.now();
-  emu.seed(events, SEED);
+  emu.seed(events, SEED, CHURN);
   process.stderr.write(`[${label}] seeded ${events} events in ${Date.now() - t0} ms; running the synchronizer (${mode})...\n`);
   const port = await freePort();
   fullGc();
@@ -149,7 +151,7 @@ if (only.has('big')) rows.push(await run('(a) batched, big', 'batch', BIG));
 
 const pad = (s: string, n: number) => s.padEnd(n);
 const lines = [
-  `node ${process.version}, ${rows.length} runs over loopback, seed ${SEED}`,
+  `node ${process.version}, ${rows.length} runs over loopback, seed ${SEED}, churn ${CHURN}`,
   '',
   `${pad('run', 26)}${pad('events', 9)}${pad('seconds', 9)}${pad('events/s', 10)}${pad('peak RSS MB', 13)}${pad('local requests', 16)}${pad('CPU s sync/emu', 16)}local == remote`,
   ...rows.map((r) => `${pad(r.label, 26)}${pad(String(r.events), 9)}${pad(r.seconds.toFixed(2), 9)}${pad(r.rate.toFixed(0), 10)}${pad(r.rssMb.toFixed(1), 13)}${pad(String(r.requests), 16)}${pad(`${r.syncCpu.toFixed(1)}/${r.emuCpu.toFixed(1)}`, 16)}${r.equal}`),
