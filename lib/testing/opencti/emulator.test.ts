@@ -111,3 +111,39 @@ test('generator + compare: a fresh local store differs by exactly the remote obj
   expect(c.missing).toBe(emu.remote.table().size);
   expect(c.extra + c.different + c.same).toBe(0);
 });
+
+test('local: from 6.2, bundle items with opencti_operation are deletes and merges; a failing item is a work error, not a failed push', async () => {
+  const connectorId = '2f9d0c1e-6b1a-4c3e-9d2f-7a8b9c0d1e2f';
+  await gql('mutation R($input: RegisterConnectorInput) { registerConnector(input: $input) { id } }', { input: { id: connectorId, name: 'sync', type: 'STREAM', scope: ['x'] } });
+  const push = (objects: unknown[]) => gql('mutation P($c: String!, $b: String!) { stixBundlePush(connectorId: $c, bundle: $b) }', { c: connectorId, b: JSON.stringify({ type: 'bundle', id: 'bundle--1', objects }) });
+  const m = (id: string, name: string) => ({ id, type: 'malware', name, is_family: true });
+  await push([m('malware--a', 'A'), m('malware--b', 'B'), m('malware--c', 'C')]);
+  const ops = await push([
+    { ...m('malware--a', 'A'), opencti_operation: 'delete' },
+    { ...m('malware--nope', 'Nope'), opencti_operation: 'delete' },
+    { ...m('malware--b', 'B'), opencti_operation: 'merge', merge_target_id: 'malware--b', merge_source_ids: ['malware--c'] },
+    m('malware--d', 'D'),
+  ]);
+  expect(ops.body.data?.stixBundlePush).toBe(true);
+  expect(emu.local.get('malware--a')).toBeUndefined();
+  expect(emu.local.get('malware--c')?.id).toBe('malware--b'); // merged away: its id resolves to the target
+  expect(emu.local.get('malware--d')?.name).toBe('D');
+  expect(emu.local.workErrors).toEqual([{ operation: 'delete', id: 'malware--nope', message: 'Cannot delete the stix element, malware--nope cannot be found.' }]);
+  expect(emu.local.counts).toMatchObject({ deletes: 1, merges: 1, bundleOperations: 3 });
+});
+
+test('local: before 6.2 the workers do not know opencti_operation: the item is imported as an object', async () => {
+  const old = await startOpenctiEmulator({ local: { version: '6.1.3' } });
+  try {
+    const connectorId = '2f9d0c1e-6b1a-4c3e-9d2f-7a8b9c0d1e2f';
+    const call = (query: string, variables: Record<string, unknown>) =>
+      fetch(`${old.localUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${old.localToken}` }, body: JSON.stringify({ query, variables }) });
+    await call('mutation R($input: RegisterConnectorInput) { registerConnector(input: $input) { id } }', { input: { id: connectorId, name: 'sync', type: 'STREAM', scope: ['x'] } });
+    const bundle = JSON.stringify({ type: 'bundle', id: 'bundle--1', objects: [{ id: 'malware--a', type: 'malware', name: 'A', opencti_operation: 'delete' }] });
+    await call('mutation P($c: String!, $b: String!) { stixBundlePush(connectorId: $c, bundle: $b) }', { c: connectorId, b: bundle });
+    expect(old.local.get('malware--a')).toEqual({ id: 'malware--a', type: 'malware', name: 'A' });
+    expect(old.local.counts.bundleOperations).toBe(0);
+  } finally {
+    await old.stop();
+  }
+});

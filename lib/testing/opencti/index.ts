@@ -12,7 +12,7 @@ import { LocalPlatformEmulator, type LocalEmulatorOptions } from './local.js';
 import { RemoteStreamEmulator, type RemoteEmulatorOptions } from './remote.js';
 import { compareTables, type StoreComparison } from './stix.js';
 
-export { LocalPlatformEmulator, type LocalEmulatorOptions, type LocalFault, type RecordedLocalRequest, type ConnectorRecord } from './local.js';
+export { LocalPlatformEmulator, type LocalEmulatorOptions, type LocalFault, type RecordedLocalRequest, type ConnectorRecord, type WorkError } from './local.js';
 export { RemoteStreamEmulator, convertStreamParameter, type RemoteEmulatorOptions, type RecordedStreamRequest } from './remote.js';
 export { StixEventGenerator, type GeneratorOptions } from './generator.js';
 export { compareTables, applyEventToTable, hashUuid, OCTI_EXT, type Stix, type StreamEventData, type StoreComparison } from './stix.js';

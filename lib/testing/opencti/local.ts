@@ -5,6 +5,12 @@
  *
  * Assumptions where the reference is silent: stixBundlePush applies the bundle synchronously (the
  * real platform queues it for workers); a bad token answers HTTP 200 with an AUTH_REQUIRED error.
+ *
+ * Bundle operations (opencti-stream.md §3.5): from version 6.2, a bundle item carrying
+ * `opencti_operation` = `delete` or `merge` (top level; from 6.6 also inside the OpenCTI extension)
+ * is that operation, not an upsert. Like a worker, an item that fails (an unknown id) does not stop
+ * the bundle: the error goes to `workErrors` (the platform's Work errors). Before 6.2 the key means
+ * nothing to the workers, so the item is imported as a plain object.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +28,13 @@ export interface LocalEmulatorOptions {
   bypass?: boolean;
 }
 
+/** [major, minor] of a version string; 0 where a part is not a number. */
+function majorMinor(version: string): [number, number] {
+  const [a, b] = version.split('.').map((x) => Number.parseInt(x, 10));
+  return [Number.isFinite(a) ? (a as number) : 0, Number.isFinite(b) ? (b as number) : 0];
+}
+const atLeast = (v: [number, number], major: number, minor: number) => v[0] > major || (v[0] === major && v[1] >= minor);
+
 export type LocalFault =
   | { kind: 'status'; status: number; times?: number; operation?: string }
   | { kind: 'hang'; times?: number; operation?: string }
@@ -34,6 +47,13 @@ export interface RecordedLocalRequest {
   headers: { 'synchronized-upsert'?: string; 'previous-standard'?: string; 'opencti-event-id'?: string; 'opencti-applicant-id'?: string };
   status: number;
   at: number;
+}
+
+/** An item of a pushed bundle that failed, as the platform's Work would report it. */
+export interface WorkError {
+  operation: string;
+  id: string;
+  message: string;
 }
 
 export interface ConnectorRecord {
@@ -75,6 +95,20 @@ function batchingProtection(context: ValidationContext): ASTVisitor {
   };
 }
 
+/** The `opencti_operation` of a bundle item: top level, and from 6.6 also in the OpenCTI extension. */
+function bundleOperation(o: Stix, inExtension: boolean): string | undefined {
+  if (typeof o.opencti_operation === 'string') return o.opencti_operation;
+  const ext = inExtension ? octiExt(o) : undefined;
+  return ext && typeof ext.opencti_operation === 'string' ? ext.opencti_operation : undefined;
+}
+
+/** The item as an object to import, without the operation keys a pre-6.2 worker would not act on. */
+function withoutOperation(o: Stix): Stix {
+  if (!('opencti_operation' in o)) return o;
+  const { opencti_operation: _op, merge_target_id: _t, merge_source_ids: _s, ...rest } = o;
+  return rest as Stix;
+}
+
 class Functional extends GraphQLError {
   constructor(message: string, code = 'FUNCTIONAL_ERROR') {
     super(message, { extensions: { code } });
@@ -98,12 +132,14 @@ export class LocalPlatformEmulator {
   readonly #rels = new Map<string, Set<string>>();
   readonly connectors = new Map<string, ConnectorRecord>();
   readonly requests: RecordedLocalRequest[] = [];
-  readonly counts = { requests: 0, bundles: 0, objects: 0, merges: 0, deletes: 0, errors: 0 };
+  readonly counts = { requests: 0, bundles: 0, objects: 0, merges: 0, deletes: 0, errors: 0, bundleOperations: 0 };
+  /** Bundle items that failed (kept, like the platform's Work errors; the last 1000). */
+  readonly workErrors: WorkError[] = [];
   #faults: (LocalFault & { remaining: number })[] = [];
   readonly #hung = new Set<http.ServerResponse>();
 
   constructor(opts: LocalEmulatorOptions = {}) {
-    this.#opts = { port: 0, host: '127.0.0.1', token: 'local-token', version: '6.0.0', bypass: true, ...opts };
+    this.#opts = { port: 0, host: '127.0.0.1', token: 'local-token', version: '6.4.0', bypass: true, ...opts };
     this.schema = buildSchema(EMULATOR_SDL);
   }
 
@@ -249,6 +285,22 @@ export class LocalPlatformEmulator {
     return { __typename: graphqlTypeFor(target.type), id: internal, standard_id: target.id, entity_type: String(ext.type ?? target.type) };
   }
 
+  /** A bundle item that is an operation: applied like a worker does, a failure recorded, not thrown. */
+  #bundleOperation(operation: string, o: Stix): void {
+    this.counts.bundleOperations++;
+    try {
+      if (operation === 'delete') this.#delete(o.id);
+      else if (operation === 'merge') {
+        const target = typeof o.merge_target_id === 'string' ? o.merge_target_id : o.id;
+        const sources = Array.isArray(o.merge_source_ids) ? (o.merge_source_ids as unknown[]).filter((x): x is string => typeof x === 'string') : [];
+        this.#merge(target, sources);
+      } else throw new Functional(`Unsupported bundle operation ${operation}`);
+    } catch (e) {
+      this.workErrors.push({ operation, id: o.id, message: e instanceof Error ? e.message : String(e) });
+      if (this.workErrors.length > 2000) this.workErrors.splice(0, this.workErrors.length - 1000);
+    }
+  }
+
   // ------------------------------------------------------------------ resolvers
   #connectorView(c: ConnectorRecord) {
     return {
@@ -347,7 +399,12 @@ export class LocalPlatformEmulator {
         for (const o of objs) if (!o || typeof o !== 'object' || typeof (o as Stix).id !== 'string' || typeof (o as Stix).type !== 'string') throw new Functional('Invalid bundle: every object needs an id and a type', 'VALIDATION_ERROR');
         const synchronized = this.#opts.bypass && header('synchronized-upsert') === 'true';
         const prev = header('previous-standard');
-        for (const o of objs as Stix[]) this.#upsert(o, synchronized, prev);
+        const version = majorMinor(this.#opts.version);
+        for (const o of objs as Stix[]) {
+          const operation = atLeast(version, 6, 2) ? bundleOperation(o, atLeast(version, 6, 6)) : undefined;
+          if (operation === undefined) this.#upsert(withoutOperation(o), synchronized, prev);
+          else this.#bundleOperation(operation, o);
+        }
         this.counts.bundles++;
         this.counts.objects += objs.length;
         return true;
