@@ -154,7 +154,8 @@ test('local 5xx and timeouts: retried without advancing the position, then appli
 });
 
 test('malformed, unknown-type, old-version and internal events are logged, counted and skipped', async () => {
-  emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+  // Before 6.2 each delete is its own stixEdit.delete request.
+  emu = await startOpenctiEmulator({ heartbeatMs: 100, local: { version: '6.1.0' } });
   emu.seed(20, 2, 1);
   emu.remote.appendRaw('create', '{"version":"4","data":{"id":"indicator--broken"');
   emu.remote.appendRaw('sync', '{"hello":"world"}');
@@ -297,7 +298,8 @@ function event(type: StreamEventData['type'], data: Stix): StreamEventData {
 }
 
 test('pipelined batches: a delete and a later re-create of the same id end with the re-created object; batches not touching it go ahead meanwhile', async () => {
-  emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+  // Before 6.2 each delete is its own stixEdit.delete request.
+  emu = await startOpenctiEmulator({ heartbeatMs: 100, local: { version: '6.1.0' } });
   const x1 = malware('malware--x', 'X v1');
   const x2 = malware('malware--x', 'X v2', { description: 're-created after the delete' });
   emu.remote.append(event('create', x1));
@@ -320,7 +322,8 @@ test('pipelined batches: a delete and a later re-create of the same id end with 
 });
 
 test('a pipelined request that keeps failing holds the position before it, while later batches are applied', async () => {
-  emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+  // Before 6.2 each delete is its own stixEdit.delete request.
+  emu = await startOpenctiEmulator({ heartbeatMs: 100, local: { version: '6.1.0' } });
   const doomed = malware('malware--doomed', 'Doomed');
   emu.remote.append(event('create', doomed));
   const del = emu.remote.append(event('delete', doomed));
@@ -354,4 +357,23 @@ test('per-event mode (the 2021 baseline) converges too, one request per event', 
   await converged(emu);
   const pushes = emu.local.requests.filter((r) => r.operationName === 'SyncBundlePush').length;
   expect(pushes).toBeGreaterThanOrEqual(70);
+});
+
+test('from OpenCTI 6.2, deletes travel in the bundles as opencti_operation items; an unknown id is the platform\'s work error and does not hold the stream', async () => {
+  emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+  emu.seed(300, 5, 4);
+  emu.remote.append(event('delete', malware('malware--never-seen', 'Never seen')));
+  emu.seed(100, 5, 4);
+  const p = await start(envFor(emu));
+  await converged(emu);
+  const e = emu;
+  const h = await waitFor('every event accepted', async () => {
+    const s = (await p.healthz())?.status;
+    return s && s.counters.eventsApplied >= 401 ? s : undefined;
+  });
+  expect(p.stderr()).toMatch(/"deletes":"in bundles \(opencti_operation\)"/);
+  expect(e.local.requests.some((r) => r.operationName === 'SyncDelete')).toBe(false);
+  expect(e.local.counts.deletes).toBeGreaterThan(0);
+  expect(h.counters.deletes).toBe(e.local.counts.bundleOperations);
+  expect(e.local.workErrors).toContainEqual({ operation: 'delete', id: 'malware--never-seen', message: 'Cannot delete the stix element, malware--never-seen cannot be found.' });
 });

@@ -72,6 +72,24 @@ interface Batch {
   touched: Set<string>;
   /** `objects` as a bundle, serialized while the previous batch was being applied. */
   bundleJson?: string;
+  /** Ids of the bundle's items (only tracked when deletes travel in the bundle). */
+  ids: Set<string> | undefined;
+  /** Delete operations carried in the bundle (OpenCTI >= 6.2). */
+  bundleDeletes: number;
+}
+
+/**
+ * A delete as a bundle item (OpenCTI >= 6.2 workers, opencti-stream.md §3.5): the deleted object's
+ * JSON with `opencti_operation` last, so it wins over a key of the same name in the data.
+ */
+export function deleteItemJson(objectJson: string): string {
+  return `${objectJson.slice(0, -1)},"opencti_operation":"delete"}`;
+}
+
+/** Whether the local platform's workers act on bundle operations (`opencti_operation`, pycti >= 6.2). */
+export function supportsBundleOperations(version: string): boolean {
+  const [major = Number.NaN, minor = Number.NaN] = version.split('.').map((x) => Number.parseInt(x, 10));
+  return major > 6 || (major === 6 && minor >= 2);
 }
 
 type StepResult = 'ok' | 'not-found' | 'failed' | 'abandoned';
@@ -129,6 +147,8 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
   let exitCode: number | null = null;
   let lastError: SyncStatus['lastError'] = null;
   let localVersion: string | null = null;
+  /** Deletes go in the bundles as operations (decided from the local version at start-up). */
+  let bundleDeletes = false;
   let registered = false;
 
   let safe = configuredStart;
@@ -469,7 +489,7 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
    * the same way and pushed alone, since its previous-standard header applies to a whole request.
    */
   async function collectBatch(gen: number): Promise<Batch> {
-    const b: Batch = { gen, items: [], objects: [], bytes: 0, deferred: [], touched: new Set() };
+    const b: Batch = { gen, items: [], objects: [], bytes: 0, deferred: [], touched: new Set(), ids: bundleDeletes ? new Set() : undefined, bundleDeletes: 0 };
     unaccepted.push(b);
     const batch = await fillBatch(b);
     if (batch.objects.length > 0 && cfg.apply.mode !== 'none' && gen === generation) batch.bundleJson = serializeBundle(batch.objects);
@@ -522,6 +542,7 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
           }
           take();
           b.objects.push(w.object);
+          b.ids?.add(w.object.id);
           b.bytes += w.bytes;
           continue;
         case 'merge': {
@@ -530,6 +551,7 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
           if (perEvent && size() > 0) return b;
           take();
           b.objects.push(w.object); // upsert the target's post-merge state first, then merge the sources into it
+          b.ids?.add(w.object.id);
           b.bytes += w.bytes;
           b.deferred.push({ kind: 'merge', targetId: w.object.id, sourceIds: w.sourceIds, eventId: it.id });
           for (const id of ids) b.touched.add(id);
@@ -538,6 +560,18 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
         }
         case 'delete':
           if (b.touched.has(w.object.id)) return b;
+          if (b.ids) {
+            // In the bundle, at its place in the stream; one item per id per bundle, since a worker
+            // may apply a bundle's items in parallel.
+            if (b.ids.has(w.object.id)) return b;
+            take();
+            b.objects.push({ id: w.object.id, type: w.object.type, json: deleteItemJson(w.object.json) });
+            b.ids.add(w.object.id);
+            b.touched.add(w.object.id);
+            b.bundleDeletes++;
+            b.bytes += w.bytes;
+            continue;
+          }
           take();
           b.deferred.push({ kind: 'delete', id: w.object.id, type: w.object.type, eventId: it.id });
           b.touched.add(w.object.id);
@@ -572,6 +606,7 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
       }
     }
     // What follows this batch in the stream: the next batch taken off the queue, or the queue's head.
+    counters.deletes += b.bundleDeletes;
     const at = unaccepted.indexOf(b);
     if (at >= 0) unaccepted.splice(at, 1);
     const next = (at >= 0 ? unaccepted[at]?.items[0] : undefined) ?? queue.peek();
@@ -727,7 +762,8 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
       fatal(EXIT.LOCAL_UNSUPPORTED, `local OpenCTI at ${cfg.local.url} is version ${version}; this synchronizer needs 5.0 or later: upgrade the platform`, 'local');
       return;
     }
-    log.info('local platform reachable', { url: cfg.local.url, version });
+    bundleDeletes = supportsBundleOperations(version);
+    log.info('local platform reachable', { url: cfg.local.url, version, deletes: bundleDeletes ? 'in bundles (opencti_operation)' : 'one request each' });
     const me = await retrying('me', () => local.me());
     if (me === undefined) return;
     if (!me.capabilities.includes('BYPASS')) {
