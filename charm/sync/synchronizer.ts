@@ -86,9 +86,15 @@ export function deleteItemJson(objectJson: string): string {
   return `${objectJson.slice(0, -1)},"opencti_operation":"delete"}`;
 }
 
+/** [major, minor] of a platform version; NaN where a part is not a number. */
+function majorMinor(version: string): [number, number] {
+  const [major = Number.NaN, minor = Number.NaN] = version.split('.').map((x) => Number.parseInt(x, 10));
+  return [major, minor];
+}
+
 /** Whether the local platform's workers act on bundle operations (`opencti_operation`, pycti >= 6.2). */
 export function supportsBundleOperations(version: string): boolean {
-  const [major = Number.NaN, minor = Number.NaN] = version.split('.').map((x) => Number.parseInt(x, 10));
+  const [major, minor] = majorMinor(version);
   return major > 6 || (major === 6 && minor >= 2);
 }
 
@@ -757,7 +763,7 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
     const version = await retrying('about', () => local.version());
     if (version === undefined) return;
     localVersion = version;
-    const major = Number.parseInt(version.split('.')[0] ?? '', 10);
+    const [major] = majorMinor(version);
     if (Number.isFinite(major) && major < 5) {
       fatal(EXIT.LOCAL_UNSUPPORTED, `local OpenCTI at ${cfg.local.url} is version ${version}; this synchronizer needs 5.0 or later: upgrade the platform`, 'local');
       return;

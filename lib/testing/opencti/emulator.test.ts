@@ -54,8 +54,8 @@ test('remote: 401 without a valid token, 410 for a stopped collection, public co
   expect((await readStream('/stream/live?recover=2024-01-01', { authorization: `Bearer ${emu.remoteToken}` })).status).toBe(500);
 });
 
-async function gql(query: string, variables: Record<string, unknown> = {}, token = emu.localToken) {
-  const res = await fetch(`${emu.localUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+async function gql(query: string, variables: Record<string, unknown> = {}, token?: string, on: OpenctiEmulator = emu) {
+  const res = await fetch(`${on.localUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token ?? on.localToken}` }, body: JSON.stringify({ query, variables }) });
   const text = await res.text();
   const body = (res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : {}) as { data?: Record<string, unknown>; errors?: { message: string }[] };
   return { status: res.status, body };
@@ -136,8 +136,7 @@ test('local: before 6.2 the workers do not know opencti_operation: the item is i
   const old = await startOpenctiEmulator({ local: { version: '6.1.3' } });
   try {
     const connectorId = '2f9d0c1e-6b1a-4c3e-9d2f-7a8b9c0d1e2f';
-    const call = (query: string, variables: Record<string, unknown>) =>
-      fetch(`${old.localUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${old.localToken}` }, body: JSON.stringify({ query, variables }) });
+    const call = (query: string, variables: Record<string, unknown>) => gql(query, variables, undefined, old);
     await call('mutation R($input: RegisterConnectorInput) { registerConnector(input: $input) { id } }', { input: { id: connectorId, name: 'sync', type: 'STREAM', scope: ['x'] } });
     const bundle = JSON.stringify({ type: 'bundle', id: 'bundle--1', objects: [{ id: 'malware--a', type: 'malware', name: 'A', opencti_operation: 'delete' }] });
     await call('mutation P($c: String!, $b: String!) { stixBundlePush(connectorId: $c, bundle: $b) }', { c: connectorId, b: bundle });

@@ -35,6 +35,12 @@ function majorMinor(version: string): [number, number] {
 }
 const atLeast = (v: [number, number], major: number, minor: number) => v[0] > major || (v[0] === major && v[1] >= minor);
 
+/** Append to a record kept for assertions, trimmed to its last 1000 entries once it passes 2000. */
+function pushBounded<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > 2000) list.splice(0, list.length - 1000);
+}
+
 export type LocalFault =
   | { kind: 'status'; status: number; times?: number; operation?: string }
   | { kind: 'hang'; times?: number; operation?: string }
@@ -133,14 +139,18 @@ export class LocalPlatformEmulator {
   readonly connectors = new Map<string, ConnectorRecord>();
   readonly requests: RecordedLocalRequest[] = [];
   readonly counts = { requests: 0, bundles: 0, objects: 0, merges: 0, deletes: 0, errors: 0, bundleOperations: 0 };
-  /** Bundle items that failed (kept, like the platform's Work errors; the last 1000). */
+  /** Bundle items that failed, like the platform's Work errors (the last 1000 to 2000). */
   readonly workErrors: WorkError[] = [];
   #faults: (LocalFault & { remaining: number })[] = [];
   readonly #hung = new Set<http.ServerResponse>();
+  /** Where the configured version's workers look for a bundle item's `opencti_operation`. */
+  readonly #operations: 'none' | 'top-level' | 'top-level-and-extension';
 
   constructor(opts: LocalEmulatorOptions = {}) {
     this.#opts = { port: 0, host: '127.0.0.1', token: 'local-token', version: '6.4.0', bypass: true, ...opts };
     this.schema = buildSchema(EMULATOR_SDL);
+    const v = majorMinor(this.#opts.version);
+    this.#operations = atLeast(v, 6, 6) ? 'top-level-and-extension' : atLeast(v, 6, 2) ? 'top-level' : 'none';
   }
 
   get url(): string {
@@ -296,8 +306,7 @@ export class LocalPlatformEmulator {
         this.#merge(target, sources);
       } else throw new Functional(`Unsupported bundle operation ${operation}`);
     } catch (e) {
-      this.workErrors.push({ operation, id: o.id, message: e instanceof Error ? e.message : String(e) });
-      if (this.workErrors.length > 2000) this.workErrors.splice(0, this.workErrors.length - 1000);
+      pushBounded(this.workErrors, { operation, id: o.id, message: e instanceof Error ? e.message : String(e) });
     }
   }
 
@@ -399,9 +408,8 @@ export class LocalPlatformEmulator {
         for (const o of objs) if (!o || typeof o !== 'object' || typeof (o as Stix).id !== 'string' || typeof (o as Stix).type !== 'string') throw new Functional('Invalid bundle: every object needs an id and a type', 'VALIDATION_ERROR');
         const synchronized = this.#opts.bypass && header('synchronized-upsert') === 'true';
         const prev = header('previous-standard');
-        const version = majorMinor(this.#opts.version);
         for (const o of objs as Stix[]) {
-          const operation = atLeast(version, 6, 2) ? bundleOperation(o, atLeast(version, 6, 6)) : undefined;
+          const operation = this.#operations === 'none' ? undefined : bundleOperation(o, this.#operations === 'top-level-and-extension');
           if (operation === undefined) this.#upsert(withoutOperation(o), synchronized, prev);
           else this.#bundleOperation(operation, o);
         }
@@ -429,13 +437,12 @@ export class LocalPlatformEmulator {
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const send = (status: number, body: unknown, op: string | undefined) => {
-      this.requests.push({
+      pushBounded(this.requests, {
         operationName: op,
         headers: Object.fromEntries(['synchronized-upsert', 'previous-standard', 'opencti-event-id', 'opencti-applicant-id'].filter((h) => typeof req.headers[h] === 'string').map((h) => [h, req.headers[h] as string])),
         status,
         at: Date.now(),
       });
-      if (this.requests.length > 2000) this.requests.splice(0, this.requests.length - 1000);
       if (status >= 400) this.counts.errors++;
       const text = typeof body === 'string' ? body : JSON.stringify(body);
       res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json' });
