@@ -146,3 +146,21 @@ test('local: before 6.2 the workers do not know opencti_operation: the item is i
     await old.stop();
   }
 });
+
+test('local: stixCoreObjects with the ids filter lists the core objects any id resolves to, with their standard id; other filters are refused by name', async () => {
+  const connectorId = '2f9d0c1e-6b1a-4c3e-9d2f-7a8b9c0d1e2f';
+  await gql('mutation R($input: RegisterConnectorInput) { registerConnector(input: $input) { id } }', { input: { id: connectorId, name: 'sync', type: 'STREAM', scope: ['x'] } });
+  const objects = [
+    { id: 'malware--a', type: 'malware', name: 'A' },
+    { id: 'malware--b', type: 'malware', name: 'B', x_opencti_stix_ids: ['malware--old-b'] },
+    { id: 'relationship--r', type: 'relationship', relationship_type: 'uses', source_ref: 'malware--a', target_ref: 'malware--b' },
+  ];
+  await gql('mutation P($c: String!, $b: String!) { stixBundlePush(connectorId: $c, bundle: $b) }', { c: connectorId, b: JSON.stringify({ type: 'bundle', id: 'bundle--1', objects }) });
+  const list = (filters: unknown) => gql('query L($f: FilterGroup) { stixCoreObjects(first: 10, filters: $f) { edges { node { standard_id entity_type } } } }', { f: filters });
+  const byIds = (values: string[]) => ({ mode: 'and', filters: [{ key: ['ids'], values, operator: 'eq', mode: 'or' }], filterGroups: [] });
+  const r = await list(byIds(['malware--a', 'malware--old-b', 'malware--nope', 'relationship--r']));
+  const nodes = (r.body.data?.stixCoreObjects as { edges: { node: { standard_id: string } }[] }).edges.map((e) => e.node.standard_id);
+  expect(nodes).toEqual(['malware--a', 'malware--b']);
+  const refused = await list({ mode: 'and', filters: [{ key: ['name'], values: ['A'] }], filterGroups: [] });
+  expect(refused.body.errors?.[0]?.message).toMatch(/only the ids filter key.*"name"/);
+});

@@ -80,6 +80,12 @@ export interface ConnectorRecord {
  * twice, so several mutations cannot be sent in one request through aliases.
  */
 const ROOT_FIELD_LIMITS = { query: 2, mutation: 1 } as const;
+interface FilterGroupInput {
+  mode: 'and' | 'or';
+  filters: { key: string[]; values: unknown[]; operator?: string | null; mode?: string | null }[];
+  filterGroups: FilterGroupInput[];
+}
+
 function batchingProtection(context: ValidationContext): ASTVisitor {
   return {
     OperationDefinition(node) {
@@ -310,6 +316,35 @@ export class LocalPlatformEmulator {
     }
   }
 
+  /**
+   * stixCoreObjects, for the one filter the synchronizer uses: key `ids`, operator eq, values or-ed.
+   * The platform's special key also matches internal ids; the emulator matches standard and
+   * alternative ids only (the synchronizer only knows STIX ids). Any other filter is refused with an
+   * error that names it rather than silently ignored.
+   */
+  #coreObjects(first: number, filters: FilterGroupInput | undefined) {
+    let wanted: unknown[] | undefined;
+    if (filters) {
+      if (filters.filterGroups.length > 0 || filters.filters.length !== 1) throw new Functional('The emulator supports one filter (key ids) and no filter groups', 'UNSUPPORTED_ERROR');
+      const [f] = filters.filters;
+      if (!f || f.key.length !== 1 || f.key[0] !== 'ids' || (f.operator ?? 'eq') !== 'eq' || (f.mode ?? 'or') !== 'or') throw new Functional(`The emulator supports only the ids filter key with operator eq and mode or, not ${JSON.stringify(f)}`, 'UNSUPPORTED_ERROR');
+      wanted = f.values;
+    }
+    const found = new Map<string, Stix>();
+    const candidates = wanted === undefined ? this.store.values() : wanted.flatMap((v) => (typeof v === 'string' ? [this.get(v)] : []));
+    for (const o of candidates) {
+      if (!o || o.type === 'relationship' || o.type === 'sighting') continue;
+      found.set(o.id, o);
+      if (found.size >= first) break;
+    }
+    const edges = [...found.values()].map((o) => {
+      const ext = octiExt(o);
+      const internal = ext && typeof ext.id === 'string' ? ext.id : o.id;
+      return { cursor: internal, node: { __typename: graphqlTypeFor(o.type), id: internal, standard_id: o.id, entity_type: String(ext?.type ?? o.type) } };
+    });
+    return { edges, pageInfo: { startCursor: edges[0]?.cursor ?? '', endCursor: edges.at(-1)?.cursor ?? '', hasNextPage: false, hasPreviousPage: false, globalCount: edges.length } };
+  }
+
   // ------------------------------------------------------------------ resolvers
   #connectorView(c: ConnectorRecord) {
     return {
@@ -359,6 +394,7 @@ export class LocalPlatformEmulator {
         const o = this.get(id);
         return o ? JSON.stringify(o) : null;
       },
+      stixCoreObjects: ({ first, filters }: { first?: number | null; filters?: FilterGroupInput | null }) => this.#coreObjects(first ?? 500, filters ?? undefined),
       connector: ({ id }: { id: string }) => {
         const c = this.connectors.get(id);
         return c ? this.#connectorView(c) : null;

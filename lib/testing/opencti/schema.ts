@@ -6,6 +6,49 @@
  */
 export const EMULATOR_SDL = /* GraphQL */ `
 scalar DateTime
+scalar Any
+enum FilterMode {
+  and
+  or
+}
+enum FilterOperator {
+  eq
+  not_eq
+  lt
+  lte
+  gt
+  gte
+  match
+  wildcard
+  contains
+  not_contains
+  ends_with
+  not_ends_with
+  starts_with
+  not_starts_with
+  script
+  nil
+  not_nil
+  search
+}
+input Filter {
+  key: [String!]!
+  values: [Any!]!
+  operator: FilterOperator
+  mode: FilterMode
+}
+input FilterGroup {
+  mode: FilterMode!
+  filters: [Filter!]!
+  filterGroups: [FilterGroup!]!
+}
+type PageInfo {
+  startCursor: String!
+  endCursor: String!
+  hasNextPage: Boolean!
+  hasPreviousPage: Boolean!
+  globalCount: Int!
+}
 
 type AppInfo {
   version: String!
@@ -97,30 +140,43 @@ interface StixObject {
   entity_type: String!
 }
 
-type Indicator implements StixObject {
+type Indicator implements StixObject & StixCoreObject {
   id: ID!
   standard_id: String!
   entity_type: String!
 }
 
-type Malware implements StixObject {
+type Malware implements StixObject & StixCoreObject {
   id: ID!
   standard_id: String!
   entity_type: String!
 }
 
-type Organization implements StixObject {
+type Organization implements StixObject & StixCoreObject {
   id: ID!
   standard_id: String!
   entity_type: String!
 }
 
-type Report implements StixObject {
+type Report implements StixObject & StixCoreObject {
   id: ID!
   standard_id: String!
   entity_type: String!
 }
 
+interface StixCoreObject {
+  id: ID!
+  standard_id: String!
+  entity_type: String!
+}
+type StixCoreObjectEdge {
+  cursor: String!
+  node: StixCoreObject!
+}
+type StixCoreObjectConnection {
+  pageInfo: PageInfo!
+  edges: [StixCoreObjectEdge!]!
+}
 type StixCoreRelationship implements StixObject {
   id: ID!
   standard_id: String!
@@ -144,6 +200,7 @@ type Query {
   connector(id: String!): Connector
   connectors: [Connector!]
   stixCoreObjectRaw(id: String!): String
+  stixCoreObjects(first: Int, after: ID, filters: FilterGroup): StixCoreObjectConnection
 }
 
 type Mutation {
