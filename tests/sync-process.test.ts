@@ -297,6 +297,55 @@ function event(type: StreamEventData['type'], data: Stix): StreamEventData {
   return { version: '4', type, scope: 'external', message: `${type} ${data.id}`, origin: {}, data };
 }
 
+test('a merge item whose target is then updated, and a merge of an unknown source: the target ends in its post-merge state, the stream goes on', async () => {
+  emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+  emu.remote.append(event('create', malware('malware--t', 'T')));
+  emu.remote.append(event('create', malware('malware--s', 'S', { description: 'the source' })));
+  const merged = malware('malware--t', 'T', { description: 'after the merge', aliases: ['S'] });
+  emu.remote.append({ ...event('merge', merged), context: { sources: [malware('malware--s', 'S')] } });
+  emu.remote.append({ ...event('merge', malware('malware--t', 'T', { description: 'merged again' })), context: { sources: [malware('malware--never-seen', 'N')] } });
+  emu.remote.append(event('create', malware('malware--after', 'After')));
+  const p = await start(envFor(emu, { SYNC_BATCH_MAX_WAIT_MS: '50' }));
+  await converged(emu);
+  expect(emu.local.store.has('malware--s')).toBe(false);
+  expect(emu.local.counts.merges).toBe(1);
+  expect(emu.local.get('malware--t')?.description).toBe('merged again');
+  expect(emu.local.workErrors).toContainEqual({ operation: 'merge', id: 'malware--t', message: 'Cannot access all entities for merging' });
+  expect(emu.local.requests.some((r) => r.operationName === 'SyncMerge')).toBe(false);
+  const h = await waitFor('every event accepted', async () => {
+    const s = (await p.healthz())?.status;
+    return s && s.counters.eventsApplied >= 5 ? s : undefined;
+  });
+  expect(h.counters.merges).toBe(2);
+});
+
+test('a replayed create of a renamed object (state lost, whole stream again) is found by one query per batch and merged into the renamed object', async () => {
+  emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+  emu.remote.append(event('create', malware('malware--old', 'Old name')));
+  emu.remote.append({ ...event('update', malware('malware--new', 'New name')), context: { patch: [], reverse_patch: [{ op: 'replace', path: '/id', value: 'malware--old' }] } });
+  emu.remote.append(event('update', malware('malware--new', 'New name', { description: 'updated after the rename' })));
+  const env = envFor(emu, { SYNC_BATCH_MAX_WAIT_MS: '50' });
+  const first = await start(env);
+  await converged(emu);
+  expect(emu.local.get('malware--old')).toBeUndefined();
+  first.kill('SIGKILL');
+  await first.exited;
+  // The saved position is lost: the next run replays the stream, and its create of the old id
+  // makes a second object next to the renamed one.
+  const c = emu.local.connectors.get(CONNECTOR_ID);
+  if (!c) throw new Error('not registered');
+  c.state = null;
+  const before = emu.local.requests.length;
+  await start(env);
+  await waitFor('the replay went through', () => emu?.local.requests.slice(before).some((r) => r.operationName === 'SyncMerge'));
+  await converged(emu);
+  expect(emu.local.store.has('malware--old')).toBe(false);
+  expect(emu.local.counts.merges).toBe(1);
+  const ops = emu.local.requests.slice(before).map((r) => r.operationName);
+  expect(ops.filter((o) => o === 'SyncCoreObjectsByIds')).toHaveLength(1);
+  expect(ops).not.toContain('SyncStix');
+});
+
 test('pipelined batches: a delete and a later re-create of the same id end with the re-created object; batches not touching it go ahead meanwhile', async () => {
   // Before 6.2 each delete is its own stixEdit.delete request.
   emu = await startOpenctiEmulator({ heartbeatMs: 100, local: { version: '6.1.0' } });
@@ -359,7 +408,7 @@ test('per-event mode (the 2021 baseline) converges too, one request per event', 
   expect(pushes).toBeGreaterThanOrEqual(70);
 });
 
-test('from OpenCTI 6.2, deletes travel in the bundles as opencti_operation items; an unknown id is the platform\'s work error and does not hold the stream', async () => {
+test('from OpenCTI 6.2, deletes and merges travel in the bundles as opencti_operation items; an unknown id is the platform\'s work error and does not hold the stream', async () => {
   emu = await startOpenctiEmulator({ heartbeatMs: 100 });
   emu.seed(300, 5, 4);
   emu.remote.append(event('delete', malware('malware--never-seen', 'Never seen')));
@@ -371,9 +420,10 @@ test('from OpenCTI 6.2, deletes travel in the bundles as opencti_operation items
     const s = (await p.healthz())?.status;
     return s && s.counters.eventsApplied >= 401 ? s : undefined;
   });
-  expect(p.stderr()).toMatch(/"deletes":"in bundles \(opencti_operation\)"/);
-  expect(e.local.requests.some((r) => r.operationName === 'SyncDelete')).toBe(false);
+  expect(p.stderr()).toMatch(/"deletesAndMerges":"in bundles \(opencti_operation\)"/);
+  expect(e.local.requests.some((r) => r.operationName === 'SyncDelete' || r.operationName === 'SyncMerge')).toBe(false);
   expect(e.local.counts.deletes).toBeGreaterThan(0);
-  expect(h.counters.deletes).toBe(e.local.counts.bundleOperations);
+  expect(e.local.counts.merges).toBeGreaterThan(0);
+  expect(h.counters.deletes + h.counters.merges).toBe(e.local.counts.bundleOperations);
   expect(e.local.workErrors).toContainEqual({ operation: 'delete', id: 'malware--never-seen', message: 'Cannot delete the stix element, malware--never-seen cannot be found.' });
 });

@@ -30,6 +30,16 @@ export const DELETE = /* GraphQL */ `mutation SyncDelete($id: ID!) {
 
 export const STIX = /* GraphQL */ `query SyncStix($id: String!) { stix(id: $id) }`;
 
+/**
+ * The core objects any of the given ids resolves to (`ids` is the platform's special filter key:
+ * internal id, standard id or any x_opencti_stix_ids), with their standard id.
+ */
+export const CORE_OBJECTS_BY_IDS = /* GraphQL */ `query SyncCoreObjectsByIds($first: Int!, $ids: [Any!]!) {
+  stixCoreObjects(first: $first, filters: { mode: and, filters: [{ key: ["ids"], values: $ids, operator: eq, mode: or }], filterGroups: [] }) {
+    edges { node { standard_id } }
+  }
+}`;
+
 /** All documents by operation name, for validation. */
 export const DOCUMENTS: Readonly<Record<string, string>> = {
   SyncAbout: ABOUT,
@@ -40,4 +50,5 @@ export const DOCUMENTS: Readonly<Record<string, string>> = {
   SyncMerge: MERGE,
   SyncDelete: DELETE,
   SyncStix: STIX,
+  SyncCoreObjectsByIds: CORE_OBJECTS_BY_IDS,
 };

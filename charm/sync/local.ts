@@ -78,6 +78,12 @@ const pushSchema = z.object({ stixBundlePush: z.boolean().nullable() });
 const mergeSchema = z.object({ stixEdit: z.object({ merge: z.object({ id: z.string() }).nullable() }).nullable() });
 const stixSchema = z.object({ stix: z.string().nullable() });
 const stixIdSchema = z.looseObject({ id: z.string() });
+const coreObjectsSchema = z.object({ stixCoreObjects: z.object({ edges: z.array(z.object({ node: z.object({ standard_id: z.string() }) })) }).nullable() });
+
+/** STIX types that are not core objects (stixCoreObjects does not list them). */
+const NON_CORE_PREFIXES = ['relationship--', 'sighting--'];
+/** Ids per stixCoreObjects query: one page each, kept well below the platform's search window. */
+const IDS_PER_QUERY = 500;
 const deleteSchema = z.object({ stixEdit: z.object({ delete: z.string().nullable() }).nullable() });
 
 export interface LocalOptions {
@@ -181,6 +187,27 @@ export class LocalPlatform {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * Which of the given ids are the standard id of an object of their own (not merely an alternative
+   * id of another object): one stixCoreObjects query per 500 core-object ids, one stix(id) per
+   * relationship or sighting id.
+   */
+  async ownStandardIds(ids: readonly string[], signal?: AbortSignal): Promise<Set<string>> {
+    const own = new Set<string>();
+    const core: string[] = [];
+    for (const id of ids) {
+      if (!NON_CORE_PREFIXES.some((p) => id.startsWith(p))) core.push(id);
+      else if ((await this.resolveStandardId(id, signal)) === id) own.add(id);
+    }
+    for (let i = 0; i < core.length; i += IDS_PER_QUERY) {
+      const chunk = core.slice(i, i + IDS_PER_QUERY);
+      const r = await this.#call('stixCoreObjects', D.CORE_OBJECTS_BY_IDS, { first: chunk.length, ids: chunk }, coreObjectsSchema, {}, signal);
+      const wanted = new Set(chunk);
+      for (const e of r.stixCoreObjects?.edges ?? []) if (wanted.has(e.node.standard_id)) own.add(e.node.standard_id);
+    }
+    return own;
   }
 
   async delete(id: string, signal?: AbortSignal): Promise<void> {

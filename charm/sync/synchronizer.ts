@@ -59,7 +59,8 @@ type Item = { id: string; gen: number; work: Work | { kind: 'marker' } };
 type Deferred =
   | { kind: 'merge'; targetId: string; sourceIds: string[]; eventId: string }
   | { kind: 'delete'; id: string; type: string; eventId: string }
-  | { kind: 'rename'; object: StixObject; previousStandard: string; eventId: string };
+  | Rename;
+type Rename = { kind: 'rename'; object: StixObject; previousStandard: string; eventId: string };
 
 interface Batch {
   /** The stream connection generation the items came from. */
@@ -76,6 +77,23 @@ interface Batch {
   ids: Set<string> | undefined;
   /** Delete operations carried in the bundle (OpenCTI >= 6.2). */
   bundleDeletes: number;
+  /** Merge operations carried in the bundle (OpenCTI >= 6.2). */
+  bundleMerges: number;
+  /**
+   * Merges carried in the bundle: the merge targets' post-merge states, upserted at the head of the
+   * next bundle, and the index in `items` of the first merge event. That event and the ones after it
+   * are accepted with the next batch, so the position never passes a merge whose target state is
+   * not applied yet.
+   */
+  carry: { from: number; objects: StixObject[] } | undefined;
+}
+
+/** Work handed from a batch to the next one: see `Batch.carry`. */
+interface Carry {
+  gen: number;
+  items: Item[];
+  objects: StixObject[];
+  bytes: number;
 }
 
 /**
@@ -84,6 +102,15 @@ interface Batch {
  */
 export function deleteItemJson(objectJson: string): string {
   return `${objectJson.slice(0, -1)},"opencti_operation":"delete"}`;
+}
+
+/**
+ * A merge as a bundle item (OpenCTI >= 6.2 workers, opencti-stream.md §3.5), the way the platform's
+ * own synchronizer hands a merge event to its worker: the target's data with `opencti_operation`,
+ * `merge_target_id` and `merge_source_ids` last. The worker only merges; it does not apply the data.
+ */
+export function mergeItemJson(targetJson: string, targetId: string, sourceIds: readonly string[]): string {
+  return `${targetJson.slice(0, -1)},"opencti_operation":"merge","merge_target_id":${JSON.stringify(targetId)},"merge_source_ids":${JSON.stringify(sourceIds)}}`;
 }
 
 /** [major, minor] of a platform version; NaN where a part is not a number. */
@@ -153,8 +180,10 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
   let exitCode: number | null = null;
   let lastError: SyncStatus['lastError'] = null;
   let localVersion: string | null = null;
-  /** Deletes go in the bundles as operations (decided from the local version at start-up). */
-  let bundleDeletes = false;
+  /** Deletes and merges go in the bundles as operations (decided from the local version at start-up). */
+  let bundleOps = false;
+  /** The merges taken into the last batch collected, for the next one (see `Batch.carry`). */
+  let pendingCarry: Carry | undefined;
   let registered = false;
 
   let safe = configuredStart;
@@ -353,24 +382,31 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
   }
 
   /**
-   * An update that changed the standard id: push the new state with previous-standard. If a replay
-   * (at-least-once) re-created the object under its old id, both ids now exist as two objects:
-   * merge the old one into the new one so the local platform converges.
+   * The updates of one batch that changed a standard id: each new state is pushed alone with
+   * previous-standard (the header applies to a whole request). Then one query finds the old ids
+   * that still exist as their own objects: a replay (at-least-once) re-created the object under its
+   * old id, so both ids now exist as two objects. Each such one is merged into the renamed object
+   * so the local platform converges.
    */
-  async function rename(op: Extract<Deferred, { kind: 'rename' }>): Promise<'done' | 'abandoned'> {
-    if ((await push([op.object], op.previousStandard)) === 'abandoned') return 'abandoned';
-    let resolved: string | null = null;
-    const check = await step('stix', async (signal) => {
-      resolved = await local.resolveStandardId(op.previousStandard, signal);
+  async function renameAll(ops: Rename[]): Promise<'done' | 'abandoned'> {
+    const pushed = await Promise.all(ops.map((op) => limit(() => push([op.object], op.previousStandard))));
+    if (pushed.includes('abandoned')) return 'abandoned';
+    let own = new Set<string>();
+    const check = await step('stixCoreObjects', async (signal) => {
+      own = await local.ownStandardIds(ops.map((op) => op.previousStandard), signal);
     }, true);
     if (check.r === 'abandoned') return 'abandoned';
-    if (check.r !== 'ok' || resolved !== op.previousStandard) return 'done';
-    log.info('the old standard id still exists as its own object (replayed create): merging it into the renamed object', { previousStandard: op.previousStandard, stixId: op.object.id, eventId: op.eventId });
-    return applyDeferred({ kind: 'merge', targetId: op.object.id, sourceIds: [op.previousStandard], eventId: op.eventId });
+    if (check.r !== 'ok') return 'done';
+    const merges = ops
+      .filter((op) => own.has(op.previousStandard))
+      .map((op) => {
+        log.info('the old standard id still exists as its own object (replayed create): merging it into the renamed object', { previousStandard: op.previousStandard, stixId: op.object.id, eventId: op.eventId });
+        return limit(() => applyDeferred({ kind: 'merge', targetId: op.object.id, sourceIds: [op.previousStandard], eventId: op.eventId }));
+      });
+    return (await Promise.all(merges)).includes('abandoned') ? 'abandoned' : 'done';
   }
 
-  async function applyDeferred(op: Deferred): Promise<'done' | 'abandoned'> {
-    if (op.kind === 'rename') return rename(op);
+  async function applyDeferred(op: Exclude<Deferred, Rename>): Promise<'done' | 'abandoned'> {
     if (op.kind === 'merge') {
       if (op.sourceIds.length === 0) return 'done';
       const res = await step('stixEdit.merge', (signal) => local.merge(op.targetId, op.sourceIds, signal), true);
@@ -462,16 +498,22 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
       })(),
     );
     lastBundle = bundle;
-    // The deferred operations of one batch touch disjoint ids: they run concurrently.
-    const ops = b.deferred.map((op) => {
-      const p = guard(bundle.then((r) => (r === 'abandoned' ? r : limit(() => applyDeferred(op)))));
-      const ids = deferredIds(op);
+    const track = (ids: string[], p: Promise<Outcome>) => {
       for (const id of ids) pendingOps.set(id, p);
       void p.then(() => {
         for (const id of ids) if (pendingOps.get(id) === p) pendingOps.delete(id);
       });
       return p;
-    });
+    };
+    // The deferred operations of one batch touch disjoint ids: they run concurrently. Its id
+    // changes run as one group, which ends with one check for replayed creates.
+    const renames: Rename[] = [];
+    const ops: Promise<Outcome>[] = [];
+    for (const op of b.deferred) {
+      if (op.kind === 'rename') renames.push(op);
+      else ops.push(track(deferredIds(op), guard(bundle.then((r) => (r === 'abandoned' ? r : limit(() => applyDeferred(op)))))));
+    }
+    if (renames.length > 0) ops.push(track(renames.flatMap(deferredIds), guard(bundle.then((r) => (r === 'abandoned' ? r : renameAll(renames))))));
     const applied = Promise.all([bundle, ...ops]).then((rs): Outcome => (rs.includes('abandoned') ? 'abandoned' : 'done'));
     const accepted = guard(
       Promise.all([lastAccepted, applied]).then(([prev, mine]): Outcome => {
@@ -495,9 +537,25 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
    * the same way and pushed alone, since its previous-standard header applies to a whole request.
    */
   async function collectBatch(gen: number): Promise<Batch> {
-    const b: Batch = { gen, items: [], objects: [], bytes: 0, deferred: [], touched: new Set(), ids: bundleDeletes ? new Set() : undefined, bundleDeletes: 0 };
+    const b: Batch = { gen, items: [], objects: [], bytes: 0, deferred: [], touched: new Set(), ids: bundleOps ? new Set() : undefined, bundleDeletes: 0, bundleMerges: 0, carry: undefined };
+    const carried = pendingCarry;
+    pendingCarry = undefined;
+    if (carried && carried.gen === gen) {
+      // The previous batch's merges: their targets' post-merge states open this bundle, and the
+      // merge events (with what followed them there) are accepted with this batch.
+      b.items.push(...carried.items);
+      for (const o of carried.objects) {
+        b.objects.push(o);
+        b.ids?.add(o.id);
+      }
+      b.bytes += carried.bytes;
+    }
     unaccepted.push(b);
     const batch = await fillBatch(b);
+    if (batch.carry) {
+      const { from, objects } = batch.carry;
+      pendingCarry = { gen: batch.gen, items: batch.items.splice(from), objects, bytes: objects.reduce((n, o) => n + o.json.length, 0) };
+    }
     if (batch.objects.length > 0 && cfg.apply.mode !== 'none' && gen === generation) batch.bundleJson = serializeBundle(batch.objects);
     return batch;
   }
@@ -555,6 +613,22 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
           const ids = [w.object.id, ...w.sourceIds];
           if (ids.some((id) => b.touched.has(id))) return b;
           if (perEvent && size() > 0) return b;
+          if (b.ids && cfg.apply.mode === 'batch') {
+            // In the bundle, as the worker's merge item; the target's post-merge state opens the
+            // next bundle (the worker's item only merges). One item per id per bundle, as for deletes.
+            if (ids.some((id) => b.ids?.has(id))) return b;
+            take();
+            b.objects.push({ id: w.object.id, type: w.object.type, json: mergeItemJson(w.object.json, w.object.id, w.sourceIds) });
+            b.carry ??= { from: b.items.length - 1, objects: [] };
+            b.carry.objects.push(w.object);
+            for (const id of ids) {
+              b.ids.add(id);
+              b.touched.add(id);
+            }
+            b.bundleMerges++;
+            b.bytes += w.bytes;
+            continue;
+          }
           take();
           b.objects.push(w.object); // upsert the target's post-merge state first, then merge the sources into it
           b.ids?.add(w.object.id);
@@ -613,9 +687,10 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
     }
     // What follows this batch in the stream: the next batch taken off the queue, or the queue's head.
     counters.deletes += b.bundleDeletes;
+    counters.merges += b.bundleMerges;
     const at = unaccepted.indexOf(b);
     if (at >= 0) unaccepted.splice(at, 1);
-    const next = (at >= 0 ? unaccepted[at]?.items[0] : undefined) ?? queue.peek();
+    const next = (at >= 0 ? unaccepted[at]?.items[0] : undefined) ?? pendingCarry?.items[0] ?? queue.peek();
     let candidate = beforeRun;
     if (runId !== undefined && (runId === beforeRun || (next !== undefined && next.gen === generation && next.id !== '' && next.id !== runId))) candidate = runId;
     if (candidate !== undefined) safe = candidate;
@@ -646,7 +721,7 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
     for (;;) {
       const batch = await ahead;
       if (batch === undefined || stopCtl.signal.aborted) return;
-      if (batch.gen !== generation || batch.items.length === 0) {
+      if (batch.gen !== generation || (batch.items.length === 0 && batch.objects.length === 0)) {
         discard(batch);
         ahead = nextBatch();
         continue;
@@ -768,8 +843,8 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
       fatal(EXIT.LOCAL_UNSUPPORTED, `local OpenCTI at ${cfg.local.url} is version ${version}; this synchronizer needs 5.0 or later: upgrade the platform`, 'local');
       return;
     }
-    bundleDeletes = supportsBundleOperations(version);
-    log.info('local platform reachable', { url: cfg.local.url, version, deletes: bundleDeletes ? 'in bundles (opencti_operation)' : 'one request each' });
+    bundleOps = supportsBundleOperations(version);
+    log.info('local platform reachable', { url: cfg.local.url, version, deletesAndMerges: bundleOps ? 'in bundles (opencti_operation)' : 'one request each' });
     const me = await retrying('me', () => local.me());
     if (me === undefined) return;
     if (!me.capabilities.includes('BYPASS')) {
