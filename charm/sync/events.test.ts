@@ -1,6 +1,6 @@
 // classifyEvent: every stream payload becomes work or a counted skip with a reason that names the
 // field at fault; the object's JSON text is what the bundle will carry.
-import { classifyEvent } from './events.js';
+import { classifyEvent, topLevelDataText } from './events.js';
 
 const obj = { id: 'indicator--0b4e7f3a-2f1c-4d7e-9a55-1c2d3e4f5a6b', type: 'indicator', name: 'x', pattern: "[ipv4-addr:value = '10.0.0.1']" };
 const ev = (over: Record<string, unknown> = {}) => JSON.stringify({ version: '4', type: 'create', scope: 'external', data: obj, message: 'creates', origin: {}, ...over });
@@ -47,4 +47,24 @@ test.each([
   [ev({ context: { sources: [{ id: 'a' }, {}] } }), 'context.sources.1.id must be a non-empty string'],
 ])('malformed payload %#: the field at fault is named', (text, detail) => {
   expect(classifyEvent('create', text)).toEqual({ kind: 'skip', reason: 'malformed', detail: `create event: ${detail}` });
+});
+
+test.each([
+  ['data first', '{"data":{"id":"x","a":[1,{"b":"}"}]},"version":"4"}', '{"id":"x","a":[1,{"b":"}"}]}'],
+  ['data last', '{"version":"4","data":{"id":"x"}}', '{"id":"x"}'],
+  ['nested data keys and "data" inside strings are not it', '{"origin":{"data":{"id":"no"}},"message":"\\"data\\":{\\"id\\":\\"no\\"}","data":{"id":"yes","s":"a\\\\"}}', '{"id":"yes","s":"a\\\\"}'],
+  ['whitespace around', '{ "version" : "4" , "data" : { "id" : "x" } , "scope": "external" }', '{ "id" : "x" }'],
+  ['the last of duplicate keys, as JSON.parse', '{"data":{"id":"first"},"data":{"id":"second"}}', '{"id":"second"}'],
+  ['no data key', '{"version":"4"}', undefined],
+])('topLevelDataText: %s', (_name, text, expected) => {
+  expect(topLevelDataText(text)).toBe(expected);
+  if (expected !== undefined) expect(JSON.parse(expected)).toEqual((JSON.parse(text) as { data: unknown }).data);
+});
+
+test('the bundle text of an object is its data exactly as received, unicode and escapes included', () => {
+  const data = { id: 'malware--é', type: 'malware', name: 'quote " backslash \\ tab \t ☃', description: 'line\nbreak' };
+  const text = `{"version":"4","type":"create","data":${JSON.stringify(data, null, 1)},"origin":{}}`;
+  const w = classifyEvent('create', text);
+  expect(w.kind === 'upsert' && JSON.parse(w.object.json)).toEqual(data);
+  expect(w.kind === 'upsert' && w.object.json).toBe(JSON.stringify(data, null, 1));
 });

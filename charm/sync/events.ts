@@ -73,6 +73,63 @@ function checkPayload(p: unknown): Payload | string {
   return { version: String(version), scope: p['scope'] as string | undefined, data: data as Payload['data'], reversePatch, sources };
 }
 
+/** The end (index of the closing quote) of the JSON string whose opening quote is at `open`. */
+function stringEnd(text: string, open: number): number {
+  let q = text.indexOf('"', open + 1);
+  for (;;) {
+    if (q < 0) return -1;
+    let k = q - 1;
+    while (text.charCodeAt(k) === 92 /* \ */) k--;
+    if ((q - 1 - k) % 2 === 0) return q; // an even run of backslashes: this quote is not escaped
+    q = text.indexOf('"', q + 1);
+  }
+}
+
+/**
+ * The text of the value of the top-level key `data` in `text`, which JSON.parse has accepted: the
+ * object's JSON exactly as it came, without building it again with JSON.stringify (which cost
+ * about twice this scan, and a new string per event). The last occurrence wins, as in JSON.parse.
+ * Undefined when there is no such key (the caller then falls back to JSON.stringify).
+ */
+export function topLevelDataText(text: string): string | undefined {
+  let depth = 0;
+  let keyNext = false;
+  let start = -1;
+  let found: string | undefined;
+  for (let i = 0, n = text.length; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      const end = stringEnd(text, i);
+      if (end < 0) return undefined;
+      if (depth === 1 && keyNext && end - i === 5 && text.startsWith('data', i + 1)) {
+        let k = end + 1;
+        while (text.charCodeAt(k) !== 58 /* : */) k++;
+        k++;
+        while (text.charCodeAt(k) <= 32) k++;
+        start = k;
+        i = k - 1;
+      } else i = end;
+      keyNext = false;
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
+      depth++;
+      keyNext = c === 123 && depth === 1;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
+      depth--;
+      if (start >= 0 && depth === 1) {
+        found = text.slice(start, i + 1);
+        start = -1;
+      }
+    } else if (c === 44 /* , */ && depth === 1) {
+      if (start >= 0) {
+        found = text.slice(start, i).trimEnd();
+        start = -1;
+      }
+      keyNext = true;
+    }
+  }
+  return found;
+}
+
 export type SkipReason = 'unknown-type' | 'old-version' | 'internal-scope' | 'malformed';
 
 export type Work =
@@ -104,7 +161,7 @@ export function classifyEvent(eventName: string, dataText: string, withJson = tr
   if (!Number.isFinite(version) || version < 4) return { kind: 'skip', reason: 'old-version', detail: `event version "${p.version}" is below 4` };
   if (p.scope === 'internal') return { kind: 'skip', reason: 'internal-scope', detail: 'internal-scope event' };
   const bytes = dataText.length;
-  const object: StixObject = { id: p.data.id, type: p.data.type, json: withJson ? JSON.stringify(p.data) : '' };
+  const object: StixObject = { id: p.data.id, type: p.data.type, json: withJson ? (topLevelDataText(dataText) ?? JSON.stringify(p.data)) : '' };
   switch (eventName) {
     case 'create':
     case 'update': {
