@@ -319,6 +319,18 @@ test('a merge item whose target is then updated, and a merge of an unknown sourc
   expect(h.counters.merges).toBe(2);
 });
 
+test('once the stream pauses for SYNC_BATCH_IDLE_MS a partial batch goes out, long before SYNC_BATCH_MAX_WAIT_MS or a heartbeat', async () => {
+  emu = await startOpenctiEmulator({ heartbeatMs: 60_000 });
+  emu.seed(30, 4, 0);
+  const p = await start(envFor(emu, { SYNC_BATCH_MAX_WAIT_MS: '60000', SYNC_BATCH_IDLE_MS: '10' }));
+  await converged(emu, 5000);
+  emu.seed(5, 4, 0); // a second burst, while caught up
+  await converged(emu, 5000);
+  const h = await p.healthz();
+  expect(h?.status.counters.eventsApplied).toBe(35);
+  expect(h?.status.counters.heartbeats).toBe(0);
+});
+
 test('a replayed create of a renamed object (state lost, whole stream again) is found by one query per batch and merged into the renamed object', async () => {
   emu = await startOpenctiEmulator({ heartbeatMs: 100 });
   emu.remote.append(event('create', malware('malware--old', 'Old name')));

@@ -119,6 +119,7 @@ const envSchema = z.object({
   SYNC_BATCH_MAX_EVENTS: z._default(int(1, 100_000), 500),
   SYNC_BATCH_MAX_BYTES: z._default(int(1024, 512 * 1024 * 1024), 4 * 1024 * 1024),
   SYNC_BATCH_MAX_WAIT_MS: z._default(int(0, 60_000), 200),
+  SYNC_BATCH_IDLE_MS: z._default(int(0, 60_000), 10),
   SYNC_QUEUE_MAX_EVENTS: z._default(int(1, 1_000_000), 2000),
   SYNC_QUEUE_MAX_BYTES: z._default(int(1024 * 1024, 16 * 1024 * 1024 * 1024), 64 * 1024 * 1024),
   SYNC_APPLY_CONCURRENCY: z._default(int(1, 64), 8),
@@ -159,7 +160,7 @@ export interface SyncConfig {
   };
   http: { port: number; host: string };
   statusFile: string | undefined;
-  apply: { mode: (typeof APPLY_MODES)[number]; batchMaxEvents: number; batchMaxBytes: number; batchMaxWaitMs: number; queueMaxEvents: number; queueMaxBytes: number; concurrency: number; window: number };
+  apply: { mode: (typeof APPLY_MODES)[number]; batchMaxEvents: number; batchMaxBytes: number; batchMaxWaitMs: number; batchIdleMs: number; queueMaxEvents: number; queueMaxBytes: number; concurrency: number; window: number };
   stateSaveIntervalMs: number;
   progressIntervalMs: number;
   stopGraceMs: number;
@@ -228,6 +229,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): ConfigResult {
         batchMaxEvents: e.SYNC_APPLY_MODE === 'per-event' ? 1 : e.SYNC_BATCH_MAX_EVENTS,
         batchMaxBytes: e.SYNC_BATCH_MAX_BYTES,
         batchMaxWaitMs: e.SYNC_APPLY_MODE === 'per-event' ? 0 : e.SYNC_BATCH_MAX_WAIT_MS,
+        batchIdleMs: e.SYNC_APPLY_MODE === 'per-event' ? 0 : e.SYNC_BATCH_IDLE_MS,
         queueMaxEvents: e.SYNC_QUEUE_MAX_EVENTS,
         queueMaxBytes: e.SYNC_QUEUE_MAX_BYTES,
         concurrency: e.SYNC_APPLY_MODE === 'per-event' ? 1 : e.SYNC_APPLY_CONCURRENCY,

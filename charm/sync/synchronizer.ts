@@ -576,7 +576,9 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
         if (size() === 0 && b.items.length > 0) return b;
         const remaining = cfg.apply.batchMaxWaitMs - (Date.now() - began);
         if (remaining <= 0) return b;
-        const got = await queue.waitForItem(remaining, stopCtl.signal);
+        // Wait for more while events keep coming; once the stream pauses for SYNC_BATCH_IDLE_MS
+        // (caught up, or a quiet moment) the batch goes out rather than waiting for the time bound.
+        const got = await queue.waitForItem(size() > 0 ? Math.min(remaining, cfg.apply.batchIdleMs) : remaining, stopCtl.signal);
         if (!got || gen !== generation) return b;
         continue;
       }
