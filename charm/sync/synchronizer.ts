@@ -73,7 +73,7 @@ interface Batch {
   touched: Set<string>;
   /** `objects` as a bundle, serialized while the previous batch was being applied. */
   bundleJson?: string;
-  /** Ids of the bundle's items (only tracked when deletes travel in the bundle). */
+  /** Ids of the bundle's items (only tracked when deletes and merges travel in the bundle). */
   ids: Set<string> | undefined;
   /** Delete operations carried in the bundle (OpenCTI >= 6.2). */
   bundleDeletes: number;
@@ -531,10 +531,12 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
   // ---------------------------------------------------------------- batching
   /**
    * Take the next batch off the queue: consecutive creates/updates become one bundle (bounded by
-   * count, bytes and time); merges and deletes in the same window are deferred to run after the
-   * bundle, which keeps the effect of the original order because a later event touching an id that
-   * a deferred op touches closes the batch first. An update that changes a standard id is deferred
-   * the same way and pushed alone, since its previous-standard header applies to a whole request.
+   * count, bytes and time). From OpenCTI 6.2 deletes and merges are items of that bundle (a merge's
+   * post-merge target state opens the next one, see `Batch.carry`); before 6.2 they are deferred to
+   * run after the bundle, which keeps the effect of the original order because a later event
+   * touching an id that a deferred op touches closes the batch first. An update that changes a
+   * standard id is deferred the same way and pushed alone, since its previous-standard header
+   * applies to a whole request.
    */
   async function collectBatch(gen: number): Promise<Batch> {
     const b: Batch = { gen, items: [], objects: [], bytes: 0, deferred: [], touched: new Set(), ids: bundleOps ? new Set() : undefined, bundleDeletes: 0, bundleMerges: 0, carry: undefined };
