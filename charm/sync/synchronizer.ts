@@ -93,7 +93,6 @@ interface Carry {
   gen: number;
   items: Item[];
   objects: StixObject[];
-  bytes: number;
 }
 
 /**
@@ -549,14 +548,14 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
       for (const o of carried.objects) {
         b.objects.push(o);
         b.ids?.add(o.id);
+        b.bytes += o.json.length;
       }
-      b.bytes += carried.bytes;
     }
     unaccepted.push(b);
     const batch = await fillBatch(b);
     if (batch.carry) {
       const { from, objects } = batch.carry;
-      pendingCarry = { gen: batch.gen, items: batch.items.splice(from), objects, bytes: objects.reduce((n, o) => n + o.json.length, 0) };
+      pendingCarry = { gen: batch.gen, items: batch.items.splice(from), objects };
     }
     if (batch.objects.length > 0 && cfg.apply.mode !== 'none' && gen === generation) batch.bundleJson = serializeBundle(batch.objects);
     return batch;
