@@ -2,7 +2,7 @@
  * A small `fetch` over node:http(s) with keep-alive, for graphql-request. Node's built-in fetch
  * (undici + web streams) costs more CPU per request than the whole GraphQL round trip to a local
  * platform; the synchronizer sends many requests with large bodies, so it uses this instead.
- * Only what graphql-request needs: POST/GET, headers, a string body, AbortSignal, and an answer with
+ * Only what graphql-request needs: POST/GET, headers, a string (or bytes) body, AbortSignal, and an answer with
  * the members of a Response it reads (status, ok, headers.get, text).
  */
 import http from 'node:http';
@@ -54,8 +54,8 @@ export const nodeFetch: typeof fetch = (input, init) =>
     const signal = init?.signal ?? undefined;
     if (signal?.aborted) return reject(signal.reason);
     const headers = headersToRecord(init?.headers);
-    // The string is written as is (no Buffer copy of a multi-megabyte bundle kept until the next GC).
-    const body = typeof init?.body === 'string' ? init.body : undefined;
+    // A string is written as is (no Buffer copy of it kept until the next GC); bytes as they are.
+    const body = typeof init?.body === 'string' || init?.body instanceof Uint8Array ? init.body : undefined;
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
     const secure = url.protocol === 'https:';
     const req = (secure ? https : http).request(url, { method: init?.method ?? 'GET', headers, agent: secure ? httpsAgent : httpAgent });

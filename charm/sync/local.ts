@@ -97,27 +97,107 @@ export interface PushOptions {
   /** The object's previous standard id, when this update changed it (pitfall 5). */
   previousStandard?: string | undefined;
   signal?: AbortSignal | undefined;
-  /** `serializeBundle(objects)`, when the caller prepared it ahead (the same objects, in order). */
-  bundleJson?: string | undefined;
+  /** `bundlePushBody(connectorId, objects)`, when the caller prepared it ahead (the same objects, in order). */
+  body?: Buffer | undefined;
 }
 
-/** A STIX 2.1 bundle of the given objects, in order, as the JSON text stixBundlePush takes. */
-export function serializeBundle(objects: readonly StixObject[]): string {
-  return `{"type":"bundle","id":"bundle--${crypto.randomUUID()}","spec_version":"2.1","objects":[${objects.map((o) => o.json).join(',')}]}`;
+/**
+ * A byte buffer written string by string, grown by doubling. A string of n UTF-16 units takes at
+ * most 3n bytes in UTF-8, so a write never has to be measured first.
+ */
+class ByteWriter {
+  #buf: Buffer;
+  #pos = 0;
+  constructor(capacity: number) {
+    this.#buf = Buffer.allocUnsafe(Math.max(capacity, 256));
+  }
+  write(s: string): void {
+    const worst = s.length * 3;
+    if (this.#buf.length - this.#pos < worst) {
+      const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + worst));
+      this.#buf.copy(next, 0, 0, this.#pos);
+      this.#buf = next;
+    }
+    this.#pos += this.#buf.write(s, this.#pos, 'utf8');
+  }
+  bytes(): Buffer {
+    return this.#buf.subarray(0, this.#pos);
+  }
+}
+
+/**
+ * The HTTP body of one stixBundlePush, as UTF-8 bytes: `{"query":…,"variables":{"connectorId":…,
+ * "bundle":"…"}}`, where `bundle` is a STIX 2.1 bundle of the given objects, in order, as a JSON
+ * string. It is written object by object: each object's text is escaped on its own (JSON.stringify
+ * of a string, the escaping a whole-body JSON.stringify applies) straight into one buffer. Built the
+ * usual way, a bundle of megabytes would exist three times: its text, the escaped body text, and
+ * the bytes http encodes from it, the two texts on the V8 heap.
+ */
+export function bundlePushBody(connectorId: string, objects: readonly StixObject[]): Buffer {
+  let size = 256;
+  for (const o of objects) size += o.json.length;
+  const w = new ByteWriter(size + (size >>> 3));
+  const head = JSON.stringify(`{"type":"bundle","id":"bundle--${crypto.randomUUID()}","spec_version":"2.1","objects":[`);
+  w.write(`{"query":${JSON.stringify(D.BUNDLE_PUSH)},"variables":{"connectorId":${JSON.stringify(connectorId)},"bundle":${head.slice(0, -1)}`);
+  for (let i = 0; i < objects.length; i++) {
+    if (i > 0) w.write(',');
+    w.write(JSON.stringify((objects[i] as StixObject).json).slice(1, -1));
+  }
+  w.write(']}"}}');
+  return w.bytes();
+}
+
+/** A GraphQL answer as graphql-request reads one: errors, or a non-2xx status, become a ClientError. */
+function graphqlAnswer(status: number, ok: boolean, headers: Headers, text: string, query: string): unknown {
+  let result: unknown;
+  try {
+    result = JSON.parse(text);
+  } catch (err) {
+    if (ok) throw err;
+    throw new ClientError({ status, headers, body: text }, { query });
+  }
+  const r = (result && typeof result === 'object' ? result : {}) as { data?: unknown; errors?: unknown[]; extensions?: unknown };
+  const hasErrors = Array.isArray(r.errors) && r.errors.length > 0;
+  // The request in the error is the document only: the variables (a whole bundle) are left out.
+  if (!ok || hasErrors) throw new ClientError({ ...(r as object), status, headers, body: text } as ConstructorParameters<typeof ClientError>[0], { query });
+  return r.data;
 }
 
 export class LocalPlatform {
   readonly #client: GraphQLClient;
   readonly #opts: LocalOptions;
+  readonly #endpoint: string;
 
   constructor(opts: LocalOptions) {
     this.#opts = opts;
+    this.#endpoint = `${opts.url}/graphql`;
     // excludeOperationName: every document holds one named operation, so the body needs no
     // operationName, and graphql-request does not parse the document again on every request.
-    this.#client = new GraphQLClient(`${opts.url}/graphql`, { headers: { authorization: `Bearer ${opts.token}` }, fetch: nodeFetch, excludeOperationName: true });
+    this.#client = new GraphQLClient(this.#endpoint, { headers: { authorization: `Bearer ${opts.token}` }, fetch: nodeFetch, excludeOperationName: true });
   }
 
-  async #call<T>(operation: string, document: string, variables: Record<string, unknown>, schema: z.ZodType<T>, headers: Record<string, string> = {}, outer?: AbortSignal): Promise<T> {
+  /** One request through graphql-request. */
+  #call<T>(operation: string, document: string, variables: Record<string, unknown>, schema: z.ZodType<T>, headers: Record<string, string> = {}, outer?: AbortSignal): Promise<T> {
+    return this.#timed(operation, schema, outer, (signal) => this.#client.request({ document, variables, requestHeaders: headers, signal }));
+  }
+
+  /**
+   * One request whose body is already built (stixBundlePush, see bundlePushBody), posted the way
+   * graphql-request posts one, its answer read the way graphql-request reads one.
+   */
+  #post<T>(operation: string, document: string, body: Buffer, schema: z.ZodType<T>, headers: Record<string, string>, outer?: AbortSignal): Promise<T> {
+    return this.#timed(operation, schema, outer, async (signal) => {
+      const res = await nodeFetch(this.#endpoint, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.#opts.token}`, accept: 'application/graphql-response+json, application/json', 'content-type': 'application/json', ...headers },
+        body,
+        signal,
+      });
+      return graphqlAnswer(res.status, res.ok, res.headers, await res.text(), document);
+    });
+  }
+
+  async #timed<T>(operation: string, schema: z.ZodType<T>, outer: AbortSignal | undefined, send: (signal: AbortSignal) => Promise<unknown>): Promise<T> {
     // One controller and one timer per request: cheaper than AbortSignal.timeout + AbortSignal.any.
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(new DOMException(`no answer within ${this.#opts.timeoutMs} ms`, 'TimeoutError')), this.#opts.timeoutMs);
@@ -126,7 +206,7 @@ export class LocalPlatform {
     else outer?.addEventListener('abort', onOuter, { once: true });
     let raw: unknown;
     try {
-      raw = await this.#client.request({ document, variables, requestHeaders: headers, signal: ctl.signal });
+      raw = await send(ctl.signal);
     } catch (err) {
       throw classifyLocalError(err, operation, this.#opts.url, this.#opts.timeoutMs);
     } finally {
@@ -164,13 +244,13 @@ export class LocalPlatform {
     return { state: r.pingConnector.connector_state ?? null };
   }
 
-  /** One stixBundlePush with the given objects, in order. `opts.bundleJson` reuses a serialisation made ahead. */
+  /** One stixBundlePush with the given objects, in order. `opts.body` reuses a body built ahead. */
   async pushBundle(connectorId: string, objects: readonly StixObject[], opts: PushOptions = {}): Promise<void> {
-    const bundle = opts.bundleJson ?? serializeBundle(objects);
+    const body = opts.body ?? bundlePushBody(connectorId, objects);
     const headers: Record<string, string> = {};
     if (this.#opts.synchronizedUpsert) headers['synchronized-upsert'] = 'true';
     if (opts.previousStandard) headers['previous-standard'] = opts.previousStandard;
-    await this.#call('stixBundlePush', D.BUNDLE_PUSH, { connectorId, bundle }, pushSchema, headers, opts.signal);
+    await this.#post('stixBundlePush', D.BUNDLE_PUSH, body, pushSchema, headers, opts.signal);
   }
 
   async merge(targetId: string, sourceIds: readonly string[], signal?: AbortSignal): Promise<void> {

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { SyncConfig } from './config.js';
 import { classifyEvent, type StixObject, type Work } from './events.js';
 import { createLogger, type Logger } from './log.js';
-import { LocalError, LocalPlatform, classifyLocalError, serializeBundle } from './local.js';
+import { LocalError, LocalPlatform, bundlePushBody, classifyLocalError } from './local.js';
 import { START_OF_STREAM, readConnectorState, streamIdDate, writeConnectorState, compareStreamIds } from './position.js';
 import { BoundedQueue } from './queue.js';
 import { RemoteStream, type ConnectedInfo } from './remote.js';
@@ -71,8 +71,8 @@ interface Batch {
   deferred: Deferred[];
   /** Ids touched by `deferred`: a later upsert of one of them must wait for the next batch. */
   touched: Set<string>;
-  /** `objects` as a bundle, serialized while the previous batch was being applied. */
-  bundleJson?: string;
+  /** The stixBundlePush body of `objects`, built while the previous batch was being applied. */
+  body?: Buffer;
   /** Ids of the bundle's items (only tracked when deletes and merges travel in the bundle). */
   ids: Set<string> | undefined;
   /** Delete operations carried in the bundle (OpenCTI >= 6.2). */
@@ -359,8 +359,8 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
     log.error('the local platform refused an object after retries: skipped (position advances past it)', { operation: what, stixId: obj.id, stixType: obj.type, eventId: itemId, error: err?.message ?? 'unknown' });
   }
 
-  async function push(objects: StixObject[], previousStandard: string | undefined, bundleJson?: string): Promise<'done' | 'abandoned'> {
-    const res = await step('stixBundlePush', (signal) => local.pushBundle(cfg.connector.id, objects, { previousStandard, signal, bundleJson }), false);
+  async function push(objects: StixObject[], previousStandard: string | undefined, body?: Buffer): Promise<'done' | 'abandoned'> {
+    const res = await step('stixBundlePush', (signal) => local.pushBundle(cfg.connector.id, objects, { previousStandard, signal, body }), false);
     if (res.r === 'abandoned') return 'abandoned';
     if (res.r === 'ok') {
       counters.bundlesPushed++;
@@ -491,8 +491,8 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
         const before = await Promise.all(deps);
         if (before.includes('abandoned') || applyCtl.signal.aborted) return 'abandoned';
         if (b.objects.length === 0) return 'done';
-        const r = await push(b.objects, undefined, b.bundleJson);
-        b.bundleJson = undefined; // pushed: do not keep megabytes alive until the batch is accepted
+        const r = await push(b.objects, undefined, b.body);
+        b.body = undefined; // pushed: do not keep megabytes alive until the batch is accepted
         return r;
       })(),
     );
@@ -557,7 +557,7 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
       const { from, objects } = batch.carry;
       pendingCarry = { gen: batch.gen, items: batch.items.splice(from), objects };
     }
-    if (batch.objects.length > 0 && cfg.apply.mode !== 'none' && gen === generation) batch.bundleJson = serializeBundle(batch.objects);
+    if (batch.objects.length > 0 && cfg.apply.mode !== 'none' && gen === generation) batch.body = bundlePushBody(cfg.connector.id, batch.objects);
     return batch;
   }
 
