@@ -43,7 +43,8 @@ interface Entry {
   type: string;
   version: number;
   scope: string;
-  frame: string;
+  /** The whole SSE frame, as the bytes written (encoded once, not on every delivery). */
+  frame: Buffer;
   /** Fault injection: delivered even if the server would filter it (old version, internal). */
   forced: boolean;
 }
@@ -162,7 +163,7 @@ export class RemoteStreamEmulator {
 
   #push(type: string, version: number, scope: string, json: string, forced: boolean, withId = true): string {
     const { id, ms, seq } = this.#nextId();
-    const frame = withId ? `id: ${id}\nevent: ${type}\ndata: ${json}\n\n` : `event: ${type}\ndata: ${json}\n\n`;
+    const frame = Buffer.from(withId ? `id: ${id}\nevent: ${type}\ndata: ${json}\n\n` : `event: ${type}\ndata: ${json}\n\n`);
     this.#log.push({ id, ms, seq, type, version, scope, frame, forced });
     this.#bus.emit('append');
     return id;
@@ -421,28 +422,31 @@ export class RemoteStreamEmulator {
         await once(this.#bus, 'append');
         continue;
       }
-      let chunk = '';
-      while (conn.cursor < this.#log.length && chunk.length < 65536) {
+      // Up to 64 KiB of frames per write, joined as bytes.
+      const frames: Buffer[] = [];
+      let size = 0;
+      while (conn.cursor < this.#log.length && size < 65536) {
         const e = this.#log[conn.cursor] as Entry;
         if (!this.#deliverable(e, conn)) {
           conn.cursor++;
           continue;
         }
         if (conn.dropAfter && conn.sent >= conn.dropAfter.events) {
-          if (conn.dropAfter.partial) chunk += e.frame.slice(0, Math.max(1, Math.floor(e.frame.length / 2)));
-          res.write(chunk);
+          if (conn.dropAfter.partial) frames.push(e.frame.subarray(0, Math.max(1, Math.floor(e.frame.length / 2))));
+          res.write(Buffer.concat(frames));
           conn.closed = true;
           await new Promise((r) => setTimeout(r, 20));
           res.socket?.destroy();
           return;
         }
-        chunk += e.frame;
+        frames.push(e.frame);
+        size += e.frame.length;
         conn.cursor++;
         conn.sent++;
         conn.lastId = e.id;
       }
-      if (chunk.length === 0) continue;
-      if (!res.write(chunk)) await drainOrClose(res);
+      if (size === 0) continue;
+      if (!res.write(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames, size))) await drainOrClose(res);
       if (conn.delayMs > 0) await new Promise((r) => setTimeout(r, conn.delayMs));
       else if (this.#conns.size > 0) await new Promise((r) => setImmediate(r));
     }
