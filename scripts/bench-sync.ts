@@ -10,13 +10,16 @@
  * hosts the emulator (both its remote stream and its local GraphQL server), over the run.
  * Options: --events N (default 50000), --big N (default 200000), --seed S, --churn C (the generator's
  * share of id changes, deletes and merges: 1 = the default mix, 0 = none), --only a,b,c,big (a subset
- * of the runs; the ratios are printed only when all four ran), --prof DIR (CPU profiles of the
- * synchronizer processes into DIR, node --cpu-prof); for experiments, --env K=V,K2=V2 (extra
+ * of the runs; the ratios are printed only when all four ran), --prof DIR (CPU profiles into DIR:
+ * of the synchronizer processes, node --cpu-prof, and of this process, the emulator, over each run,
+ * node:inspector); for experiments, --env K=V,K2=V2 (extra
  * environment) and --node-args "--flag ..." (extra node flags), given to every run alike, and
- * --bundle FILE (another build of the synchronizer, to compare two builds).
+ * --bundle FILE (another build of the synchronizer, to compare two builds). BENCH_CHILD_STDOUT=1
+ * passes the synchronizer's stdout through (e.g. with --node-args=--trace-gc).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -74,6 +77,12 @@ async function run(label: string, mode: 'batch' | 'per-event' | 'none', events: 
   const port = await freePort();
   fullGc();
   const nodeArgs = values.prof ? ['--cpu-prof', '--cpu-prof-dir', values.prof, '--cpu-prof-name', `${mode}-${events}-${Date.now()}.cpuprofile`] : [];
+  const emuProfiler = values.prof ? new Session() : undefined;
+  if (emuProfiler) {
+    emuProfiler.connect();
+    await emuProfiler.post('Profiler.enable');
+    await emuProfiler.post('Profiler.start');
+  }
   const emuCpu0 = process.cpuUsage();
   const child = spawn(process.execPath, [...extraNodeArgs, ...nodeArgs, bundle], {
     env: {
@@ -94,7 +103,7 @@ async function run(label: string, mode: 'batch' | 'per-event' | 'none', events: 
       SYNC_APPLY_MODE: mode,
       ...extraEnv,
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', process.env.BENCH_CHILD_STDOUT ? 'inherit' : 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
@@ -120,6 +129,11 @@ async function run(label: string, mode: 'batch' | 'per-event' | 'none', events: 
   const rssMb = vmHWM(child.pid as number);
   const syncCpu = procCpuSeconds(child.pid as number);
   const emuCpuUsed = process.cpuUsage(emuCpu0);
+  if (emuProfiler && values.prof) {
+    const { profile } = await emuProfiler.post('Profiler.stop');
+    writeFileSync(path.join(values.prof, `emulator-${mode}-${events}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
+    emuProfiler.disconnect();
+  }
   child.kill('SIGTERM');
   await exited;
   const t = status.timing;
