@@ -148,7 +148,8 @@ export function bundlePushBody(connectorId: string, objects: readonly StixObject
 }
 
 /** A GraphQL answer as graphql-request reads one: errors, or a non-2xx status, become a ClientError. */
-function graphqlAnswer(status: number, ok: boolean, headers: Headers, text: string, query: string): unknown {
+function graphqlAnswer(res: Response, text: string, query: string): unknown {
+  const { status, ok, headers } = res;
   let result: unknown;
   try {
     result = JSON.parse(text);
@@ -193,7 +194,7 @@ export class LocalPlatform {
         body,
         signal,
       });
-      return graphqlAnswer(res.status, res.ok, res.headers, await res.text(), document);
+      return graphqlAnswer(res, await res.text(), document);
     });
   }
 
