@@ -331,6 +331,22 @@ test('once the stream pauses for SYNC_BATCH_IDLE_MS a partial batch goes out, lo
   expect(h?.status.counters.heartbeats).toBe(0);
 });
 
+test('a burst that ends with a merge: the target\'s post-merge state goes out at once, not with the next event or heartbeat', async () => {
+  emu = await startOpenctiEmulator({ heartbeatMs: 60_000 });
+  emu.remote.append(event('create', malware('malware--t', 'T')));
+  emu.remote.append(event('create', malware('malware--s', 'S')));
+  emu.remote.append({ ...event('merge', malware('malware--t', 'T', { description: 'after the merge', aliases: ['S'] })), context: { sources: [malware('malware--s', 'S')] } });
+  const p = await start(envFor(emu, { SYNC_BATCH_MAX_WAIT_MS: '60000', SYNC_BATCH_IDLE_MS: '10' }));
+  await converged(emu, 5000);
+  expect(emu.local.get('malware--t')?.description).toBe('after the merge');
+  const h = await waitFor('every event accepted', async () => {
+    const s = (await p.healthz())?.status;
+    return s && s.counters.eventsApplied >= 3 ? s : undefined;
+  }, 5000);
+  expect(h.counters.merges).toBe(1);
+  expect(h.counters.heartbeats).toBe(0);
+});
+
 test('a replayed create of a renamed object (state lost, whole stream again) is found by one query per batch and merged into the renamed object', async () => {
   emu = await startOpenctiEmulator({ heartbeatMs: 100 });
   emu.remote.append(event('create', malware('malware--old', 'Old name')));

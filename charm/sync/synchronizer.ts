@@ -704,8 +704,12 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
   async function nextBatch(afterIo = false): Promise<Batch | undefined> {
     // Let the request just started for the previous batch go out before we spend time here.
     if (afterIo) await new Promise<void>((r) => setImmediate(r));
-    const got = await queue.waitForItem(undefined, stopCtl.signal);
-    if (!got) return undefined;
+    // Merges carried from the previous batch (their targets' post-merge states) make a batch on
+    // their own: they must not wait for the next event or heartbeat, which may be seconds away.
+    if (pendingCarry?.gen !== generation) {
+      const got = await queue.waitForItem(undefined, stopCtl.signal);
+      if (!got) return undefined;
+    } else if (stopCtl.signal.aborted) return undefined;
     return collectBatch(generation);
   }
 
