@@ -8,9 +8,16 @@
  * Peak RSS = VmHWM of the synchronizer process (not the emulator), read just before it stops.
  * CPU = user+system seconds of the synchronizer process (/proc/<pid>/stat) and of this process, which
  * hosts the emulator (both its remote stream and its local GraphQL server), over the run.
+ * Method: first a short batched run that is not measured (--warmup N, default 5000 events; 0 = none):
+ * this process hosts the emulator, so without it (a), the first run, would be measured against an
+ * emulator whose code V8 has not compiled yet while (b), (c) and the 200k run were not. Then
+ * --repeat R rounds (default 3) of (a), (b), (c), each round the three one after the other, so
+ * the ratios are taken between runs close in time: the host's speed drifts by ±15-35% over
+ * minutes on a shared VM. The headline ratios are the medians of the rounds' ratios; every round's
+ * figures are printed. Then the 200k run once; its RSS is compared with the median RSS of (a).
  * Options: --events N (default 50000), --big N (default 200000), --seed S, --churn C (the generator's
  * share of id changes, deletes and merges: 1 = the default mix, 0 = none), --only a,b,c,big (a subset
- * of the runs; the ratios are printed only when all four ran), --prof DIR (CPU profiles into DIR:
+ * of the runs; the ratios are printed only for the runs that ran), --warmup N, --repeat R, --prof DIR (CPU profiles into DIR:
  * of the synchronizer processes, node --cpu-prof, and of this process, the emulator, over each run,
  * node:inspector); for experiments, --env K=V,K2=V2 (extra
  * environment) and --node-args "--flag ..." (extra node flags), given to every run alike, and
@@ -30,14 +37,27 @@ import { startOpenctiEmulator } from '../lib/testing/opencti/index.js';
 import { freePort } from '../lib/testing/ports.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { events: { type: 'string' }, big: { type: 'string' }, seed: { type: 'string' }, churn: { type: 'string' }, only: { type: 'string' }, prof: { type: 'string' }, env: { type: 'string' }, 'node-args': { type: 'string' }, bundle: { type: 'string' } } });
+const { values } = parseArgs({ options: { events: { type: 'string' }, big: { type: 'string' }, seed: { type: 'string' }, churn: { type: 'string' }, only: { type: 'string' }, prof: { type: 'string' }, env: { type: 'string' }, 'node-args': { type: 'string' }, bundle: { type: 'string' }, warmup: { type: 'string' }, repeat: { type: 'string' } } });
 const bundle = path.resolve(values.bundle ?? path.join(root, 'dist/sync/sync.mjs'));
 const extraEnv: Record<string, string> = Object.fromEntries((values.env ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const extraNodeArgs = (values['node-args'] ?? '').split(' ').filter((a) => a !== '');
-const N = Number(values.events ?? 50_000);
-const BIG = Number(values.big ?? 200_000);
-const SEED = Number(values.seed ?? 7);
-const CHURN = Number(values.churn ?? 1);
+/** A numeric option: its default when absent; a clear error (naming the option) when not a number >= min. */
+function numberOption(name: 'events' | 'big' | 'seed' | 'churn' | 'warmup' | 'repeat', fallback: number, min: number, integer = true): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    process.stderr.write(`bench:sync: --${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(raw)}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+const N = numberOption('events', 50_000, 1);
+const BIG = numberOption('big', 200_000, 1);
+const SEED = numberOption('seed', 7, 0);
+const CHURN = numberOption('churn', 1, 0, false);
+const WARMUP = numberOption('warmup', 5000, 0);
+const REPEAT = numberOption('repeat', 3, 1);
 
 /** user + system CPU seconds of a process (Linux, /proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s). */
 function procCpuSeconds(pid: number): number {
@@ -157,26 +177,38 @@ async function run(label: string, mode: 'batch' | 'per-event' | 'none', events: 
 }
 
 const only = new Set((values.only ?? 'a,b,c,big').split(',').map((x) => x.trim()));
-const rows: Row[] = [];
-if (only.has('a')) rows.push(await run('(a) batched', 'batch', N));
-if (only.has('b')) rows.push(await run('(b) per-event baseline', 'per-event', N));
-if (only.has('c')) rows.push(await run('(c) raw stream read', 'none', N));
-if (only.has('big')) rows.push(await run('(a) batched, big', 'batch', BIG));
+if (WARMUP > 0) await run('warm-up (not measured)', 'batch', WARMUP);
+const rounds: { a?: Row; b?: Row; c?: Row }[] = [];
+for (let r = 1; r <= REPEAT; r++) {
+  const round: { a?: Row; b?: Row; c?: Row } = {};
+  const tag = REPEAT > 1 ? ` #${r}` : '';
+  if (only.has('a')) round.a = await run(`(a) batched${tag}`, 'batch', N);
+  if (only.has('b')) round.b = await run(`(b) per-event${tag}`, 'per-event', N);
+  if (only.has('c')) round.c = await run(`(c) read only${tag}`, 'none', N);
+  rounds.push(round);
+}
+const big = only.has('big') ? await run('(a) batched, big', 'batch', BIG) : undefined;
+const rows: Row[] = [...rounds.flatMap((rd) => [rd.a, rd.b, rd.c].filter((x): x is Row => x !== undefined)), ...(big ? [big] : [])];
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
 const pad = (s: string, n: number) => s.padEnd(n);
 const lines = [
-  `node ${process.version}, ${rows.length} runs over loopback, seed ${SEED}, churn ${CHURN}`,
+  `node ${process.version}, ${rows.length} measured runs over loopback (${WARMUP > 0 ? `after a ${WARMUP}-event warm-up` : 'no warm-up'}), seed ${SEED}, churn ${CHURN}`,
   '',
   `${pad('run', 26)}${pad('events', 9)}${pad('seconds', 9)}${pad('events/s', 10)}${pad('peak RSS MB', 13)}${pad('local requests', 16)}${pad('CPU s sync/emu', 16)}local == remote`,
   ...rows.map((r) => `${pad(r.label, 26)}${pad(String(r.events), 9)}${pad(r.seconds.toFixed(2), 9)}${pad(r.rate.toFixed(0), 10)}${pad(r.rssMb.toFixed(1), 13)}${pad(String(r.requests), 16)}${pad(`${r.syncCpu.toFixed(1)}/${r.emuCpu.toFixed(1)}`, 16)}${r.equal}`),
 ];
-if (rows.length === 4) {
-  const [a, b, c, big] = rows as [Row, Row, Row, Row];
-  lines.push(
-    '',
-    `(a)/(b) throughput:        ${(a.rate / b.rate).toFixed(1)}x   (target >= 10x)`,
-    `(a)/(c) throughput:        ${((a.rate / c.rate) * 100).toFixed(0)}%   (target >= 50%)`,
-    `RSS(${BIG / 1000}k)/RSS(${N / 1000}k) batched: ${(big.rssMb / a.rssMb).toFixed(3)}   (target <= 1.10)`,
-  );
-}
+const ratioLine = (name: string, per: number[], fmt: (x: number) => string, target: string) =>
+  `${pad(name, 28)}${fmt(median(per))}   (${per.length > 1 ? `median of ${per.map(fmt).join(', ')}; ` : ''}target ${target})`;
+const ab = rounds.flatMap((rd) => (rd.a && rd.b ? [rd.a.rate / rd.b.rate] : []));
+const ac = rounds.flatMap((rd) => (rd.a && rd.c ? [rd.a.rate / rd.c.rate] : []));
+const aRss = rounds.flatMap((rd) => (rd.a ? [rd.a.rssMb] : []));
+if (ab.length + ac.length > 0 || (big && aRss.length > 0)) lines.push('');
+if (ab.length > 0) lines.push(ratioLine('(a)/(b) throughput:', ab, (x) => `${x.toFixed(1)}x`, '>= 10x'));
+if (ac.length > 0) lines.push(ratioLine('(a)/(c) throughput:', ac, (x) => `${(x * 100).toFixed(0)}%`, '>= 50%'));
+if (big && aRss.length > 0) lines.push(`${pad(`RSS(${BIG / 1000}k)/RSS(${N / 1000}k) batched:`, 28)}${(big.rssMb / median(aRss)).toFixed(3)}   (${big.rssMb.toFixed(1)} MB / median ${median(aRss).toFixed(1)} MB; target <= 1.10)`);
 process.stdout.write(`${lines.join('\n')}\n`);
