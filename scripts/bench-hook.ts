@@ -15,14 +15,10 @@ import { execa } from 'execa';
 import { buildCharm } from '../lib/build/charm.js';
 import { on } from '../lib/testing/events.js';
 import { runCharm, type RunCharmResult } from '../lib/testing/dispatch.js';
+import { median } from './bench-stats.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, instructions: { type: 'boolean', default: false } } });
 const runs = Number(values.runs);
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function timeNode(args: string[]): Promise<number> {
   const t = performance.now();

@@ -35,6 +35,7 @@ import vm from 'node:vm';
 import { syncStatusSchema, type SyncStatus } from '../charm/sync/status.js';
 import { startOpenctiEmulator } from '../lib/testing/opencti/index.js';
 import { freePort } from '../lib/testing/ports.js';
+import { median } from './bench-stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { events: { type: 'string' }, big: { type: 'string' }, seed: { type: 'string' }, churn: { type: 'string' }, only: { type: 'string' }, prof: { type: 'string' }, env: { type: 'string' }, 'node-args': { type: 'string' }, bundle: { type: 'string' }, warmup: { type: 'string' }, repeat: { type: 'string' } } });
@@ -190,11 +191,6 @@ for (let r = 1; r <= REPEAT; r++) {
 const big = only.has('big') ? await run('(a) batched, big', 'batch', BIG) : undefined;
 const rows: Row[] = [...rounds.flatMap((rd) => [rd.a, rd.b, rd.c].filter((x): x is Row => x !== undefined)), ...(big ? [big] : [])];
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 const pad = (s: string, n: number) => s.padEnd(n);
 const lines = [
   `node ${process.version}, ${rows.length} measured runs over loopback (${WARMUP > 0 ? `after a ${WARMUP}-event warm-up` : 'no warm-up'}), seed ${SEED}, churn ${CHURN}`,
