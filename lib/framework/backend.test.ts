@@ -230,3 +230,26 @@ describe('failures map to typed errors carrying tool, argv, exit code and stderr
     expect(argvs().map((a) => a[4]!.length)).toEqual([131071, 10]);
   });
 });
+
+describe('secret values never leave the charm in a message', () => {
+  test('what secret-get returned, and values the charm adds, are redacted from status-set, juju-log, action-log and action-fail argv', async () => {
+    answer('secret-get', '{"token":"tok-from-juju-secret","user":"me"}\n');
+    await backend.secretGet({ id: 'secret:cdefghijklmnopqrstuv' });
+    backend.redactor.addUrl('https://sync:url-password@remote.example');
+    const leaky = 'server said: tok-from-juju-secret is invalid (url-password, https://sync:url-password@remote.example)';
+    await backend.statusSet('blocked', leaky, false);
+    await backend.jujuLog('ERROR', leaky);
+    await backend.actionLog(leaky);
+    await backend.actionFail(leaky);
+    // Action results go to the operator who asked: an action may return a secret on purpose.
+    await backend.actionSet({ token: 'tok-from-juju-secret' });
+    const redacted = 'server said: [redacted] is invalid ([redacted], https://[redacted]@remote.example)';
+    expect(argvs().slice(1)).toEqual([
+      ['status-set', '--application=False', 'blocked', '--', redacted],
+      ['juju-log', '--log-level', 'ERROR', '--', redacted],
+      ['action-log', '--', redacted],
+      ['action-fail', '--', redacted],
+      ['action-set', 'token=tok-from-juju-secret'],
+    ]);
+  });
+});

@@ -9,11 +9,16 @@
  * - the in-process simulation passes a runner that hands the same argv to the fake Juju agent
  *   without spawning a process (lib/testing).
  * So the argv forms, output parsing and error mapping are the same code in every mode.
+ *
+ * It is also the charm's one redaction point: every secret value it reads (secret-get) joins its
+ * Redactor, and every text meant for people (status-set, juju-log, action-log, action-fail)
+ * passes through it on the way out, argv included, whoever built the text.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import { ModelError, RelationNotFoundError, SecretNotFoundError, type HookToolFailure } from './errors.js';
+import { Redactor } from './redact.js';
 
 /** What running one hook tool produced. Runners never throw for a non-zero exit. */
 export interface ToolResult {
@@ -133,6 +138,12 @@ export interface ModelBackend {
   resourceGet(name: string): Promise<string>;
   /** How many hook tools this backend has run (for benchmarks and tests). */
   readonly callCount: number;
+  /**
+   * Applied to every status message, log line and action message before it leaves the charm.
+   * Secret contents read through secretGet are added automatically; a charm adds other values
+   * (a password in a URL it was given, say) with `model.redactor.add()`.
+   */
+  readonly redactor: Redactor;
 }
 
 const MAX_LOG_LINE = 131071;
@@ -155,6 +166,7 @@ export interface HookToolBackendOptions {
 }
 
 export class HookToolBackend implements ModelBackend {
+  readonly redactor = new Redactor();
   private calls = 0;
   private configCache: Promise<Record<string, unknown>> | null = null;
   private leaderCache: { value: boolean; at: number } | null = null;
@@ -277,7 +289,7 @@ export class HookToolBackend implements ModelBackend {
   }
 
   async statusSet(status: string, message: string, isApp: boolean): Promise<void> {
-    await this.run('status-set', [`--application=${isApp ? 'True' : 'False'}`, status, '--', message]);
+    await this.run('status-set', [`--application=${isApp ? 'True' : 'False'}`, status, '--', this.redactor.redact(message)]);
   }
 
   async applicationVersionSet(version: string): Promise<void> {
@@ -289,7 +301,8 @@ export class HookToolBackend implements ModelBackend {
     return { units: g.units ?? {}, relations: g.relations ?? {} };
   }
 
-  async jujuLog(level: string, message: string): Promise<void> {
+  async jujuLog(level: string, text: string): Promise<void> {
+    const message = this.redactor.redact(text);
     for (let i = 0; i < Math.max(message.length, 1); i += MAX_LOG_LINE) {
       this.calls++;
       const r = await this.runner.run('juju-log', ['--log-level', level, '--', message.slice(i, i + MAX_LOG_LINE)]);
@@ -311,7 +324,9 @@ export class HookToolBackend implements ModelBackend {
     if (q.label !== undefined) args.push('--label', q.label);
     if (q.refresh) args.push('--refresh');
     if (q.peek) args.push('--peek');
-    return this.runJson('secret-get', args, stringMap);
+    const content = await this.runJson('secret-get', args, stringMap);
+    this.redactor.add(...Object.values(content));
+    return content;
   }
 
   async secretInfoGet(q: { id?: string; label?: string }): Promise<SecretInfo> {
@@ -403,11 +418,13 @@ export class HookToolBackend implements ModelBackend {
   }
 
   async actionLog(message: string): Promise<void> {
-    await this.run('action-log', ['--', message]);
+    await this.run('action-log', ['--', this.redactor.redact(message)]);
   }
 
+  // action-set is not redacted: returning a secret to the operator who asked is what some actions
+  // are for (the results go to that operator only, not to statuses or the debug log).
   async actionFail(message: string): Promise<void> {
-    await this.run('action-fail', ['--', message]);
+    await this.run('action-fail', ['--', this.redactor.redact(message)]);
   }
 
   async stateGet(): Promise<Record<string, string>> {

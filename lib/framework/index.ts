@@ -15,6 +15,7 @@ export * from './log.js';
 export * from './main.js';
 export * from './meta.js';
 export * from './model.js';
+export * from './redact.js';
 export * from './pebble/index.js';
 export * from './status.js';
 export * from './storage.js';

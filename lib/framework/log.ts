@@ -27,13 +27,14 @@ export class JujuLogger implements Logger {
   private failure: Error | null = null;
 
   constructor(
-    private readonly backend: Pick<ModelBackend, 'jujuLog'>,
+    private readonly backend: Pick<ModelBackend, 'jujuLog'> & Partial<Pick<ModelBackend, 'redactor'>>,
     private readonly options: { level?: LogLevel; alsoStderr?: boolean } = {},
   ) {}
 
   log(level: LogLevel, message: string): void {
     if (RANK[level] < RANK[this.options.level ?? 'DEBUG']) return;
-    if (this.options.alsoStderr) process.stderr.write(`${level} ${message}\n`);
+    // juju-log redacts in the backend; the copy on stderr (JUJU_DEBUG) needs the same.
+    if (this.options.alsoStderr) process.stderr.write(`${level} ${this.backend.redactor?.redact(message) ?? message}\n`);
     this.queue = this.queue.then(async () => {
       if (this.failure) return;
       try {

@@ -120,7 +120,7 @@ export async function dispatch(charmClass: CharmClass, options: DispatchOptions 
     } else {
       result.exitCode = 1;
       const text = e instanceof Error ? (e.stack ?? e.message) : String(e);
-      if (!options.quiet) process.stderr.write(`Uncaught exception while in charm code:\n${text}\n`);
+      if (!options.quiet) process.stderr.write(`Uncaught exception while in charm code:\n${backend.redactor.redact(text)}\n`);
       log.error(`Uncaught exception while in charm code:\n${text}`);
     }
     try {

@@ -16,6 +16,7 @@ import {
   TooManyRelatedAppsError,
 } from './errors.js';
 import type { CharmMeta, ConfigOptionMeta } from './meta.js';
+import type { Redactor } from './redact.js';
 import { Container } from './pebble/container.js';
 import { StatusBase, UnknownStatus, assertSettable } from './status.js';
 
@@ -78,6 +79,15 @@ export class Model {
       this.apps.set(name, a);
     }
     return a;
+  }
+
+  /**
+   * What every status, log line and action message passes through before it reaches Juju: secret
+   * contents this dispatch read are in it already; add other sensitive values it holds (a password
+   * in a URL from config or relation data) with `model.redactor.add(...)` / `.addUrl(...)`.
+   */
+  get redactor(): Redactor {
+    return this.backend.redactor;
   }
 
   /** Charm config, type-checked against charmcraft.yaml's `config.options` (loaded once per dispatch). */
