@@ -74,6 +74,57 @@ describe('parseConfig', () => {
     expect(parseConfig({ ...valid, SYNC_APPLY_WINDOW: '0' }).ok).toBe(false);
   });
 
+  test('cross-field checks are reported with every other problem in the first report', () => {
+    const r = parseConfig({ ...valid, CONNECTOR_ID: 'nope', SYNC_RECONNECT_BASE_MS: '5000', SYNC_RECONNECT_MAX_MS: '1000', SYNC_LOCAL_RETRY_BASE_MS: '9000', SYNC_LOCAL_RETRY_MAX_MS: '100' });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toEqual([
+      'CONNECTOR_ID: must be a UUID (e.g. from `uuidgen`)',
+      'SYNC_RECONNECT_MAX_MS: must be >= SYNC_RECONNECT_BASE_MS (1000 < 5000)',
+      'SYNC_LOCAL_RETRY_MAX_MS: must be >= SYNC_LOCAL_RETRY_BASE_MS (100 < 9000)',
+    ]);
+    // Against a default: a base above the default maximum is named too.
+    const base = parseConfig({ ...valid, SYNC_RECONNECT_BASE_MS: '120000' });
+    expect(!base.ok && base.problems).toEqual(['SYNC_RECONNECT_MAX_MS: must be >= SYNC_RECONNECT_BASE_MS (60000 < 120000)']);
+    // A maximum that is invalid on its own is reported as such, once.
+    const bad = parseConfig({ ...valid, SYNC_RECONNECT_BASE_MS: '5000', SYNC_RECONNECT_MAX_MS: 'soon' });
+    expect(!bad.ok && bad.problems).toEqual(['SYNC_RECONNECT_MAX_MS: must be an integer between 1 and 3600000']);
+  });
+
+  test('a start timestamp more than 5 minutes in the future is refused, naming the variable and why', () => {
+    const now = Date.parse('2025-03-01T12:00:00Z');
+    const future = parseConfig({ ...valid, CONNECTOR_LOG_LEVEL: 'loud', REMOTE_OPENCTI_START_TIMESTAMP: '5138-01-01' }, now);
+    expect(future.ok).toBe(false);
+    if (future.ok) return;
+    expect(future.problems).toHaveLength(2);
+    expect(future.problems[1]).toBe(
+      'REMOTE_OPENCTI_START_TIMESTAMP: is 5138-01-01T00:00:00.000Z, more than 5 minutes in the future: the remote stream holds no events after now, so nothing would ever sync; use a past date, or leave it unset to copy the whole retained stream',
+    );
+    const asStreamId = parseConfig({ ...valid, REMOTE_OPENCTI_START_TIMESTAMP: `${now + 6 * 60_000}-0` }, now);
+    expect(!asStreamId.ok && asStreamId.problems[0]).toMatch(/^REMOTE_OPENCTI_START_TIMESTAMP: is 2025-03-01T12:06:00.000Z, more than 5 minutes in the future/);
+    const absurd = parseConfig({ ...valid, REMOTE_OPENCTI_START_TIMESTAMP: '99999999999999999-0' }, now);
+    expect(!absurd.ok && absurd.problems[0]).toMatch(/^REMOTE_OPENCTI_START_TIMESTAMP: is stream id 99999999999999999-0, more than 5 minutes/);
+    // Clock skew is tolerated.
+    const skewed = parseConfig({ ...valid, REMOTE_OPENCTI_START_TIMESTAMP: String(now + 4 * 60_000) }, now);
+    expect(skewed.ok && skewed.config.remote.startFrom).toBe(`${now + 4 * 60_000}-0`);
+  });
+
+  test('SYNC_MAX_EVENT_BYTES: 64 MiB by default, at least 1 MiB', () => {
+    const r = parseConfig(valid);
+    expect(r.ok && r.config.remote.maxEventBytes).toBe(64 * 1024 * 1024);
+    const set = parseConfig({ ...valid, SYNC_MAX_EVENT_BYTES: String(1024 * 1024) });
+    expect(set.ok && set.config.remote.maxEventBytes).toBe(1024 * 1024);
+    const small = parseConfig({ ...valid, SYNC_MAX_EVENT_BYTES: '65536' });
+    expect(!small.ok && small.problems).toEqual(['SYNC_MAX_EVENT_BYTES: must be at least 1048576']);
+  });
+
+  test('/healthz and /metrics listen on the loopback interface unless SYNC_HTTP_HOST says otherwise', () => {
+    const r = parseConfig(valid);
+    expect(r.ok && r.config.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    const all = parseConfig({ ...valid, SYNC_HTTP_HOST: '0.0.0.0' });
+    expect(all.ok && all.config.http.host).toBe('0.0.0.0');
+  });
+
   test('token values never appear in problems', () => {
     const r = parseConfig({ ...valid, OPENCTI_TOKEN: '', REMOTE_OPENCTI_SSL_VERIFY: 'x' });
     expect(r.ok).toBe(false);

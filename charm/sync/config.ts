@@ -88,6 +88,8 @@ function blankToUndefined(env: NodeJS.ProcessEnv): Record<string, string | undef
 
 const trimmed = () => z.string().check(z.trim());
 
+const MIB = 1024 * 1024;
+
 const envSchema = z.object({
   OPENCTI_URL: httpUrl,
   OPENCTI_TOKEN: secret,
@@ -113,7 +115,9 @@ const envSchema = z.object({
   REMOTE_OPENCTI_START_TIMESTAMP: z.optional(startTimestamp),
 
   SYNC_HTTP_PORT: z._default(int(0, 65535), 8080),
-  SYNC_HTTP_HOST: z._default(trimmed(), '0.0.0.0'),
+  // Loopback by default: the Pebble check runs in the pod and needs nothing more (docs/sync.md,
+  // Security); 0.0.0.0 exposes /healthz and /metrics to the pod network, e.g. for a scraper.
+  SYNC_HTTP_HOST: z._default(trimmed(), '127.0.0.1'),
   SYNC_STATUS_FILE: z.optional(trimmed()),
   SYNC_APPLY_MODE: z._default(z.enum(APPLY_MODES, { error: 'must be batch, per-event or none' }), 'batch'),
   SYNC_BATCH_MAX_EVENTS: z._default(int(1, 100_000), 500),
@@ -136,6 +140,10 @@ const envSchema = z.object({
   SYNC_FUNCTIONAL_RETRIES: z._default(int(0, 1000), 3),
   SYNC_SYNCHRONIZED_UPSERT: z._default(boolish, true),
   SYNC_NO_DEPENDENCIES: z._default(boolish, false),
+  // A real event can carry a bundle with files (base64), so the default is generous; the bound is
+  // what a remote can make us buffer. At most 256 MiB: eventsource holds an event as one string,
+  // built by concatenation, and V8's strings stop at 512 MiB.
+  SYNC_MAX_EVENT_BYTES: z._default(int(MIB, 256 * MIB), 64 * MIB),
 });
 
 /** The parsed environment, field names as in the environment. */
@@ -154,6 +162,8 @@ export interface SyncConfig {
     /** Normalised `<ms>-<seq>`, or undefined: then the start of the retained stream (`0-0`). */
     startFrom: string | undefined;
     heartbeatTimeoutMs: number;
+    /** The largest single stream event read (SYNC_MAX_EVENT_BYTES); a larger one ends the connection. */
+    maxEventBytes: number;
     reconnectBaseMs: number;
     reconnectMaxMs: number;
     noDependencies: boolean;
@@ -168,29 +178,68 @@ export interface SyncConfig {
 
 export type ConfigResult = { ok: true; config: SyncConfig } | { ok: false; problems: string[] };
 
+/** How far in the future REMOTE_OPENCTI_START_TIMESTAMP may be: clock skew between us and the remote. */
+export const START_TIMESTAMP_MAX_SKEW_MS = 5 * 60_000;
+
+type EnvKey = keyof typeof envSchema.shape;
+type Raw = Record<string, string | undefined>;
+
+/** One variable parsed on its own (with its default); undefined when unset without one, or invalid. */
+function fieldValue<S extends z.ZodMiniType>(schema: S, value: string | undefined): z.output<S> | undefined {
+  const r = z.safeParse(schema, value);
+  return r.success ? r.data : undefined;
+}
+
+/**
+ * Checks that relate variables, or a variable to the clock. Each runs as soon as the variables it
+ * reads are valid on their own, so they are reported with every other problem in the first report.
+ */
+function crossFieldProblems(raw: Raw, now: number): { key: EnvKey; problem: string }[] {
+  const out: { key: EnvKey; problem: string }[] = [];
+  const atLeast = (max: 'SYNC_RECONNECT_MAX_MS' | 'SYNC_LOCAL_RETRY_MAX_MS', base: 'SYNC_RECONNECT_BASE_MS' | 'SYNC_LOCAL_RETRY_BASE_MS') => {
+    const m = fieldValue(envSchema.shape[max], raw[max]);
+    const b = fieldValue(envSchema.shape[base], raw[base]);
+    if (m !== undefined && b !== undefined && m < b) out.push({ key: max, problem: `must be >= ${base} (${m} < ${b})` });
+  };
+  atLeast('SYNC_RECONNECT_MAX_MS', 'SYNC_RECONNECT_BASE_MS');
+  atLeast('SYNC_LOCAL_RETRY_MAX_MS', 'SYNC_LOCAL_RETRY_BASE_MS');
+  const start = fieldValue(envSchema.shape.REMOTE_OPENCTI_START_TIMESTAMP, raw.REMOTE_OPENCTI_START_TIMESTAMP);
+  const startMs = start === undefined ? undefined : Number(start.split('-')[0]);
+  if (startMs !== undefined && startMs > now + START_TIMESTAMP_MAX_SKEW_MS) {
+    // Date cannot render beyond year 275760; such a value is shown as the stream id it became.
+    const when = startMs <= 8.64e15 ? new Date(startMs).toISOString() : `stream id ${start}`;
+    out.push({
+      key: 'REMOTE_OPENCTI_START_TIMESTAMP',
+      problem: `is ${when}, more than 5 minutes in the future: the remote stream holds no events after now, so nothing would ever sync; use a past date, or leave it unset to copy the whole retained stream`,
+    });
+  }
+  return out;
+}
+
 /**
  * Parse the environment. Never throws; on failure every problem is listed, one per variable,
  * each naming the variable and what to fix. Values of token variables are never echoed.
+ * `now` (epoch ms) is what REMOTE_OPENCTI_START_TIMESTAMP is checked against.
  */
-export function parseConfig(env: NodeJS.ProcessEnv): ConfigResult {
-  const r = envSchema.safeParse(blankToUndefined(env));
-  if (!r.success) {
-    const problems: string[] = [];
-    const seen = new Set<string>();
-    for (const issue of r.error.issues) {
-      const key = String(issue.path[0] ?? '(environment)');
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const missing = issue.code === 'invalid_type' && issue.input === undefined;
-      problems.push(`${key}: ${missing ? 'is required but not set' : issue.message}`);
-    }
-    return { ok: false, problems };
-  }
-  const e = r.data;
+export function parseConfig(env: NodeJS.ProcessEnv, now: number = Date.now()): ConfigResult {
+  const raw = blankToUndefined(env);
+  const r = envSchema.safeParse(raw);
   const problems: string[] = [];
-  if (e.SYNC_RECONNECT_MAX_MS < e.SYNC_RECONNECT_BASE_MS) problems.push('SYNC_RECONNECT_MAX_MS: must be >= SYNC_RECONNECT_BASE_MS');
-  if (e.SYNC_LOCAL_RETRY_MAX_MS < e.SYNC_LOCAL_RETRY_BASE_MS) problems.push('SYNC_LOCAL_RETRY_MAX_MS: must be >= SYNC_LOCAL_RETRY_BASE_MS');
-  if (problems.length > 0) return { ok: false, problems };
+  const seen = new Set<string>();
+  for (const issue of r.success ? [] : r.error.issues) {
+    const key = String(issue.path[0] ?? '(environment)');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const missing = issue.code === 'invalid_type' && issue.input === undefined;
+    problems.push(`${key}: ${missing ? 'is required but not set' : issue.message}`);
+  }
+  for (const { key, problem } of crossFieldProblems(raw, now)) {
+    if (seen.has(key)) continue;
+    seen.add(key);
+    problems.push(`${key}: ${problem}`);
+  }
+  if (!r.success || problems.length > 0) return { ok: false, problems };
+  const e = r.data;
   return {
     ok: true,
     config: {
@@ -218,6 +267,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): ConfigResult {
         sslVerify: e.REMOTE_OPENCTI_SSL_VERIFY,
         startFrom: e.REMOTE_OPENCTI_START_TIMESTAMP,
         heartbeatTimeoutMs: e.SYNC_HEARTBEAT_TIMEOUT_MS,
+        maxEventBytes: e.SYNC_MAX_EVENT_BYTES,
         reconnectBaseMs: e.SYNC_RECONNECT_BASE_MS,
         reconnectMaxMs: e.SYNC_RECONNECT_MAX_MS,
         noDependencies: e.SYNC_NO_DEPENDENCIES,

@@ -1,9 +1,11 @@
 /**
  * Structured logs: one JSON object per line on stderr, `{"ts","level","msg",...fields}`.
- * Tokens are never passed to the logger; as a second line of defence any field whose name
- * contains "token", "authorization" or "password" is replaced by "[redacted]".
+ * Every rendered line goes through the process's Redactor (message and fields alike: an error
+ * text from a server may quote a token). As a second line of defence any field whose name
+ * contains "token", "authorization", "password" or "secret" is replaced by "[redacted]".
  */
 import type { LOG_LEVELS } from './config.js';
+import type { Redactor } from './redact.js';
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFields = Record<string, string | number | boolean | null | undefined | readonly string[]>;
@@ -19,13 +21,14 @@ export interface Logger {
   enabled(level: LogLevel): boolean;
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+/** The redactor is required: a logger that could print a configured secret must not exist. */
+export function createLogger(level: LogLevel, redactor: Redactor, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
   const min = RANK[level];
   const emit = (lvl: LogLevel, msg: string, fields?: LogFields): void => {
     if (RANK[lvl] < min) return;
     const rec: Record<string, unknown> = { ts: new Date().toISOString(), level: lvl, msg };
     if (fields) for (const [k, v] of Object.entries(fields)) if (v !== undefined) rec[k] = SECRET_KEY.test(k) ? '[redacted]' : v;
-    write(`${JSON.stringify(rec)}\n`);
+    write(`${redactor.redact(JSON.stringify(rec))}\n`);
   };
   return {
     debug: (m, f) => emit('debug', m, f),
@@ -34,11 +37,4 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
     error: (m, f) => emit('error', m, f),
     enabled: (l) => RANK[l] >= min,
   };
-}
-
-/** Remove any occurrence of the given secrets from a message (error texts from libraries). */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('[redacted]');
-  return out;
 }

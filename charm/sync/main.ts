@@ -5,6 +5,7 @@
 import v8 from 'node:v8';
 import { formatConfigProblems, parseConfig } from './config.js';
 import { createLogger } from './log.js';
+import { redactorFromEnv } from './redact.js';
 import { newCounters, writeStatusFile, type SyncStatus } from './status.js';
 import { EXIT, startSynchronizer } from './synchronizer.js';
 
@@ -40,15 +41,33 @@ function configFailureStatus(message: string): SyncStatus {
  */
 v8.setFlagsFromString('--heap-growing-percent=100');
 
+/**
+ * Built from the raw environment before it is parsed, so that even the report of an invalid
+ * configuration, and a crash, cannot print a token or a URL's password.
+ */
+const redactor = redactorFromEnv(process.env);
+
+/** A JSON log line written without a logger (before one exists, or after it failed), redacted. */
+function writeRecord(rec: Record<string, unknown>): void {
+  process.stderr.write(`${redactor.redact(JSON.stringify({ ts: new Date().toISOString(), ...rec }))}\n`);
+}
+
+// Node would print an uncaught exception itself, message and stack unredacted: report it here
+// instead, with the exit code Node would use (1, EXIT.INTERNAL). Unhandled rejections end up here too.
+process.on('uncaughtException', (err: Error) => {
+  writeRecord({ level: 'error', msg: `internal error: ${err.stack ?? err.message}` });
+  process.exit(EXIT.INTERNAL);
+});
+
 async function main(): Promise<number> {
   const parsed = parseConfig(process.env);
   if (!parsed.ok) {
     const message = formatConfigProblems(parsed.problems);
-    process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'error', msg: message, problems: parsed.problems, exitCode: EXIT.CONFIG })}\n`);
+    writeRecord({ level: 'error', msg: message, problems: parsed.problems, exitCode: EXIT.CONFIG });
     const file = process.env.SYNC_STATUS_FILE?.trim();
     if (file) {
       try {
-        writeStatusFile(file, configFailureStatus(message));
+        writeStatusFile(file, configFailureStatus(message), redactor);
       } catch {
         /* nothing more we can do; stderr has the message */
       }
@@ -56,7 +75,7 @@ async function main(): Promise<number> {
     return EXIT.CONFIG;
   }
   const config = parsed.config;
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, redactor);
   log.info('starting the OpenCTI stream synchronizer', {
     local: config.local.url,
     remote: config.remote.url,
@@ -64,12 +83,14 @@ async function main(): Promise<number> {
     connectorId: config.connector.id,
     mode: config.apply.mode,
     sslVerify: config.remote.sslVerify,
+    // Where /healthz and /metrics listen (SYNC_HTTP_HOST, SYNC_HTTP_PORT), so the choice is visible.
+    http: `${config.http.host}:${config.http.port}`,
   });
   let handle;
   try {
-    handle = await startSynchronizer(config, { logger: log });
+    handle = await startSynchronizer(config, { logger: log, redactor });
   } catch (err) {
-    log.error(`cannot start: ${err instanceof Error ? err.message : String(err)} (is SYNC_HTTP_PORT ${config.http.port} free?)`, { exitCode: EXIT.INTERNAL });
+    log.error(`cannot start: ${err instanceof Error ? err.message : String(err)} (can /healthz listen on ${config.http.host}:${config.http.port}? check SYNC_HTTP_HOST and SYNC_HTTP_PORT)`, { exitCode: EXIT.INTERNAL });
     return EXIT.INTERNAL;
   }
   const h = handle;
@@ -90,7 +111,7 @@ main().then(
     setTimeout(() => process.exit(code), 200).unref();
   },
   (err: unknown) => {
-    process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), level: 'error', msg: `internal error: ${err instanceof Error ? err.message : String(err)}` })}\n`);
+    writeRecord({ level: 'error', msg: `internal error: ${err instanceof Error ? err.message : String(err)}` });
     process.exit(EXIT.INTERNAL);
   },
 );

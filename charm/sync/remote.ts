@@ -6,12 +6,17 @@
  * One RemoteStream runs a loop of connections. Each connection starts from the position the
  * consumer gives (always the last *accepted* position, sent as the Last-Event-ID header and never
  * as `from`, pitfall 9); it ends on a network error, end of stream, heartbeat stall, or an explicit
- * reconnect. Reconnects back off exponentially with jitter. 401/403/404/410 are fatal.
+ * reconnect, or an event larger than SYNC_MAX_EVENT_BYTES. Reconnects back off exponentially with
+ * jitter. 401/403/404/410 are fatal.
+ *
+ * The URL may carry credentials in its userinfo; they are used for the request only. Every URL
+ * this module shows (streamUrl, messages) has its userinfo redacted.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { EventSource, type ErrorEvent, type FetchLike, type FetchLikeResponse } from 'eventsource';
 import { z } from 'zod';
+import { redactUrlUserinfo } from './redact.js';
 
 export interface RemoteOptions {
   url: string;
@@ -19,6 +24,8 @@ export interface RemoteOptions {
   streamId: string;
   sslVerify: boolean;
   heartbeatTimeoutMs: number;
+  /** SYNC_MAX_EVENT_BYTES: a larger event ends the connection (an error, retried with backoff). */
+  maxEventBytes: number;
   reconnectBaseMs: number;
   reconnectMaxMs: number;
   noDependencies: boolean;
@@ -47,7 +54,8 @@ export interface RemoteHooks {
 
 export const FATAL_STATUSES = new Set([401, 403, 404, 410]);
 
-export function fatalRemoteMessage(status: number, o: Pick<RemoteOptions, 'url' | 'streamId'>): string {
+export function fatalRemoteMessage(status: number, opts: Pick<RemoteOptions, 'url' | 'streamId'>): string {
+  const o = { url: redactUrlUserinfo(opts.url), streamId: opts.streamId };
   switch (status) {
     case 401:
       return `remote OpenCTI ${o.url} answered HTTP 401 for stream "${o.streamId}": REMOTE_OPENCTI_TOKEN is not valid there, or its user may not read this stream (live needs the BYPASS capability, a collection needs TAXIIAPI), or REMOTE_OPENCTI_LIVE_STREAM_ID names no stream collection; fix the token or the stream id`;
@@ -70,8 +78,58 @@ function abortError(): Error {
   return e;
 }
 
-/** A FetchLike over node:http(s): TLS flag honoured, body read only when the consumer has room. */
-function makeFetch(opts: RemoteOptions, extraHeaders: Record<string, string>, waitForRoom: (s: AbortSignal) => Promise<void>, onPause: (paused: boolean) => void): FetchLike {
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * The size of the SSE event being received: the bytes since the last blank line (an event's end),
+ * whatever its lines. Each chunk is scanned backwards, line by line, only as far as its last blank
+ * line, so a chunk costs about the length of the event it ends in; a chunk without a newline is
+ * not scanned beyond one search for it. Line ends LF and CRLF (OpenCTI sends LF); a server using
+ * bare CR line ends would be cut off once SYNC_MAX_EVENT_BYTES have arrived in all.
+ */
+export class EventSizeMeter {
+  #open = 0;
+  /** The last two bytes of the previous chunks, -1 before any: a blank line can span chunks. */
+  #last = -1;
+  #beforeLast = -1;
+
+  /** Count a chunk; returns the bytes of the event still open after it. */
+  feed(chunk: Uint8Array): number {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const at = (i: number): number => (i >= 0 ? (b[i] ?? -1) : i === -1 ? this.#last : this.#beforeLast);
+    let end = -1;
+    // Buffer#lastIndexOf counts a negative offset from the end, so stop explicitly at index 0.
+    for (let i = b.lastIndexOf(LF); i >= 0; i = i > 0 ? b.lastIndexOf(LF, i - 1) : -1) {
+      const before = at(i - 1);
+      if (before === LF || (before === CR && at(i - 2) === LF)) {
+        end = i + 1;
+        break;
+      }
+    }
+    this.#open = end >= 0 ? b.length - end : this.#open + b.length;
+    if (b.length >= 2) [this.#beforeLast, this.#last] = [b[b.length - 2]!, b[b.length - 1]!];
+    else if (b.length === 1) [this.#beforeLast, this.#last] = [this.#last, b[0]!];
+    return this.#open;
+  }
+}
+
+export function oversizeMessage(bytes: number, max: number): string {
+  return `a remote event exceeds SYNC_MAX_EVENT_BYTES (${max} bytes): ${bytes} bytes received and it has not ended; the connection is dropped and retried from the last accepted position (raise SYNC_MAX_EVENT_BYTES if the remote really holds events this large)`;
+}
+
+/**
+ * A FetchLike over node:http(s): TLS flag honoured, body read only when the consumer has room,
+ * and no chunk handed to eventsource once the event it belongs to exceeds `opts.maxEventBytes`
+ * (`onOversize` is told instead): eventsource would buffer an endless event whole.
+ */
+function makeFetch(
+  opts: RemoteOptions,
+  extraHeaders: Record<string, string>,
+  waitForRoom: (s: AbortSignal) => Promise<void>,
+  onPause: (paused: boolean) => void,
+  onOversize: (bytes: number) => void,
+): FetchLike {
   return (input, init) =>
     new Promise<FetchLikeResponse>((resolve, reject) => {
       const url = new URL(String(input));
@@ -89,6 +147,7 @@ function makeFetch(opts: RemoteOptions, extraHeaders: Record<string, string>, wa
       req.on('response', (res) => {
         if (res.statusCode !== 200) res.resume();
         const iter = res[Symbol.asyncIterator]();
+        const meter = new EventSizeMeter();
         resolve({
           url: url.toString(),
           status: res.statusCode ?? 0,
@@ -109,7 +168,14 @@ function makeFetch(opts: RemoteOptions, extraHeaders: Record<string, string>, wa
                 }
                 if (signal.aborted) throw abortError();
                 const r = await iter.next();
-                return r.done ? { done: true as const, value: undefined } : { done: false as const, value: r.value as Uint8Array };
+                if (r.done) return { done: true as const, value: undefined };
+                const chunk = r.value as Uint8Array;
+                const open = meter.feed(chunk);
+                if (open > opts.maxEventBytes) {
+                  onOversize(open);
+                  throw abortError();
+                }
+                return { done: false as const, value: chunk };
               },
               cancel: async () => {
                 res.destroy();
@@ -148,7 +214,13 @@ export class RemoteStream {
     this.#hooks = hooks;
   }
 
+  /** The stream's URL as shown (status, logs, messages): userinfo redacted. */
   get streamUrl(): string {
+    return redactUrlUserinfo(this.#requestUrl);
+  }
+
+  /** The URL requested, with any credentials of REMOTE_OPENCTI_URL. */
+  get #requestUrl(): string {
     return `${this.#opts.url}/stream/${encodeURIComponent(this.#opts.streamId)}`;
   }
 
@@ -212,11 +284,13 @@ export class RemoteStream {
         'no-dependencies': String(this.#opts.noDependencies),
         'with-inferences': 'false',
       };
-      const fetchImpl = makeFetch(this.#opts, extraHeaders, (s) => this.#hooks.waitForRoom(s), (p) => {
+      const onPause = (p: boolean) => {
         paused = p;
         if (!p) lastActivity = Date.now();
-      });
-      const es = new CatchAllEventSource(this.streamUrl, { fetch: fetchImpl });
+      };
+      const onOversize = (bytes: number) => end({ kind: 'error', message: oversizeMessage(bytes, this.#opts.maxEventBytes), gotEvents });
+      const fetchImpl = makeFetch(this.#opts, extraHeaders, (s) => this.#hooks.waitForRoom(s), onPause, onOversize);
+      const es = new CatchAllEventSource(this.#requestUrl, { fetch: fetchImpl });
       const watchdog = setInterval(() => {
         if (!paused && Date.now() - lastActivity > this.#opts.heartbeatTimeoutMs) {
           end({ kind: 'stall', message: `no event or heartbeat for ${this.#opts.heartbeatTimeoutMs} ms (SYNC_HEARTBEAT_TIMEOUT_MS)`, gotEvents });

@@ -2,10 +2,15 @@
  * The synchronizer's externally visible status: the /healthz JSON, the status file (same JSON),
  * and the Prometheus text of /metrics. The JSON shape is a zod schema so readers (the charm, the
  * bench, tests) can parse it at their boundary.
+ *
+ * Each renderer takes the process's Redactor and applies it to the finished text: `lastError`
+ * may quote a server's answer, and URLs may carry a password, so the whole output is redacted
+ * rather than the fields we think of as sensitive.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { Redactor } from './redact.js';
 
 export const SYNC_STATES = ['starting', 'connecting', 'streaming', 'backoff', 'retrying', 'stopping', 'stopped', 'failed'] as const;
 export type SyncState = (typeof SYNC_STATES)[number];
@@ -72,11 +77,16 @@ export function newCounters(): Counters {
   };
 }
 
+/** The /healthz body and the status file's content: the status as JSON, redacted. */
+export function renderStatusJson(status: SyncStatus, redactor: Redactor, indent?: number): string {
+  return redactor.redact(JSON.stringify(status, null, indent));
+}
+
 /** Write the status JSON atomically (temp file + rename) so a reader never sees half a file. */
-export function writeStatusFile(file: string, status: SyncStatus): void {
+export function writeStatusFile(file: string, status: SyncStatus, redactor: Redactor): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(status, null, 2)}\n`);
+  writeFileSync(tmp, `${renderStatusJson(status, redactor, 2)}\n`);
   renameSync(tmp, file);
 }
 
@@ -84,8 +94,8 @@ function esc(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-/** Prometheus text exposition format 0.0.4. */
-export function renderMetrics(s: SyncStatus): string {
+/** Prometheus text exposition format 0.0.4: counters, gauges and the state name, nothing else. */
+export function renderMetrics(s: SyncStatus, redactor: Redactor): string {
   const out: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [Record<string, string>, number][]) => {
     out.push(`# HELP opencti_sync_${name} ${help}`, `# TYPE opencti_sync_${name} ${type}`);
@@ -114,5 +124,5 @@ export function renderMetrics(s: SyncStatus): string {
   metric('lag_seconds', 'gauge', 'Now minus the time of the last accepted position (0 before any).', [[{}, posMs > 0 ? Math.max(0, (Date.now() - posMs) / 1000) : 0]]);
   metric('healthy', 'gauge', '1 when /healthz answers 200.', [[{}, s.healthy ? 1 : 0]]);
   metric('state', 'gauge', 'Current state (1 for the current one).', [[{ state: s.state }, 1]]);
-  return `${out.join('\n')}\n`;
+  return redactor.redact(`${out.join('\n')}\n`);
 }

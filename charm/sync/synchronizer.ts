@@ -20,7 +20,8 @@ import { LocalError, LocalPlatform, bundlePushBody, classifyLocalError } from '.
 import { START_OF_STREAM, readConnectorState, streamIdDate, writeConnectorState, compareStreamIds } from './position.js';
 import { BoundedQueue } from './queue.js';
 import { RemoteStream, type ConnectedInfo } from './remote.js';
-import { HEALTHY_STATES, newCounters, renderMetrics, writeStatusFile, type Counters, type SyncState, type SyncStatus } from './status.js';
+import { redactorFromConfig, type Redactor } from './redact.js';
+import { HEALTHY_STATES, newCounters, renderMetrics, renderStatusJson, writeStatusFile, type Counters, type SyncState, type SyncStatus } from './status.js';
 
 /** Process exit codes (documented in docs/sync.md). */
 export const EXIT = {
@@ -48,6 +49,8 @@ export interface SyncHandle {
 }
 
 export interface StartOptions {
+  /** Applied to the status file, /healthz and /metrics, and to the default logger (default: from the config's secrets). */
+  redactor?: Redactor;
   logger?: Logger;
   /** Serve /healthz and /metrics (default true). */
   http?: boolean;
@@ -162,7 +165,8 @@ function backoff(attempt: number, base: number, max: number): number {
 }
 
 export async function startSynchronizer(config: SyncConfig, options: StartOptions = {}): Promise<SyncHandle> {
-  const log = options.logger ?? createLogger(config.logLevel);
+  const redactor = options.redactor ?? redactorFromConfig(config);
+  const log = options.logger ?? createLogger(config.logLevel, redactor);
   const cfg = config;
   const local = new LocalPlatform({ url: cfg.local.url, token: cfg.local.token, timeoutMs: cfg.local.timeoutMs, synchronizedUpsert: cfg.local.synchronizedUpsert });
   const counters: Counters = newCounters();
@@ -229,7 +233,7 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
   const writeStatus = () => {
     if (!cfg.statusFile) return;
     try {
-      writeStatusFile(cfg.statusFile, status());
+      writeStatusFile(cfg.statusFile, status(), redactor);
     } catch (err) {
       log.warn('cannot write the status file (SYNC_STATUS_FILE)', { file: cfg.statusFile, error: err instanceof Error ? err.message : String(err) });
     }
@@ -253,6 +257,7 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
       streamId: cfg.remote.streamId,
       sslVerify: cfg.remote.sslVerify,
       heartbeatTimeoutMs: cfg.remote.heartbeatTimeoutMs,
+      maxEventBytes: cfg.remote.maxEventBytes,
       reconnectBaseMs: cfg.remote.reconnectBaseMs,
       reconnectMaxMs: cfg.remote.reconnectMaxMs,
       noDependencies: cfg.remote.noDependencies,
@@ -911,10 +916,10 @@ export async function startSynchronizer(config: SyncConfig, options: StartOption
       if (req.method === 'GET' && url === '/healthz') {
         const s = status();
         res.writeHead(s.healthy ? 200 : 503, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(s));
+        res.end(renderStatusJson(s, redactor));
       } else if (req.method === 'GET' && url === '/metrics') {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-        res.end(renderMetrics(status()));
+        res.end(renderMetrics(status(), redactor));
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' });
         res.end('not found: try /healthz or /metrics\n');
