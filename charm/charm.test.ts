@@ -1,7 +1,7 @@
 /** The synchronizer charm in the in-process simulator: given a State, when a hook runs, then... */
 import fs from 'node:fs';
 import { Context, on, type State, type StateInput } from '../lib/testing/index.js';
-import SynchronizerCharm, { HEALTH_PORT, STATUS_FILE } from './charm.js';
+import SynchronizerCharm, { HEALTH_HOST, HEALTH_PORT, STATUS_FILE } from './charm.js';
 
 const NAME = 'opencti-synchronizer-connector';
 const ctx = new Context(SynchronizerCharm, { meta: fs.readFileSync(new URL('../charmcraft.yaml', import.meta.url), 'utf8') });
@@ -41,12 +41,15 @@ test('the workload gets the seed README environment, the remote token itself, an
     REMOTE_OPENCTI_LIVE_STREAM_ID: 'live',
     REMOTE_OPENCTI_SSL_VERIFY: 'true',
     REMOTE_OPENCTI_TOKEN: 'remote-token-value',
+    SYNC_HTTP_HOST: '127.0.0.1',
     SYNC_HTTP_PORT: String(HEALTH_PORT),
     SYNC_STATUS_FILE: STATUS_FILE,
   });
   expect(svc.environment.CONNECTOR_ID).toMatch(/^[0-9a-f-]{36}$/);
   expect(svc.environment).not.toHaveProperty('REMOTE_OPENCTI_START_TIMESTAMP');
-  expect(plan(out).checks['sync-healthy']).toMatchObject({ level: 'alive', http: { url: `http://localhost:${HEALTH_PORT}/healthz` } });
+  // The check and the listener agree on the loopback address: nothing outside the pod reaches /healthz.
+  expect(HEALTH_HOST).toBe('127.0.0.1');
+  expect(plan(out).checks['sync-healthy']).toMatchObject({ level: 'alive', http: { url: `http://127.0.0.1:${HEALTH_PORT}/healthz` } });
 });
 
 describe('config is validated with the workload\'s own rules before anything starts', () => {
@@ -55,6 +58,7 @@ describe('config is validated with the workload\'s own rules before anything sta
     [{ 'remote-opencti-start-timestamp': 'yesterday' }, 'option "remote-opencti-start-timestamp" must be an ISO date (2024-06-15T10:00:00Z), epoch milliseconds/seconds, or a stream id <ms>-<seq> (got "yesterday")'],
     [{ 'connector-confidence-level': 150 }, 'option "connector-confidence-level" must be at most 100'],
     [{ 'connector-log-level': 'loud' }, 'option "connector-log-level" must be one of debug, info, warn, error'],
+    [{ 'remote-opencti-start-timestamp': '5138-01-01' }, 'option "remote-opencti-start-timestamp" is 5138-01-01T00:00:00.000Z, more than 5 minutes in the future: the remote stream holds no events after now, so nothing would ever sync; use a past date, or leave it unset to copy the whole retained stream'],
   ])('%j blocks, naming the option; no layer is added', async (bad, message) => {
     const out = await ctx.run(on.configChanged(), state({ ...GOOD, ...bad }));
     expect(out.unitStatus).toEqual({ name: 'blocked', message: `Invalid config: ${message}` });
@@ -109,6 +113,22 @@ describe('update-status reports the workload', () => {
     const streaming = JSON.stringify({ state: 'streaming', exitCode: null, lastError: null, counters: { eventsApplied: 1234 } });
     const ok = await ctx.run(on.updateStatus(), withContainer(s, { files: { [STATUS_FILE]: streaming } }));
     expect(ok.unitStatus).toEqual({ name: 'active', message: 'streaming, 1234 events applied' });
+  });
+
+  test('a last error that quotes both tokens and a URL password is redacted in the status, the logs and the hook tools\' argv', async () => {
+    const withPassword = (s: StateInput): StateInput => ({ ...s, config: { ...s.config, 'remote-opencti-url': 'https://sync:url-pa55word@remote.example.com' } });
+    const s = await ctx.run(on.configChanged(), withPassword(state(GOOD)));
+    const echoed = 'local answered "bad token local-token-value"; remote answered "bad token remote-token-value" at https://sync:url-pa55word@remote.example.com (password url-pa55word)';
+    for (const [exitCode, lastError] of [[3, echoed], [null, echoed]] as const) {
+      const statusFile = JSON.stringify({ state: 'backoff', exitCode, lastError: { message: lastError, at: 'now', kind: 'local' }, counters: { eventsApplied: 0 } });
+      const out = await ctx.run(on.updateStatus(), withContainer(s, { files: { [STATUS_FILE]: statusFile }, checkStatuses: { 'sync-healthy': 'down' } }));
+      const shown = 'local answered "bad token [redacted]"; remote answered "bad token [redacted]" at https://[redacted]@remote.example.com (password [redacted])';
+      expect(out.unitStatus.message).toContain(shown);
+      const setStatus = ctx.last!.toolCalls.filter((c) => c.tool === 'status-set');
+      expect(setStatus.map((c) => c.args.at(-1))).toEqual([out.unitStatus.message]);
+      const everything = JSON.stringify([ctx.last!.logs, ctx.last!.unitStatusHistory, ctx.last!.toolCalls]);
+      expect(everything).not.toMatch(/remote-token-value|local-token-value|url-pa55word/);
+    }
   });
 
   test('a new revision of the remote token secret is rendered on secret-changed', async () => {

@@ -10,7 +10,10 @@
  *   `token`) and renders it as REMOTE_OPENCTI_TOKEN, never the secret's id;
  * - adds a Pebble http check on the process's /healthz, and reports the workload's state on every
  *   reconcile (update-status included): service down or in backoff, check failing, or the
- *   process's last fatal error (from its status file), with the remedy.
+ *   process's last fatal error (from its status file), with the remedy;
+ * - never shows a secret: the framework redacts every secret value the charm read (both tokens)
+ *   from statuses and logs, and the charm adds the passwords of the URLs it renders; the status
+ *   file's errors, which may quote a server's answer, are shown only through that redaction.
  */
 import * as z from 'zod/mini';
 import type { ConfigData } from '../lib/framework/model.js';
@@ -25,6 +28,12 @@ export const WORKLOAD_DIR = '/opt/opencti-synchronizer';
 export const STATUS_FILE = '/var/lib/opencti-synchronizer/status.json';
 /** The process's health and metrics endpoint inside the pod. */
 export const HEALTH_PORT = 8080;
+/**
+ * Loopback only: Pebble's check runs inside the pod, and nothing outside it needs /healthz or
+ * /metrics. The same address in the environment and in the check, so neither depends on how
+ * `localhost` resolves in the image.
+ */
+export const HEALTH_HOST = '127.0.0.1';
 export const TOKEN_OPTION = 'remote-opencti-token';
 
 /** Values the relation provides, for validating config before the relation exists. */
@@ -91,10 +100,13 @@ export default class SynchronizerCharm extends OpenctiConnectorCharm {
     return problems;
   }
 
-  protected override extraEnvironment(): Record<string, string> {
+  protected override extraEnvironment(base: Readonly<Record<string, string>>): Record<string, string> {
+    // The tokens are secret contents, which the framework redacts already; a password in either
+    // URL (relation data, config) is not, so it is added here, before any status is set.
+    this.model.redactor.addUrl(base.OPENCTI_URL, base.REMOTE_OPENCTI_URL);
     // The status file is how the charm sees the process (and its last error after it exited): the
     // process rewrites it on every state change and every progress tick, here every 10 s.
-    const env: Record<string, string> = { SYNC_HTTP_PORT: String(HEALTH_PORT), SYNC_STATUS_FILE: STATUS_FILE, SYNC_PROGRESS_INTERVAL_MS: '10000' };
+    const env: Record<string, string> = { SYNC_HTTP_HOST: HEALTH_HOST, SYNC_HTTP_PORT: String(HEALTH_PORT), SYNC_STATUS_FILE: STATUS_FILE, SYNC_PROGRESS_INTERVAL_MS: '10000' };
     // The option holds the secret's id; the workload needs the token itself.
     if (this.remoteToken !== undefined) env.REMOTE_OPENCTI_TOKEN = this.remoteToken;
     return env;
@@ -102,7 +114,7 @@ export default class SynchronizerCharm extends OpenctiConnectorCharm {
 
   protected override checks(): Record<string, Omit<Check, 'override'>> {
     return {
-      'sync-healthy': { level: 'alive', startup: 'enabled', period: '10s', timeout: '3s', threshold: 3, http: { url: `http://localhost:${HEALTH_PORT}/healthz` } },
+      'sync-healthy': { level: 'alive', startup: 'enabled', period: '10s', timeout: '3s', threshold: 3, http: { url: `http://${HEALTH_HOST}:${HEALTH_PORT}/healthz` } },
     };
   }
 
