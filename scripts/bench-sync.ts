@@ -167,7 +167,7 @@ async function run(label: string, mode: 'batch' | 'per-event' | 'none', events: 
     seconds,
     rate: events / seconds,
     rssMb,
-    requests: emu.local.counts.requests,
+    requests: emu.local.requests.length,
     equal: cmp === undefined ? 'n/a' : cmp.equal ? 'yes' : `NO (missing ${cmp.missing}, extra ${cmp.extra}, different ${cmp.different})`,
     syncCpu,
     emuCpu: (emuCpuUsed.user + emuCpuUsed.system) / 1e6,

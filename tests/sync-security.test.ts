@@ -76,7 +76,7 @@ describe('secrets never leave the process', () => {
     emu = await startOpenctiEmulator({ heartbeatMs: 100, localToken: LOCAL_TOKEN, remoteToken: REMOTE_TOKEN });
     emu.seed(40, 3, 1);
     // The local platform quotes both tokens back (as a proxy or a debug build may), three times.
-    emu.local.injectFault({ kind: 'graphql-error', message: `lock held by request with token ${LOCAL_TOKEN} (remote ${REMOTE_TOKEN})`, code: 'LOCK_ERROR', times: 3, operation: 'SyncBundlePush' });
+    emu.local.injectFault({ kind: 'graphql-error', message: `lock held by request with token ${LOCAL_TOKEN} (remote ${REMOTE_TOKEN})`, code: 'LOCK_ERROR', times: 3, operation: 'SyncWorks' });
     const statusFile = tmpFile('status.json');
     const p = await start(
       envFor(emu, {
@@ -143,7 +143,8 @@ describe('SYNC_MAX_EVENT_BYTES', () => {
   test('a remote event larger than the limit ends the connection with a clear error, reconnects with backoff (/healthz 503), and memory stays bounded', async () => {
     emu = await startOpenctiEmulator({ heartbeatMs: 100 });
     emu.seed(20, 5, 1);
-    const p = await start(envFor(emu, { SYNC_MAX_EVENT_BYTES: String(MIB), SYNC_RECONNECT_BASE_MS: '200', SYNC_RECONNECT_MAX_MS: '1000' }));
+    // SYNC_UNHEALTHY_AFTER_MS=0: a backoff is unhealthy at once (by default only once it lasted 5 minutes).
+    const p = await start(envFor(emu, { SYNC_MAX_EVENT_BYTES: String(MIB), SYNC_RECONNECT_BASE_MS: '200', SYNC_RECONNECT_MAX_MS: '1000', SYNC_UNHEALTHY_AFTER_MS: '0' }));
     await waitFor('the local store == the remote', () => emu?.compare().equal);
     const pid = p.child.pid as number;
     const before = peakRss(pid);
@@ -169,12 +170,13 @@ describe('SYNC_MAX_EVENT_BYTES', () => {
   test('events up to the limit are read whole, however the stream is cut into chunks', async () => {
     emu = await startOpenctiEmulator({ heartbeatMs: 100 });
     emu.seed(1500, 7, 1); // about 2 MB of ordinary events in all, many per chunk
-    const refs = Array.from({ length: 15_000 }, (_, i) => `indicator--${String(i).padStart(8, '0')}-0000-4000-8000-000000000000`);
-    emu.remote.append({ version: '4', type: 'create', scope: 'external', message: 'a big report', origin: {}, data: { id: 'report--big', type: 'report', name: 'Big', object_refs: refs } });
+    // Just under the limit (the platform refuses references to objects it does not have, so the
+    // size is in a description).
+    emu.remote.append({ version: '4', type: 'create', scope: 'external', message: 'a big report', origin: {}, data: { id: 'report--big', type: 'report', name: 'Big', description: 'x'.repeat(MIB - 4096) } });
     emu.seed(200, 7, 1);
     const p = await start(envFor(emu, { SYNC_MAX_EVENT_BYTES: String(MIB) }));
     await waitFor('the local store == the remote', () => emu?.compare().equal, 30_000);
-    expect((emu.local.get('report--big')?.object_refs as string[]).length).toBe(15_000);
+    expect((emu.local.get('report--big')?.description as string).length).toBe(MIB - 4096);
     expect(p.stderr()).not.toContain('SYNC_MAX_EVENT_BYTES');
   });
 });

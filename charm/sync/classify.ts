@@ -25,7 +25,7 @@ type Obj = Record<string, unknown>;
 export type Work =
   | { kind: 'upsert'; id: string; type: string; data: string; previousStandard: string | undefined; refs: string[]; bytes: number; removedKeys: string[] }
   | { kind: 'merge'; id: string; type: string; data: string; sourceIds: string[]; refs: string[]; bytes: number; removedKeys: string[] }
-  | { kind: 'delete'; id: string; type: string; data: string; bytes: number; removedKeys: string[] }
+  | { kind: 'delete'; id: string; type: string; data: string; refs: string[]; bytes: number; removedKeys: string[] }
   | { kind: 'skip'; reason: SkipReason; detail: string };
 
 export type SkipReason = 'unknown-type' | 'old-version' | 'internal-scope' | 'malformed' | 'invalid-id';
@@ -161,6 +161,6 @@ export function classifyEvent(eventName: string, streamId: string, dataText: str
     case 'merge':
       return { kind: 'merge', ...base, sourceIds: [...new Set((p.sources ?? []).map((s) => s.id))].filter((id) => id !== p.data.id), refs: referencedIds(p.data) };
     case 'delete':
-      return { kind: 'delete', ...base };
+      return { kind: 'delete', ...base, refs: referencedIds(p.data) };
   }
 }

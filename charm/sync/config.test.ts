@@ -64,14 +64,23 @@ describe('parseConfig', () => {
     expect(r.problems).toHaveLength(7);
   });
 
-  test('batch mode pipelines SYNC_APPLY_WINDOW batches (default 2); per-event mode applies one event at a time', () => {
+  test('the write path: amqp by default (api on request); Works of at most SYNC_MAX_QUEUED_MESSAGES; per-event mode one message at a time', () => {
     const batch = parseConfig(valid);
-    const tuned = parseConfig({ ...valid, SYNC_APPLY_WINDOW: '1', SYNC_APPLY_CONCURRENCY: '2' });
-    const perEvent = parseConfig({ ...valid, SYNC_APPLY_MODE: 'per-event', SYNC_APPLY_WINDOW: '8' });
-    expect(batch.ok && batch.config.apply).toMatchObject({ window: 2, concurrency: 8, batchMaxEvents: 500, queueMaxEvents: 2000 });
-    expect(tuned.ok && tuned.config.apply).toMatchObject({ window: 1, concurrency: 2 });
-    expect(perEvent.ok && perEvent.config.apply).toMatchObject({ window: 1, concurrency: 1, batchMaxEvents: 1 });
-    expect(parseConfig({ ...valid, SYNC_APPLY_WINDOW: '0' }).ok).toBe(false);
+    expect(batch.ok && batch.config.local.protocol).toBe('amqp');
+    expect(batch.ok && batch.config.apply).toMatchObject({ batchMaxEvents: 500, maxQueuedMessages: 2000, queueMaxEvents: 2000, ordering: 'per-id', pollMs: 20 });
+    expect(batch.ok && batch.config.unhealthyAfterMs).toBe(300_000);
+    const api = parseConfig({ ...valid, CONNECTOR_QUEUE_PROTOCOL: ' API ' });
+    expect(api.ok && api.config.local.protocol).toBe('api');
+    const small = parseConfig({ ...valid, SYNC_MAX_QUEUED_MESSAGES: '100' });
+    expect(small.ok && small.config.apply).toMatchObject({ batchMaxEvents: 100, maxQueuedMessages: 100 });
+    const perEvent = parseConfig({ ...valid, SYNC_APPLY_MODE: 'per-event' });
+    expect(perEvent.ok && perEvent.config.apply).toMatchObject({ batchMaxEvents: 1, maxQueuedMessages: 1, batchMaxWaitMs: 0 });
+    const bad = parseConfig({ ...valid, CONNECTOR_QUEUE_PROTOCOL: 'http', SYNC_MAX_QUEUED_MESSAGES: '0', SYNC_ORDERING: 'random' });
+    expect(bad.ok ? [] : bad.problems).toEqual([
+      'CONNECTOR_QUEUE_PROTOCOL: must be amqp or api',
+      'SYNC_ORDERING: must be per-id (or none, for demonstrations only)',
+      'SYNC_MAX_QUEUED_MESSAGES: must be at least 1',
+    ]);
   });
 
   test('cross-field checks are reported with every other problem in the first report', () => {

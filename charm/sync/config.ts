@@ -8,6 +8,7 @@ import * as z from 'zod/mini';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const APPLY_MODES = ['batch', 'per-event', 'none'] as const;
+export const QUEUE_PROTOCOLS = ['amqp', 'api'] as const;
 
 /** A trimmed string turned into T, or an issue with `message` when `fn` gives undefined. */
 const parsed = <T>(fn: (v: string) => T | undefined, message: (v: string) => string) =>
@@ -126,8 +127,16 @@ const envSchema = z.object({
   SYNC_BATCH_IDLE_MS: z._default(int(0, 60_000), 10),
   SYNC_QUEUE_MAX_EVENTS: z._default(int(1, 1_000_000), 2000),
   SYNC_QUEUE_MAX_BYTES: z._default(int(1024 * 1024, 16 * 1024 * 1024 * 1024), 64 * 1024 * 1024),
-  SYNC_APPLY_CONCURRENCY: z._default(int(1, 64), 8),
-  SYNC_APPLY_WINDOW: z._default(int(1, 64), 2),
+  // pycti's variable: amqp (default) publishes to the platform's broker as its own synchronizer does;
+  // api posts stixBundlePush instead, losing what docs/sync.md lists.
+  CONNECTOR_QUEUE_PROTOCOL: z._default(z.pipe(trimmed().check(z.toLowerCase()), z.enum(QUEUE_PROTOCOLS, { error: 'must be amqp or api' })), 'amqp'),
+  // per-id (default): an event waits for the earlier events it could race with on concurrent
+  // workers. none: no ordering, to show the race it prevents (tests only; never in production).
+  SYNC_ORDERING: z._default(z.enum(['per-id', 'none'], { error: 'must be per-id (or none, for demonstrations only)' }), 'per-id'),
+  SYNC_MAX_QUEUED_MESSAGES: z._default(int(1, 1_000_000), 2000),
+  SYNC_WORK_POLL_MS: z._default(int(1, 60_000), 20),
+  SYNC_WORK_STALL_MS: z._default(int(100, 86_400_000), 300_000),
+  SYNC_UNHEALTHY_AFTER_MS: z._default(int(0, 86_400_000), 300_000),
   SYNC_HEARTBEAT_TIMEOUT_MS: z._default(int(100, 3_600_000), 45_000),
   SYNC_RECONNECT_BASE_MS: z._default(int(1, 600_000), 1000),
   SYNC_RECONNECT_MAX_MS: z._default(int(1, 3_600_000), 60_000),
@@ -137,7 +146,6 @@ const envSchema = z.object({
   SYNC_STATE_SAVE_INTERVAL_MS: z._default(int(100, 3_600_000), 5000),
   SYNC_PROGRESS_INTERVAL_MS: z._default(int(0, 3_600_000), 30_000),
   SYNC_STOP_GRACE_MS: z._default(int(0, 600_000), 3000),
-  SYNC_FUNCTIONAL_RETRIES: z._default(int(0, 1000), 3),
   SYNC_SYNCHRONIZED_UPSERT: z._default(boolish, true),
   SYNC_NO_DEPENDENCIES: z._default(boolish, false),
   // A real event can carry a bundle with files (base64), so the default is generous; the bound is
@@ -151,7 +159,7 @@ export type SyncEnv = z.output<typeof envSchema>;
 
 /** The configuration the synchronizer runs with (camel-cased, grouped). */
 export interface SyncConfig {
-  local: { url: string; token: string; timeoutMs: number; retryBaseMs: number; retryMaxMs: number; functionalRetries: number; synchronizedUpsert: boolean };
+  local: { url: string; token: string; timeoutMs: number; retryBaseMs: number; retryMaxMs: number; synchronizedUpsert: boolean; protocol: (typeof QUEUE_PROTOCOLS)[number] };
   connector: { id: string; type: 'STREAM'; name: string; scope: string[]; confidenceLevel: number };
   logLevel: (typeof LOG_LEVELS)[number];
   remote: {
@@ -170,7 +178,24 @@ export interface SyncConfig {
   };
   http: { port: number; host: string };
   statusFile: string | undefined;
-  apply: { mode: (typeof APPLY_MODES)[number]; batchMaxEvents: number; batchMaxBytes: number; batchMaxWaitMs: number; batchIdleMs: number; queueMaxEvents: number; queueMaxBytes: number; concurrency: number; window: number };
+  apply: {
+    mode: (typeof APPLY_MODES)[number];
+    /** Events per Work (per batch of messages). */
+    batchMaxEvents: number;
+    batchMaxBytes: number;
+    batchMaxWaitMs: number;
+    batchIdleMs: number;
+    /** Events read and not yet settled, at most (the reader pauses): count and bytes. */
+    queueMaxEvents: number;
+    queueMaxBytes: number;
+    /** Messages on the local platform's queue not yet confirmed by their Works, at most. */
+    maxQueuedMessages: number;
+    pollMs: number;
+    workStallMs: number;
+    ordering: 'per-id' | 'none';
+  };
+  /** How long a retry or backoff may last before /healthz answers 503. */
+  unhealthyAfterMs: number;
   stateSaveIntervalMs: number;
   progressIntervalMs: number;
   stopGraceMs: number;
@@ -249,8 +274,8 @@ export function parseConfig(env: NodeJS.ProcessEnv, now: number = Date.now()): C
         timeoutMs: e.SYNC_LOCAL_TIMEOUT_MS,
         retryBaseMs: e.SYNC_LOCAL_RETRY_BASE_MS,
         retryMaxMs: e.SYNC_LOCAL_RETRY_MAX_MS,
-        functionalRetries: e.SYNC_FUNCTIONAL_RETRIES,
         synchronizedUpsert: e.SYNC_SYNCHRONIZED_UPSERT,
+        protocol: e.CONNECTOR_QUEUE_PROTOCOL,
       },
       connector: {
         id: e.CONNECTOR_ID,
@@ -274,22 +299,34 @@ export function parseConfig(env: NodeJS.ProcessEnv, now: number = Date.now()): C
       },
       http: { port: e.SYNC_HTTP_PORT, host: e.SYNC_HTTP_HOST },
       statusFile: e.SYNC_STATUS_FILE,
-      apply: {
-        mode: e.SYNC_APPLY_MODE,
-        batchMaxEvents: e.SYNC_APPLY_MODE === 'per-event' ? 1 : e.SYNC_BATCH_MAX_EVENTS,
-        batchMaxBytes: e.SYNC_BATCH_MAX_BYTES,
-        batchMaxWaitMs: e.SYNC_APPLY_MODE === 'per-event' ? 0 : e.SYNC_BATCH_MAX_WAIT_MS,
-        batchIdleMs: e.SYNC_APPLY_MODE === 'per-event' ? 0 : e.SYNC_BATCH_IDLE_MS,
-        queueMaxEvents: e.SYNC_QUEUE_MAX_EVENTS,
-        queueMaxBytes: e.SYNC_QUEUE_MAX_BYTES,
-        concurrency: e.SYNC_APPLY_MODE === 'per-event' ? 1 : e.SYNC_APPLY_CONCURRENCY,
-        // The 2021 baseline applies strictly one event after the other.
-        window: e.SYNC_APPLY_MODE === 'per-event' ? 1 : e.SYNC_APPLY_WINDOW,
-      },
+      apply: applySettings(e),
+      unhealthyAfterMs: e.SYNC_UNHEALTHY_AFTER_MS,
       stateSaveIntervalMs: e.SYNC_STATE_SAVE_INTERVAL_MS,
       progressIntervalMs: e.SYNC_PROGRESS_INTERVAL_MS,
       stopGraceMs: e.SYNC_STOP_GRACE_MS,
     },
+  };
+}
+
+/**
+ * The apply settings. `per-event` is the baseline of the benchmark: one message and its Work's
+ * confirmation at a time. A Work never holds more messages than may be queued at once.
+ */
+function applySettings(e: SyncEnv): SyncConfig['apply'] {
+  const perEvent = e.SYNC_APPLY_MODE === 'per-event';
+  const maxQueued = perEvent ? 1 : e.SYNC_MAX_QUEUED_MESSAGES;
+  return {
+    mode: e.SYNC_APPLY_MODE,
+    batchMaxEvents: perEvent ? 1 : Math.min(e.SYNC_BATCH_MAX_EVENTS, maxQueued),
+    batchMaxBytes: e.SYNC_BATCH_MAX_BYTES,
+    batchMaxWaitMs: perEvent ? 0 : e.SYNC_BATCH_MAX_WAIT_MS,
+    batchIdleMs: perEvent ? 0 : e.SYNC_BATCH_IDLE_MS,
+    queueMaxEvents: e.SYNC_QUEUE_MAX_EVENTS,
+    queueMaxBytes: e.SYNC_QUEUE_MAX_BYTES,
+    maxQueuedMessages: maxQueued,
+    pollMs: e.SYNC_WORK_POLL_MS,
+    workStallMs: e.SYNC_WORK_STALL_MS,
+    ordering: e.SYNC_ORDERING,
   };
 }
 

@@ -6,14 +6,14 @@
 import { ClientError, GraphQLClient } from 'graphql-request';
 import { z } from 'zod';
 import * as D from './documents.js';
-import type { StixObject } from './events.js';
 import { nodeFetch } from './http-fetch.js';
 
 /**
  * - `auth`: the token or URL is wrong; fatal, a person must fix the configuration.
  * - `transient`: 5xx, timeouts, connection errors, lock errors; retry without advancing.
- * - `not-found`: an unknown id on merge or delete; log, count and skip.
- * - `functional`: any other GraphQL error; bounded retries, then reported and skipped.
+ * - `not-found`: an unknown id (a connector, an object).
+ * - `functional`: any other GraphQL error. At start-up the platform refused us (fatal); later,
+ *   retried with backoff like a transient one: nothing is skipped on an error we do not know.
  */
 export type LocalErrorKind = 'auth' | 'transient' | 'not-found' | 'functional';
 
@@ -72,96 +72,66 @@ export function classifyLocalError(err: unknown, operation: string, url: string,
 
 const aboutSchema = z.object({ about: z.object({ version: z.string() }).nullable() });
 const meSchema = z.object({ me: z.object({ id: z.string(), name: z.string(), capabilities: z.array(z.object({ name: z.string() })) }) });
-const registerSchema = z.object({ registerConnector: z.object({ id: z.string(), connector_state: z.string().nullable().optional(), connector_user_id: z.string().nullable().optional() }).nullable() });
+const connectionSchema = z.object({ host: z.string(), port: z.number(), vhost: z.string(), use_ssl: z.boolean(), user: z.string(), pass: z.string() });
+const registerSchema = z.object({
+  registerConnector: z
+    .object({
+      id: z.string(),
+      connector_state: z.string().nullable().optional(),
+      connector_user_id: z.string().nullable().optional(),
+      config: z.object({ connection: connectionSchema.nullable().optional(), push_exchange: z.string(), push_routing: z.string() }).nullable().optional(),
+    })
+    .nullable(),
+});
+const workAddSchema = z.object({ workAdd: z.object({ id: z.string() }) });
+const workEditSchema = z.object({ workEdit: z.object({ addExpectations: z.string() }).nullable() });
+const workViewSchema = z
+  .object({
+    id: z.string(),
+    status: z.string(),
+    completed_number: z.number().nullable().optional(),
+    tracking: z.object({ import_expected_number: z.number().nullable().optional(), import_processed_number: z.number().nullable().optional() }).nullable().optional(),
+    errors: z.array(z.object({ message: z.string().nullable().optional(), source: z.string().nullable().optional() }).nullable()).nullable().optional(),
+  })
+  .nullable();
+const worksSchema = z.object({ a: workViewSchema, b: workViewSchema });
 const pingSchema = z.object({ pingConnector: z.object({ id: z.string(), connector_state: z.string().nullable().optional() }).nullable() });
 const pushSchema = z.object({ stixBundlePush: z.boolean().nullable() });
-const mergeSchema = z.object({ stixEdit: z.object({ merge: z.object({ id: z.string() }).nullable() }).nullable() });
 const stixSchema = z.object({ stix: z.string().nullable() });
 const stixIdSchema = z.looseObject({ id: z.string() });
-const coreObjectsSchema = z.object({ stixCoreObjects: z.object({ edges: z.array(z.object({ node: z.object({ standard_id: z.string() }) })) }).nullable() });
 
-/** STIX types that are not core objects (stixCoreObjects does not list them). */
-const NON_CORE_PREFIXES = ['relationship--', 'sighting--'];
-/** Ids per stixCoreObjects query: one page each, kept well below the platform's search window. */
-const IDS_PER_QUERY = 500;
-const deleteSchema = z.object({ stixEdit: z.object({ delete: z.string().nullable() }).nullable() });
+export interface Registration {
+  state: string | null;
+  userId: string | undefined;
+  /** Undefined when the platform gave no broker connection (the user lacks CONNECTORAPI). */
+  queue: { connection: z.infer<typeof connectionSchema>; pushExchange: string; pushRouting: string } | undefined;
+}
+
+/** A Work as the synchronizer reads it. */
+export interface WorkView {
+  id: string;
+  status: string;
+  expected: number | null;
+  processed: number | null;
+  errors: { message: string; source: string }[];
+}
+
+function toWorkView(w: z.infer<typeof workViewSchema>): WorkView | null {
+  if (!w) return null;
+  const complete = w.status === 'complete';
+  return {
+    id: w.id,
+    status: w.status,
+    expected: w.tracking?.import_expected_number ?? null,
+    processed: (complete ? w.completed_number : w.tracking?.import_processed_number) ?? w.tracking?.import_processed_number ?? null,
+    errors: (w.errors ?? []).flatMap((e) => (e ? [{ message: e.message ?? '', source: e.source ?? '' }] : [])),
+  };
+}
 
 export interface LocalOptions {
   url: string;
   token: string;
   timeoutMs: number;
-  synchronizedUpsert: boolean;
-}
-
-export interface PushOptions {
-  /** The object's previous standard id, when this update changed it (pitfall 5). */
-  previousStandard?: string | undefined;
-  signal?: AbortSignal | undefined;
-  /** `bundlePushBody(connectorId, objects)`, when the caller prepared it ahead (the same objects, in order). */
-  body?: Buffer | undefined;
-}
-
-/**
- * A byte buffer written string by string, grown by doubling. A string of n UTF-16 units takes at
- * most 3n bytes in UTF-8, so a write never has to be measured first.
- */
-class ByteWriter {
-  #buf: Buffer;
-  #pos = 0;
-  constructor(capacity: number) {
-    this.#buf = Buffer.allocUnsafe(Math.max(capacity, 256));
-  }
-  write(s: string): void {
-    const worst = s.length * 3;
-    if (this.#buf.length - this.#pos < worst) {
-      const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + worst));
-      this.#buf.copy(next, 0, 0, this.#pos);
-      this.#buf = next;
-    }
-    this.#pos += this.#buf.write(s, this.#pos, 'utf8');
-  }
-  bytes(): Buffer {
-    return this.#buf.subarray(0, this.#pos);
-  }
-}
-
-/**
- * The HTTP body of one stixBundlePush, as UTF-8 bytes: `{"query":…,"variables":{"connectorId":…,
- * "bundle":"…"}}`, where `bundle` is a STIX 2.1 bundle of the given objects, in order, as a JSON
- * string. It is written object by object: each object's text is escaped on its own (JSON.stringify
- * of a string, the escaping a whole-body JSON.stringify applies) straight into one buffer. Built the
- * usual way, a bundle of megabytes would exist three times: its text, the escaped body text, and
- * the bytes http encodes from it, the two texts on the V8 heap.
- */
-export function bundlePushBody(connectorId: string, objects: readonly StixObject[]): Buffer {
-  let size = 256;
-  for (const o of objects) size += o.json.length;
-  const w = new ByteWriter(size + (size >>> 3));
-  const head = JSON.stringify(`{"type":"bundle","id":"bundle--${crypto.randomUUID()}","spec_version":"2.1","objects":[`);
-  w.write(`{"query":${JSON.stringify(D.BUNDLE_PUSH)},"variables":{"connectorId":${JSON.stringify(connectorId)},"bundle":${head.slice(0, -1)}`);
-  for (let i = 0; i < objects.length; i++) {
-    if (i > 0) w.write(',');
-    w.write(JSON.stringify((objects[i] as StixObject).json).slice(1, -1));
-  }
-  w.write(']}"}}');
-  return w.bytes();
-}
-
-/** A GraphQL answer as graphql-request reads one: errors, or a non-2xx status, become a ClientError. */
-function graphqlAnswer(res: Response, text: string, query: string): unknown {
-  const { status, ok, headers } = res;
-  let result: unknown;
-  try {
-    result = JSON.parse(text);
-  } catch (err) {
-    if (ok) throw err;
-    throw new ClientError({ status, headers, body: text }, { query });
-  }
-  const r = (result && typeof result === 'object' ? result : {}) as { data?: unknown; errors?: unknown[]; extensions?: unknown };
-  const hasErrors = Array.isArray(r.errors) && r.errors.length > 0;
-  // The request in the error is the document only: the variables (a whole bundle) are left out.
-  if (!ok || hasErrors) throw new ClientError({ ...(r as object), status, headers, body: text } as ConstructorParameters<typeof ClientError>[0], { query });
-  return r.data;
 }
 
 export class LocalPlatform {
@@ -180,22 +150,6 @@ export class LocalPlatform {
   /** One request through graphql-request. */
   #call<T>(operation: string, document: string, variables: Record<string, unknown>, schema: z.ZodType<T>, headers: Record<string, string> = {}, outer?: AbortSignal): Promise<T> {
     return this.#timed(operation, schema, outer, (signal) => this.#client.request({ document, variables, requestHeaders: headers, signal }));
-  }
-
-  /**
-   * One request whose body is already built (stixBundlePush, see bundlePushBody), posted the way
-   * graphql-request posts one, its answer read the way graphql-request reads one.
-   */
-  #post<T>(operation: string, document: string, body: Buffer, schema: z.ZodType<T>, headers: Record<string, string>, outer?: AbortSignal): Promise<T> {
-    return this.#timed(operation, schema, outer, async (signal) => {
-      const res = await nodeFetch(this.#endpoint, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${this.#opts.token}`, accept: 'application/graphql-response+json, application/json', 'content-type': 'application/json', ...headers },
-        body,
-        signal,
-      });
-      return graphqlAnswer(res, await res.text(), document);
-    });
   }
 
   async #timed<T>(operation: string, schema: z.ZodType<T>, outer: AbortSignal | undefined, send: (signal: AbortSignal) => Promise<unknown>): Promise<T> {
@@ -230,11 +184,41 @@ export class LocalPlatform {
     return { id: r.me.id, name: r.me.name, capabilities: r.me.capabilities.map((c) => c.name) };
   }
 
-  /** registerConnector; returns the saved connector state (survives restarts, §4.1). */
-  async register(input: { id: string; name: string; type: 'STREAM'; scope: string[] }): Promise<{ state: string | null }> {
+  /**
+   * registerConnector: the saved connector state (survives restarts, §4.1), the connector's user,
+   * and where its messages go (the broker connection and the push exchange and routing key).
+   */
+  async register(input: { id: string; name: string; type: 'STREAM'; scope: string[] }): Promise<Registration> {
     const r = await this.#call('registerConnector', D.REGISTER_CONNECTOR, { input: { ...input, auto: false, only_contextual: false } }, registerSchema);
-    if (!r.registerConnector) throw new LocalError('functional', 'registerConnector', 'the platform returned no connector');
-    return { state: r.registerConnector.connector_state ?? null };
+    const c = r.registerConnector;
+    if (!c) throw new LocalError('functional', 'registerConnector', 'the platform returned no connector');
+    const conn = c.config?.connection;
+    return {
+      state: c.connector_state ?? null,
+      userId: c.connector_user_id ?? undefined,
+      queue: c.config && conn ? { connection: conn, pushExchange: c.config.push_exchange, pushRouting: c.config.push_routing } : undefined,
+    };
+  }
+
+  /** workAdd: a new Work of this connector, in progress. */
+  async workAdd(connectorId: string, name: string, signal?: AbortSignal): Promise<string> {
+    return (await this.#call('workAdd', D.WORK_ADD, { connectorId, name }, workAddSchema, {}, signal)).workAdd.id;
+  }
+
+  async addExpectations(workId: string, expectations: number, signal?: AbortSignal): Promise<void> {
+    await this.#call('workEdit.addExpectations', D.WORK_EXPECTATIONS, { id: workId, expectations }, workEditSchema, {}, signal);
+  }
+
+  /** Two Works at a time (the second id may repeat the first); null for a Work that no longer exists. */
+  async works(a: string, b: string, signal?: AbortSignal): Promise<[WorkView | null, WorkView | null]> {
+    const r = await this.#call('work', D.WORKS, { a, b }, worksSchema, {}, signal);
+    return [toWorkView(r.a), toWorkView(r.b)];
+  }
+
+  /** stixBundlePush reporting to `workId` (OpenCTI 6.5.7+); false or null from the platform is a failure. */
+  async pushBundleToWork(connectorId: string, bundle: string, workId: string, signal?: AbortSignal): Promise<void> {
+    const r = await this.#call('stixBundlePush', D.BUNDLE_PUSH_WORK, { connectorId, bundle, workId }, pushSchema, {}, signal);
+    if (r.stixBundlePush !== true) throw new LocalError('transient', 'stixBundlePush', `the platform answered ${String(r.stixBundlePush)}, not true: the bundle was not queued`);
   }
 
   /** pingConnector with the state to save; returns the state the platform answered (§4.2). */
@@ -243,19 +227,6 @@ export class LocalPlatform {
     const r = await this.#call('pingConnector', D.PING_CONNECTOR, { id, state, connectorInfo }, pingSchema);
     if (!r.pingConnector) throw new LocalError('functional', 'pingConnector', 'the platform returned no connector');
     return { state: r.pingConnector.connector_state ?? null };
-  }
-
-  /** One stixBundlePush with the given objects, in order. `opts.body` reuses a body built ahead. */
-  async pushBundle(connectorId: string, objects: readonly StixObject[], opts: PushOptions = {}): Promise<void> {
-    const body = opts.body ?? bundlePushBody(connectorId, objects);
-    const headers: Record<string, string> = {};
-    if (this.#opts.synchronizedUpsert) headers['synchronized-upsert'] = 'true';
-    if (opts.previousStandard) headers['previous-standard'] = opts.previousStandard;
-    await this.#post('stixBundlePush', D.BUNDLE_PUSH, body, pushSchema, headers, opts.signal);
-  }
-
-  async merge(targetId: string, sourceIds: readonly string[], signal?: AbortSignal): Promise<void> {
-    await this.#call('stixEdit.merge', D.MERGE, { id: targetId, sourceIds }, mergeSchema, {}, signal);
   }
 
   /** The standard id of the object that `id` resolves to (by any of its ids), or null if none. */
@@ -268,30 +239,5 @@ export class LocalPlatform {
     } catch {
       return null;
     }
-  }
-
-  /**
-   * Which of the given ids are the standard id of an object of their own (not merely an alternative
-   * id of another object): one stixCoreObjects query per 500 core-object ids, one stix(id) per
-   * relationship or sighting id.
-   */
-  async ownStandardIds(ids: readonly string[], signal?: AbortSignal): Promise<Set<string>> {
-    const own = new Set<string>();
-    const core: string[] = [];
-    for (const id of ids) {
-      if (!NON_CORE_PREFIXES.some((p) => id.startsWith(p))) core.push(id);
-      else if ((await this.resolveStandardId(id, signal)) === id) own.add(id);
-    }
-    for (let i = 0; i < core.length; i += IDS_PER_QUERY) {
-      const chunk = core.slice(i, i + IDS_PER_QUERY);
-      const r = await this.#call('stixCoreObjects', D.CORE_OBJECTS_BY_IDS, { first: chunk.length, ids: chunk }, coreObjectsSchema, {}, signal);
-      const wanted = new Set(chunk);
-      for (const e of r.stixCoreObjects?.edges ?? []) if (wanted.has(e.node.standard_id)) own.add(e.node.standard_id);
-    }
-    return own;
-  }
-
-  async delete(id: string, signal?: AbortSignal): Promise<void> {
-    await this.#call('stixEdit.delete', D.DELETE, { id }, deleteSchema, {}, signal);
   }
 }

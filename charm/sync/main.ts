@@ -7,7 +7,7 @@ import { formatConfigProblems, parseConfig } from './config.js';
 import { createLogger } from './log.js';
 import { redactorFromEnv } from './redact.js';
 import { newCounters, writeStatusFile, type SyncStatus } from './status.js';
-import { EXIT, startSynchronizer } from './synchronizer.js';
+import { EXIT, startSynchronizer } from './supervisor.js';
 
 function configFailureStatus(message: string): SyncStatus {
   return {
@@ -20,8 +20,9 @@ function configFailureStatus(message: string): SyncStatus {
     exitCode: EXIT.CONFIG,
     counters: newCounters(),
     queueLength: 0,
+    queuedMessages: { now: 0, max: 0, bound: 0 },
     remote: { streamUrl: '', connectionId: null, lastReceivedId: null, headId: null },
-    local: { url: '', version: null },
+    local: { url: '', version: null, writePath: null },
     timing: { startedAt: new Date().toISOString(), firstEventAt: null, lastAcceptAt: null },
     applyMode: '',
     pid: process.pid,

@@ -15,22 +15,28 @@ import type { Redactor } from './redact.js';
 export const SYNC_STATES = ['starting', 'connecting', 'streaming', 'backoff', 'retrying', 'stopping', 'stopped', 'failed'] as const;
 export type SyncState = (typeof SYNC_STATES)[number];
 
-/** States in which /healthz answers 200. */
+/** States in which /healthz answers 200; `backoff` and `retrying` too, until they last SYNC_UNHEALTHY_AFTER_MS. */
 export const HEALTHY_STATES: ReadonlySet<SyncState> = new Set(['starting', 'connecting', 'streaming']);
 
-export const SKIP_REASONS = ['unknown-type', 'old-version', 'internal-scope', 'malformed', 'not-found', 'failed'] as const;
+/** Why a stream message was not an event to apply (it is counted, logged and passed). */
+export const SKIP_REASONS = ['unknown-type', 'old-version', 'internal-scope', 'malformed', 'invalid-id'] as const;
 
 export const countersSchema = z.object({
   eventsReceived: z.number(),
+  /** Events whose every step the local platform confirmed. */
   eventsApplied: z.number(),
+  /** Events the local platform refused for good, for a reason about the event (each one logged). */
+  eventsRefused: z.number(),
   eventsSkipped: z.record(z.enum(SKIP_REASONS), z.number()),
+  /** Events that carried keys a worker would take as commands (removed before sending). */
+  eventsSanitized: z.number(),
   heartbeats: z.number(),
-  bundlesPushed: z.number(),
-  objectsPushed: z.number(),
-  merges: z.number(),
-  deletes: z.number(),
-  localRequests: z.number(),
-  localRetries: z.number(),
+  worksCreated: z.number(),
+  messagesSent: z.number(),
+  /** Steps the platform failed and that were sent again after a backoff. */
+  stepRetries: z.number(),
+  /** Steps sent again because their Work gave no verdict (lost, closed early, over its error cap). */
+  stepsResent: z.number(),
   remoteConnects: z.number(),
   stateSaves: z.number(),
   resets: z.number(),
@@ -49,9 +55,12 @@ export const syncStatusSchema = z.object({
   /** Set once the process has decided to exit: 0 after a stop, otherwise the fatal exit code. */
   exitCode: z.number().nullable(),
   counters: countersSchema,
+  /** Events read and not yet settled. */
   queueLength: z.number(),
+  /** Messages on the local platform's queue not yet confirmed by their Works, now and at most so far, and the bound. */
+  queuedMessages: z.object({ now: z.number(), max: z.number(), bound: z.number() }),
   remote: z.object({ streamUrl: z.string(), connectionId: z.string().nullable(), lastReceivedId: z.string().nullable(), headId: z.string().nullable() }),
-  local: z.object({ url: z.string(), version: z.string().nullable() }),
+  local: z.object({ url: z.string(), version: z.string().nullable(), writePath: z.string().nullable() }),
   timing: z.object({ startedAt: z.string(), firstEventAt: z.number().nullable(), lastAcceptAt: z.number().nullable() }),
   applyMode: z.string(),
   pid: z.number(),
@@ -63,14 +72,14 @@ export function newCounters(): Counters {
   return {
     eventsReceived: 0,
     eventsApplied: 0,
-    eventsSkipped: { 'unknown-type': 0, 'old-version': 0, 'internal-scope': 0, malformed: 0, 'not-found': 0, failed: 0 },
+    eventsRefused: 0,
+    eventsSkipped: { 'unknown-type': 0, 'old-version': 0, 'internal-scope': 0, malformed: 0, 'invalid-id': 0 },
+    eventsSanitized: 0,
     heartbeats: 0,
-    bundlesPushed: 0,
-    objectsPushed: 0,
-    merges: 0,
-    deletes: 0,
-    localRequests: 0,
-    localRetries: 0,
+    worksCreated: 0,
+    messagesSent: 0,
+    stepRetries: 0,
+    stepsResent: 0,
     remoteConnects: 0,
     stateSaves: 0,
     resets: 0,
@@ -106,19 +115,21 @@ export function renderMetrics(s: SyncStatus, redactor: Redactor): string {
   };
   const c = s.counters;
   metric('events_received_total', 'counter', 'Data events received from the remote stream (replays included).', [[{}, c.eventsReceived]]);
-  metric('events_applied_total', 'counter', 'Events accepted by the local platform.', [[{}, c.eventsApplied]]);
-  metric('events_skipped_total', 'counter', 'Events skipped, by reason.', Object.entries(c.eventsSkipped).map(([reason, v]) => [{ reason }, v]));
+  metric('events_applied_total', 'counter', 'Events the local platform confirmed applied (by their Works).', [[{}, c.eventsApplied]]);
+  metric('events_refused_total', 'counter', 'Events the local platform refused for good, for a reason about the event.', [[{}, c.eventsRefused]]);
+  metric('events_skipped_total', 'counter', 'Stream messages that are no event to apply, by reason.', Object.entries(c.eventsSkipped).map(([reason, v]) => [{ reason }, v]));
+  metric('events_sanitized_total', 'counter', 'Events whose operation keys were removed before sending.', [[{}, c.eventsSanitized]]);
   metric('heartbeats_total', 'counter', 'Heartbeats received.', [[{}, c.heartbeats]]);
-  metric('bundles_pushed_total', 'counter', 'stixBundlePush calls accepted.', [[{}, c.bundlesPushed]]);
-  metric('objects_pushed_total', 'counter', 'STIX objects sent in accepted bundles.', [[{}, c.objectsPushed]]);
-  metric('merges_total', 'counter', 'Merges applied.', [[{}, c.merges]]);
-  metric('deletes_total', 'counter', 'Deletes applied.', [[{}, c.deletes]]);
-  metric('local_requests_total', 'counter', 'GraphQL requests sent to the local platform.', [[{}, c.localRequests]]);
-  metric('local_retries_total', 'counter', 'Local requests retried after a transient failure.', [[{}, c.localRetries]]);
+  metric('works_created_total', 'counter', 'Works created on the local platform (one per batch).', [[{}, c.worksCreated]]);
+  metric('messages_sent_total', 'counter', 'Messages put on the local platform (confirmed by the broker, or queued by stixBundlePush).', [[{}, c.messagesSent]]);
+  metric('step_retries_total', 'counter', 'Steps the local platform failed, sent again after a backoff.', [[{}, c.stepRetries]]);
+  metric('steps_resent_total', 'counter', 'Steps sent again because their Work gave no verdict.', [[{}, c.stepsResent]]);
+  metric('queued_messages', 'gauge', 'Messages on the local queue not yet confirmed by their Works.', [[{}, s.queuedMessages.now]]);
+  metric('queued_messages_bound', 'gauge', 'SYNC_MAX_QUEUED_MESSAGES.', [[{}, s.queuedMessages.bound]]);
   metric('remote_connects_total', 'counter', 'Connections opened to the remote stream.', [[{}, c.remoteConnects]]);
   metric('state_saves_total', 'counter', 'Positions saved with pingConnector.', [[{}, c.stateSaves]]);
   metric('state_resets_total', 'counter', 'Connector state resets seen.', [[{}, c.resets]]);
-  metric('queue_length', 'gauge', 'Events received and not yet accepted.', [[{}, s.queueLength]]);
+  metric('queue_length', 'gauge', 'Events received and not yet settled.', [[{}, s.queueLength]]);
   const posMs = Number(s.position.split('-')[0]);
   metric('position_timestamp_seconds', 'gauge', 'Time encoded in the last accepted stream position.', [[{}, posMs / 1000]]);
   metric('lag_seconds', 'gauge', 'Now minus the time of the last accepted position (0 before any).', [[{}, posMs > 0 ? Math.max(0, (Date.now() - posMs) / 1000) : 0]]);

@@ -97,7 +97,7 @@ test('local: register keeps state across registrations; a reset is returned once
 test('local: unknown ids on delete and merge answer the platform messages; 5xx faults are injectable', async () => {
   const del = await gql('mutation D($id: ID!) { stixEdit(id: $id) { delete } }', { id: 'malware--nope' });
   expect(del.body.errors?.[0]?.message).toBe('Cannot delete the stix element, malware--nope cannot be found.');
-  const merge = await gql('mutation M($id: ID!, $s: [String]!) { stixEdit(id: $id) { merge(stixObjectsIds: $s) { id } } }', { id: 'malware--a', s: ['malware--b'] });
+  const merge = await gql('mutation M($id: ID!, $s: [String]!) { stixEdit(id: $id) { merge(stixObjectsIds: $s) { id } } }', { id: 'malware--a', s: ['malware--b'] }, emu.local.adminToken);
   expect(merge.body.errors?.[0]?.message).toBe('Cannot access all entities for merging');
   emu.local.injectFault({ kind: 'status', status: 503 });
   expect((await gql('query { about { version } }')).status).toBe(503);
@@ -110,57 +110,4 @@ test('generator + compare: a fresh local store differs by exactly the remote obj
   expect(c.equal).toBe(false);
   expect(c.missing).toBe(emu.remote.table().size);
   expect(c.extra + c.different + c.same).toBe(0);
-});
-
-test('local: from 6.2, bundle items with opencti_operation are deletes and merges; a failing item is a work error, not a failed push', async () => {
-  const connectorId = '2f9d0c1e-6b1a-4c3e-9d2f-7a8b9c0d1e2f';
-  await gql('mutation R($input: RegisterConnectorInput) { registerConnector(input: $input) { id } }', { input: { id: connectorId, name: 'sync', type: 'STREAM', scope: ['x'] } });
-  const push = (objects: unknown[]) => gql('mutation P($c: String!, $b: String!) { stixBundlePush(connectorId: $c, bundle: $b) }', { c: connectorId, b: JSON.stringify({ type: 'bundle', id: 'bundle--1', objects }) });
-  const m = (id: string, name: string) => ({ id, type: 'malware', name, is_family: true });
-  await push([m('malware--a', 'A'), m('malware--b', 'B'), m('malware--c', 'C')]);
-  const ops = await push([
-    { ...m('malware--a', 'A'), opencti_operation: 'delete' },
-    { ...m('malware--nope', 'Nope'), opencti_operation: 'delete' },
-    { ...m('malware--b', 'B'), opencti_operation: 'merge', merge_target_id: 'malware--b', merge_source_ids: ['malware--c'] },
-    m('malware--d', 'D'),
-  ]);
-  expect(ops.body.data?.stixBundlePush).toBe(true);
-  expect(emu.local.get('malware--a')).toBeUndefined();
-  expect(emu.local.get('malware--c')?.id).toBe('malware--b'); // merged away: its id resolves to the target
-  expect(emu.local.get('malware--d')?.name).toBe('D');
-  expect(emu.local.workErrors).toEqual([{ operation: 'delete', id: 'malware--nope', message: 'Cannot delete the stix element, malware--nope cannot be found.' }]);
-  expect(emu.local.counts).toMatchObject({ deletes: 1, merges: 1, bundleOperations: 3 });
-});
-
-test('local: before 6.2 the workers do not know opencti_operation: the item is imported as an object', async () => {
-  const old = await startOpenctiEmulator({ local: { version: '6.1.3' } });
-  try {
-    const connectorId = '2f9d0c1e-6b1a-4c3e-9d2f-7a8b9c0d1e2f';
-    const call = (query: string, variables: Record<string, unknown>) => gql(query, variables, undefined, old);
-    await call('mutation R($input: RegisterConnectorInput) { registerConnector(input: $input) { id } }', { input: { id: connectorId, name: 'sync', type: 'STREAM', scope: ['x'] } });
-    const bundle = JSON.stringify({ type: 'bundle', id: 'bundle--1', objects: [{ id: 'malware--a', type: 'malware', name: 'A', opencti_operation: 'delete' }] });
-    await call('mutation P($c: String!, $b: String!) { stixBundlePush(connectorId: $c, bundle: $b) }', { c: connectorId, b: bundle });
-    expect(old.local.get('malware--a')).toEqual({ id: 'malware--a', type: 'malware', name: 'A' });
-    expect(old.local.counts.bundleOperations).toBe(0);
-  } finally {
-    await old.stop();
-  }
-});
-
-test('local: stixCoreObjects with the ids filter lists the core objects any id resolves to, with their standard id; other filters are refused by name', async () => {
-  const connectorId = '2f9d0c1e-6b1a-4c3e-9d2f-7a8b9c0d1e2f';
-  await gql('mutation R($input: RegisterConnectorInput) { registerConnector(input: $input) { id } }', { input: { id: connectorId, name: 'sync', type: 'STREAM', scope: ['x'] } });
-  const objects = [
-    { id: 'malware--a', type: 'malware', name: 'A' },
-    { id: 'malware--b', type: 'malware', name: 'B', x_opencti_stix_ids: ['malware--old-b'] },
-    { id: 'relationship--r', type: 'relationship', relationship_type: 'uses', source_ref: 'malware--a', target_ref: 'malware--b' },
-  ];
-  await gql('mutation P($c: String!, $b: String!) { stixBundlePush(connectorId: $c, bundle: $b) }', { c: connectorId, b: JSON.stringify({ type: 'bundle', id: 'bundle--1', objects }) });
-  const list = (filters: unknown) => gql('query L($f: FilterGroup) { stixCoreObjects(first: 10, filters: $f) { edges { node { standard_id entity_type } } } }', { f: filters });
-  const byIds = (values: string[]) => ({ mode: 'and', filters: [{ key: ['ids'], values, operator: 'eq', mode: 'or' }], filterGroups: [] });
-  const r = await list(byIds(['malware--a', 'malware--old-b', 'malware--nope', 'relationship--r']));
-  const nodes = (r.body.data?.stixCoreObjects as { edges: { node: { standard_id: string } }[] }).edges.map((e) => e.node.standard_id);
-  expect(nodes).toEqual(['malware--a', 'malware--b']);
-  const refused = await list({ mode: 'and', filters: [{ key: ['name'], values: ['A'] }], filterGroups: [] });
-  expect(refused.body.errors?.[0]?.message).toMatch(/only the ids filter key.*"name"/);
 });

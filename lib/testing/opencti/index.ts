@@ -1,18 +1,19 @@
 /**
- * The OpenCTI emulator pair: a remote platform's live stream and a local platform's GraphQL API,
- * both real HTTP servers. Used by the tests, the demo and the benchmark.
+ * The OpenCTI emulator pair: a remote platform's live stream (a real SSE server) and a local
+ * platform that ingests as OpenCTI does (GraphQL, queues on a real RabbitMQ, concurrent workers:
+ * platform/). Used by the tests, the demo and the benchmark.
  *
- *   const emu = await startOpenctiEmulator({ heartbeatMs: 200 });
+ *   const emu = await startOpenctiEmulator({ heartbeatMs: 200, amqpUrl });   // amqpUrl: a broker
  *   emu.seed(1000);                     // realistic events on the remote
  *   ... run the synchronizer against emu.remoteUrl / emu.localUrl ...
  *   emu.compare().equal                 // local store == remote final state?
  *   await emu.stop();
  */
-import { LocalPlatformEmulator, type LocalEmulatorOptions } from './local.js';
+import { LocalPlatform, type LocalPlatformOptions } from './platform/index.js';
 import { RemoteStreamEmulator, type RemoteEmulatorOptions } from './remote.js';
 import { compareTables, type StoreComparison } from './stix.js';
 
-export { LocalPlatformEmulator, type LocalEmulatorOptions, type LocalFault, type RecordedLocalRequest, type ConnectorRecord, type WorkError } from './local.js';
+export { LocalPlatform, PROFILES, type LocalPlatformOptions, type ProfileName, type PlatformProfile, type ConnectorRecord, type GraphqlFault, type WriteFault } from './platform/index.js';
 export { RemoteStreamEmulator, convertStreamParameter, type RemoteEmulatorOptions, type RecordedStreamRequest } from './remote.js';
 export { StixEventGenerator, type GeneratorOptions } from './generator.js';
 export { compareTables, applyEventToTable, hashUuid, OCTI_EXT, type Stix, type StreamEventData, type StoreComparison } from './stix.js';
@@ -31,12 +32,14 @@ export interface OpenctiEmulatorOptions {
   heartbeatMs?: number;
   tls?: { key: string; cert: string };
   remote?: Omit<RemoteEmulatorOptions, 'port' | 'host' | 'heartbeatMs' | 'tls'>;
-  local?: Omit<LocalEmulatorOptions, 'port' | 'host' | 'token'>;
+  local?: Omit<LocalPlatformOptions, 'port' | 'host' | 'connectorToken' | 'amqpUrl'>;
+  /** The broker the local platform queues through. Default: OPENCTI_TEST_AMQP_URL (the test run's broker). */
+  amqpUrl?: string;
 }
 
 export interface OpenctiEmulator {
   readonly remote: RemoteStreamEmulator;
-  readonly local: LocalPlatformEmulator;
+  readonly local: LocalPlatform;
   /** Base URL for REMOTE_OPENCTI_URL. */
   readonly remoteUrl: string;
   /** Base URL for OPENCTI_URL. */
@@ -47,6 +50,11 @@ export interface OpenctiEmulator {
   seed(count: number, seed?: number, churn?: number): { firstId: string | undefined; lastId: string | undefined };
   /** Compare the local store with the remote's final state. */
   compare(): StoreComparison;
+  /**
+   * The remote's data events whose write the local platform never recorded as applied (stream id,
+   * event type, object id); at most `limit`. Empty when no event was skipped.
+   */
+  unapplied(limit?: number): { id: string; type: string; stixId: string }[];
   stop(): Promise<void>;
 }
 
@@ -62,7 +70,9 @@ export async function startOpenctiEmulator(opts: OpenctiEmulatorOptions = {}): P
     heartbeatMs: opts.heartbeatMs ?? 5000,
     ...(opts.tls ? { tls: opts.tls } : {}),
   });
-  const local = new LocalPlatformEmulator({ ...opts.local, port: opts.localPort ?? 0, host, token: localToken });
+  const amqpUrl = opts.amqpUrl ?? process.env.OPENCTI_TEST_AMQP_URL;
+  if (!amqpUrl) throw new Error('the local platform emulator needs a RabbitMQ broker: pass amqpUrl (startBroker() in lib/testing/rabbitmq/broker.ts starts a private one), or run under jest, whose global setup sets OPENCTI_TEST_AMQP_URL');
+  const local = new LocalPlatform({ ...opts.local, port: opts.localPort ?? 0, host, connectorToken: localToken, amqpUrl });
   await remote.start();
   try {
     await local.start();
@@ -78,7 +88,15 @@ export async function startOpenctiEmulator(opts: OpenctiEmulatorOptions = {}): P
     remoteToken,
     localToken,
     seed: (count, seed, churn) => remote.seed(count, seed, churn),
-    compare: () => compareTables(remote.table(), local.store),
+    compare: () => compareTables(remote.table(), local.store.objects()),
+    unapplied: (limit = 20) => {
+      const out: { id: string; type: string; stixId: string }[] = [];
+      for (const e of remote.dataEvents()) {
+        if (!local.applied.has(`${e.id} ${e.stixId}`)) out.push(e);
+        if (out.length >= limit) break;
+      }
+      return out;
+    },
     async stop() {
       await Promise.all([remote.stop(), local.stop()]);
     },

@@ -97,6 +97,7 @@ export class RemoteStreamEmulator {
   readonly #opts: Required<Omit<RemoteEmulatorOptions, 'tls' | 'collections' | 'tokens'>> & RemoteEmulatorOptions;
   #server: http.Server | https.Server | undefined;
   #log: Entry[] = [];
+  readonly #dataEvents: { id: string; type: string; stixId: string }[] = [];
   #table = new Map<string, Stix>();
   #lastMs = 0;
   #lastSeq = -1;
@@ -172,7 +173,14 @@ export class RemoteStreamEmulator {
   /** Append one event; the final-state table follows it. Returns its stream id. */
   append(ev: StreamEventData): string {
     applyEventToTable(this.#table, ev);
-    return this.#push(ev.type, Number(ev.version), ev.scope, JSON.stringify(ev), false);
+    const id = this.#push(ev.type, Number(ev.version), ev.scope, JSON.stringify(ev), false);
+    if (ev.scope !== 'internal' && Number(ev.version) >= 4) this.#dataEvents.push({ id, type: ev.type, stixId: ev.data.id });
+    return id;
+  }
+
+  /** The data events appended with append() that a synchronizer must apply, in order (retention ignored). */
+  dataEvents(): readonly { id: string; type: string; stixId: string }[] {
+    return this.#dataEvents;
   }
 
   /** Append `count` generated events (create/update/merge/delete, realistic STIX). */

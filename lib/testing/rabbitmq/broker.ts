@@ -39,6 +39,10 @@ export interface Broker {
   readonly dir: string;
   /** The broker's log so far (its stdout and stderr), for failure messages. */
   log(): string;
+  /** Freeze the broker (SIGSTOP): it neither answers nor drops connections, as a hung broker. */
+  pause(): void;
+  /** Let a paused broker go on (SIGCONT). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -181,6 +185,7 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
     stopping ??= (async () => {
       process.off('exit', onExit);
       try {
+        process.kill(-pgid, 'SIGCONT');
         process.kill(-pgid, 'SIGTERM');
       } catch {
         /* already gone */
@@ -220,6 +225,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
     vhost: '/',
     dir,
     log: () => output,
+    pause: () => process.kill(-pgid, 'SIGSTOP'),
+    resume: () => process.kill(-pgid, 'SIGCONT'),
     stop,
   };
 }

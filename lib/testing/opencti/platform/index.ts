@@ -151,6 +151,11 @@ export class LocalPlatform {
     return this.#http.url(this.#opts.host ?? '127.0.0.1');
   }
 
+  /** The object any of its ids resolves to. */
+  get(id: string): Stix | undefined {
+    return this.store.get(id);
+  }
+
   /** Every GraphQL request, in order, with the headers the platform reads. */
   get requests(): readonly RecordedRequest[] {
     return this.#http.requests;

@@ -130,8 +130,21 @@ export class PlatformQueues {
     });
   }
 
-  /** Messages ready in a queue (the management API's `messages` minus the unacked ones). */
+  /**
+   * Messages ready in a queue (the management API's `messages` minus the unacked ones); 0 for a
+   * queue that does not exist. On a channel of its own: the broker closes a channel that checks a
+   * missing queue.
+   */
   async depth(queue: string): Promise<number> {
-    return (await this.#channel().checkQueue(queue)).messageCount;
+    if (!this.#conn) throw new Error('PlatformQueues: not started');
+    const ch = await this.#conn.createChannel();
+    ch.on('error', () => undefined);
+    try {
+      return (await ch.checkQueue(queue)).messageCount;
+    } catch {
+      return 0;
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
   }
 }
