@@ -1,9 +1,16 @@
 /**
  * The end-to-end demo (`npm start`): the synchronizer charm, deployed and related in the model
  * simulator, runs its real workload under the Pebble emulator and copies a remote OpenCTI (emulated)
- * into a local one (emulated), until the local store equals the remote's final state.
+ * into a local one (emulated), until the local store equals the remote's final state. The local
+ * platform queues through a real RabbitMQ broker: the test run's (OPENCTI_TEST_AMQP_URL, set by jest's
+ * global setup) when set, otherwise a private one this script starts and stops (Debian's
+ * rabbitmq-server, lib/testing/rabbitmq/broker.ts; scripts/setup.sh installs it).
  *
- *   npm start [-- --events N] [--remote-port P] [--local-port P] [--timeout SECONDS] [--seed S] [--verbose]
+ *   npm start [-- --events N] [--remote-port P] [--local-port P] [--timeout SECONDS] [--seed S]
+ *             [--profile 5.12|6.9|7.x] [--verbose]
+ *
+ * Stdout ends with one JSON line, on success and on failure (after the reason):
+ *   {"demo":"passed"|"failed","equal":true|false,"objects":<remote final-state objects>,"events":<events seeded>}
  *
  * Exit codes: 0 synchronized and the unit active; 1 it did not (the reason is printed); 2 bad
  * options; 130 interrupted.
@@ -13,7 +20,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildCharm } from '../lib/build/charm.js';
-import { startOpenctiEmulator, type OpenctiEmulator } from '../lib/testing/opencti/index.js';
+import { PROFILES, startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../lib/testing/opencti/index.js';
+import { startBroker, type Broker } from '../lib/testing/rabbitmq/broker.js';
 import { ModelSim, type HookRecord } from '../lib/testing/model.js';
 import { portFree } from '../lib/testing/ports.js';
 // @ts-expect-error: a plain ES module without types (the build script).
@@ -29,6 +37,7 @@ const { values } = parseArgs({
     'local-port': { type: 'string', default: '0' },
     timeout: { type: 'string', default: '180' },
     seed: { type: 'string', default: '7' },
+    profile: { type: 'string', default: '7.x' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -45,26 +54,83 @@ const remotePort = num('remote-port', values['remote-port'], 0, 65535);
 const localPort = num('local-port', values['local-port'], 0, 65535);
 const timeoutMs = num('timeout', values.timeout, 1, 86_400) * 1000;
 const seed = num('seed', values.seed, 0, 2 ** 31);
+const profileNames = Object.keys(PROFILES) as ProfileName[];
+if (!profileNames.includes(values.profile as ProfileName)) {
+  console.error(`--profile must be one of ${profileNames.join(', ')} (got ${values.profile})`);
+  process.exit(2);
+}
+const profile = values.profile as ProfileName;
 
 const t0 = performance.now();
 const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(1)}s`;
-const step = (msg: string) => console.log(`[${elapsed().padStart(6)}] ${msg}`);
+// Quiet once interrupted: the JSON line finish() prints stays the last line.
+const say = (msg: string) => void (result || console.log(msg));
+const write = (text: string) => void (result || process.stdout.write(text));
+/** A step line; once interrupted, the step throws instead: main() stops at its next step. */
+const step = (msg: string) => {
+  if (result) throw new Error('interrupted');
+  say(`[${elapsed().padStart(6)}] ${msg}`);
+};
 
+let broker: Broker | undefined;
 let emulator: OpenctiEmulator | undefined;
 let model: ModelSim | undefined;
 let work: string | undefined;
-let cleaning: Promise<void> | undefined;
+let seeded = 0;
+/** Stops what is running and removes the work dir; each part once, so it can run again for what main() started meanwhile. */
 async function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    await model?.destroy().catch(() => undefined);
-    await emulator?.stop().catch(() => undefined);
-    if (work) fs.rmSync(work, { recursive: true, force: true });
-  })();
-  return cleaning;
+  const [m, e, b] = [model, emulator, broker];
+  [model, emulator, broker] = [undefined, undefined, undefined];
+  await m?.destroy().catch(() => undefined);
+  await e?.stop().catch(() => undefined);
+  await b?.stop().catch(() => undefined);
+  if (work) fs.rmSync(work, { recursive: true, force: true });
 }
-process.once('SIGINT', () => {
-  console.log('\ninterrupted: stopping the workload and the emulators');
-  void cleanup().then(() => process.exit(130));
+
+/** The final JSON line's figures, read before the emulators stop. */
+function outcome(passed: boolean): { demo: 'passed' | 'failed'; equal: boolean; objects: number; events: number } {
+  let equal = false;
+  let objects = 0;
+  try {
+    if (emulator) {
+      equal = emulator.compare().equal;
+      objects = emulator.remote.table().size;
+    }
+  } catch {
+    // The emulator is gone: nothing to compare.
+  }
+  return { demo: passed ? 'passed' : 'failed', equal, objects, events: seeded };
+}
+
+/** Stops everything, ends stdout with the JSON line and exits; the first caller wins. */
+let result: ReturnType<typeof outcome> | undefined;
+let running: Promise<number> | undefined;
+async function finish(code: number): Promise<never> {
+  if (!result) {
+    result = outcome(code === 0);
+    await cleanup();
+    if (running) {
+      // Interrupted: main() may be inside a step (a build writing into the work dir, a broker
+      // starting); it stops at its next one. Then remove what it left.
+      await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 15_000).unref())]);
+      await cleanup();
+    }
+    console.log(JSON.stringify(result));
+    process.exit(code);
+  }
+  return new Promise<never>(() => undefined);
+}
+// `on`, not `once`: with no listener of ours left, signal-exit (execa's) would re-raise the signal
+// and kill the process before the cleanup. A second Ctrl-C exits at once: the broker's exit handler
+// and reaper still remove it.
+process.on('SIGINT', () => {
+  if (result) {
+    console.log(`\ninterrupted again: exiting without waiting for the cleanup\n${JSON.stringify(result)}`);
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+    process.exit(130);
+  }
+  console.log('\ninterrupted: stopping the workload, the emulators and the broker (Ctrl-C again to exit at once)');
+  void finish(130);
 });
 
 async function healthz(): Promise<
@@ -95,14 +161,25 @@ async function main(): Promise<number> {
   const syncDir = path.join(work, 'sync');
   await bundle({ entry: 'charm/sync/main.ts', outfile: path.join(syncDir, 'sync.mjs') });
 
-  step(`starting the OpenCTI emulators and seeding the remote with ${events} events`);
-  emulator = await startOpenctiEmulator({ remotePort, localPort, heartbeatMs: 1000 });
+  let amqpUrl = process.env.OPENCTI_TEST_AMQP_URL;
+  if (amqpUrl) {
+    step('using the test run\'s RabbitMQ broker (OPENCTI_TEST_AMQP_URL) for the local platform\'s queues');
+  } else {
+    step('starting a private RabbitMQ broker (the local platform\'s queues)');
+    broker = await startBroker();
+    amqpUrl = broker.url;
+    say(`         amqp://127.0.0.1:${broker.port}/, its data in ${broker.dir} (removed on exit)`);
+  }
+
+  step(`starting the OpenCTI emulators (local platform: profile ${profile}) and seeding the remote with ${events} events`);
+  emulator = await startOpenctiEmulator({ remotePort, localPort, heartbeatMs: 1000, amqpUrl, local: { profile } });
   emulator.seed(events, seed);
-  const expected = emulator.compare().missing;
-  console.log(`         remote ${emulator.remoteUrl}: ${events} events, ${expected} objects in its final state; local ${emulator.localUrl}: empty`);
+  seeded = events;
+  const expected = emulator.remote.table().size;
+  say(`         remote ${emulator.remoteUrl}: ${events} events, ${expected} objects in its final state; local ${emulator.localUrl} (OpenCTI ${emulator.local.profile.version}): empty`);
 
   const onHook = (h: HookRecord) => {
-    if (values.verbose || h.exitCode !== 0) console.log(`         ${h.unit} ${h.hook} → ${h.exitCode === 0 ? `${h.status.name}${h.status.message ? ` "${h.status.message}"` : ''}` : `FAILED (exit ${h.exitCode})\n${h.stderr}`}`);
+    if (values.verbose || h.exitCode !== 0) say(`         ${h.unit} ${h.hook} → ${h.exitCode === 0 ? `${h.status.name}${h.status.message ? ` "${h.status.message}"` : ''}` : `FAILED (exit ${h.exitCode})\n${h.stderr}`}`);
   };
   model = new ModelSim({ name: 'demo', dir: path.join(work, 'm'), onHook });
 
@@ -127,7 +204,7 @@ async function main(): Promise<number> {
   step(`juju integrate opencti ${SYNC}`);
   await model.integrate('opencti', SYNC);
   const afterIntegrate = model.status().applications[SYNC]!.units[`${SYNC}/0`]!.status;
-  console.log(`         ${SYNC}/0: ${afterIntegrate.name}${afterIntegrate.message ? ` "${afterIntegrate.message}"` : ''}`);
+  say(`         ${SYNC}/0: ${afterIntegrate.name}${afterIntegrate.message ? ` "${afterIntegrate.message}"` : ''}`);
 
   step('synchronizing');
   const started = performance.now();
@@ -135,15 +212,15 @@ async function main(): Promise<number> {
   let lastPrinted = -1;
   let caughtUp = false;
   let atCatchUp: Awaited<ReturnType<typeof healthz>>;
-  while (performance.now() - started < timeoutMs) {
+  while (!result && performance.now() - started < timeoutMs) {
     const h = await healthz();
     const applied = h?.counters.eventsApplied ?? 0;
     const received = h?.counters.eventsReceived ?? 0;
     const line = `         ${bar(received, events)} ${received}/${events} events received, ${applied} applied${h ? ` (${h.state})` : ''}`;
-    if (tty) process.stdout.write(`\r${line}`);
+    if (tty) write(`\r${line}`);
     else if (Math.floor((received / events) * 10) !== lastPrinted) {
       lastPrinted = Math.floor((received / events) * 10);
-      console.log(line);
+      say(line);
     }
     if (h?.lastError && h.state === 'failed') break;
     if (received >= events && emulator.compare().equal) {
@@ -153,7 +230,8 @@ async function main(): Promise<number> {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  if (tty) process.stdout.write('\n');
+  if (tty) write('\n');
+  if (result) throw new Error('interrupted');
 
   if (caughtUp) {
     // The unit reports what the process's status file says; it is rewritten every 10 s.
@@ -180,33 +258,33 @@ async function main(): Promise<number> {
   // The process's own clock, read when the local store caught up: first event to last accepted batch.
   const t = atCatchUp?.timing;
   const seconds = t?.firstEventAt && t.lastAcceptAt ? Math.max(0.001, (t.lastAcceptAt - t.firstEventAt) / 1000) : 0;
-  console.log('');
-  console.log('summary');
-  console.log(`  events synced:       ${applied} of ${events}${seconds ? ` (${(applied / seconds).toFixed(0)} events/s over ${seconds.toFixed(2)}s)` : ''}`);
-  console.log(`  local vs remote:     ${cmp.same} objects identical, ${cmp.missing} missing, ${cmp.extra} extra, ${cmp.different} different → ${cmp.equal ? 'EQUAL' : 'NOT EQUAL'}`);
-  console.log(`  unit status:         ${unit.name}${unit.message ? ` "${unit.message}"` : ''}`);
-  console.log(`  hooks run:           ${model.history.length}`);
-  console.log(`  elapsed:             ${elapsed()}`);
+  say('');
+  say('summary');
+  say(`  events synced:       ${applied} of ${events}${seconds ? ` (${(applied / seconds).toFixed(0)} events/s over ${seconds.toFixed(2)}s)` : ''}`);
+  say(`  local platform:      OpenCTI ${emulator.local.profile.version} (profile ${profile})`);
+  say(`  local vs remote:     ${cmp.same} objects identical, ${cmp.missing} missing, ${cmp.extra} extra, ${cmp.different} different → ${cmp.equal ? 'EQUAL' : 'NOT EQUAL'}`);
+  say(`  unit status:         ${unit.name}${unit.message ? ` "${unit.message}"` : ''}`);
+  say(`  hooks run:           ${model.history.length}`);
+  say(`  elapsed:             ${elapsed()}`);
   if (!caughtUp || !cmp.equal) {
-    console.log(`\nthe local platform did not catch up${h?.lastError ? `: ${h.lastError.message}` : ` within ${timeoutMs / 1000}s`}`);
+    say(`\nthe local platform did not catch up${h?.lastError ? `: ${h.lastError.message}` : ` within ${timeoutMs / 1000}s`}`);
     const out = model.containers(`${SYNC}/0`).emulators.get(SYNC)?.serviceOutput('connector') ?? '';
-    if (out) console.log(`last workload output:\n${out.split('\n').slice(-10).join('\n')}`);
+    if (out) say(`last workload output:\n${out.split('\n').slice(-10).join('\n')}`);
     return 1;
   }
   if (unit.name !== 'active') {
-    console.log(`\nsynchronized, but the unit is ${unit.name}: ${unit.message}`);
+    say(`\nsynchronized, but the unit is ${unit.name}: ${unit.message}`);
     return 1;
   }
-  console.log('\ndemo passed: the local OpenCTI holds exactly the remote\'s final state');
+  say('\ndemo passed: the local OpenCTI holds exactly the remote\'s final state');
   return 0;
 }
 
 let code = 1;
 try {
-  code = await main();
+  running = main();
+  code = await running;
 } catch (e) {
-  console.error(`demo failed: ${(e as Error).stack ?? e}`);
-} finally {
-  await cleanup();
+  if (!result) console.error(`demo failed: ${(e as Error).stack ?? e}`);
 }
-process.exit(code);
+await finish(code);
