@@ -64,8 +64,9 @@ export function envFor(emu: Pick<OpenctiEmulator, 'localUrl' | 'remoteUrl' | 'lo
     SYNC_BATCH_MAX_WAIT_MS: '20',
     SYNC_BATCH_MAX_EVENTS: '50',
     SYNC_WORK_POLL_MS: '10',
-    SYNC_WORK_STALL_MS: '5000',
+    SYNC_WORK_STALL_MS: '20000',
     SYNC_UNHEALTHY_AFTER_MS: '60000',
+    SYNC_RESTART_GRACE_MS: '300',
     ...extra,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * A deterministic generator of realistic live-stream events: creates, updates (field changes,
- * field removals, standard-id changes), merges and deletes over identities, indicators, malware,
- * relationships and reports, shaped like OpenCTI 6.x version-"4" events (opencti-stream.md §2.3).
+ * field removals, standard-id changes), merges, deletes and re-creates of deleted objects over
+ * identities, indicators, malware, relationships and reports, shaped like OpenCTI 6.x version-"4"
+ * events (opencti-stream.md §2.3).
  *
  * It keeps just enough state to stay consistent: it never deletes or merges an object that another
  * object still references, so the remote's final state is well defined.
@@ -52,6 +53,8 @@ export class StixEventGenerator {
   readonly #ids: string[] = [];
   readonly #index = new Map<string, number>();
   readonly #byType = new Map<string, string[]>();
+  /** Deleted indicators and malware, which may come back under the same id. */
+  readonly #deleted: Live[] = [];
   readonly #churn: number;
 
   constructor(opts: GeneratorOptions = {}) {
@@ -298,10 +301,8 @@ export class StixEventGenerator {
     next.id = newId;
     next.pattern = pattern;
     next.name = pattern.replace(/^\[|\]$/g, '');
-    const ext = (next.extensions as Record<string, Record<string, unknown>>)[OCTI_EXT] as Record<string, unknown>;
-    // The platform keeps every previous standard id as an alternative id.
-    const oldIds = (old.extensions as Record<string, Record<string, unknown>>)[OCTI_EXT]?.stix_ids;
-    ext.stix_ids = [...(Array.isArray(oldIds) ? (oldIds as string[]) : []), old.id];
+    // The platform does not keep an entity's previous standard id as an alternative id (only an
+    // observable's: F@5b43e1fe8 middleware.ts#updateAttributeRaw), so stix_ids stay as they were.
     const refersTo = l.refersTo;
     this.#remove(old.id);
     this.#add(next, refersTo);
@@ -315,7 +316,22 @@ export class StixEventGenerator {
     const l = this.#unreferenced((x) => x.obj.type !== 'identity');
     if (!l) return this.#update();
     this.#remove(l.obj.id);
+    if ((l.obj.type === 'indicator' || l.obj.type === 'malware') && this.#deleted.length < 1000) this.#deleted.push(l);
     return this.#event('delete', l.obj, `deletes a ${l.obj.type} \`${String(l.obj.name ?? l.obj.id)}\``);
+  }
+
+  /** A deleted object created again under its (deterministic) id, with new content. */
+  #recreate(): StreamEventData {
+    const i = Math.floor(this.#rand() * this.#deleted.length);
+    const l = this.#deleted[i];
+    if (!l || this.#live.has(l.obj.id) || !l.refersTo.every((r) => this.#live.has(r))) return this.#create();
+    this.#deleted.splice(i, 1);
+    const t = this.#now();
+    const obj = this.#touch(l.obj, t);
+    obj.created = t;
+    obj.description = `Seen again ${this.#n}: re-created after its deletion.`;
+    this.#add(obj, l.refersTo);
+    return this.#event('create', obj, `creates again a ${obj.type} \`${String(obj.name ?? obj.id)}\``);
   }
 
   #merge(): StreamEventData {
@@ -354,8 +370,9 @@ export class StixEventGenerator {
   }
 
   /**
-   * The next event. The default mix is roughly 55% create, 41% update, 1% standard-id change,
-   * 2% delete and 1% merge: knowledge bases mostly grow and change, they rarely lose objects.
+   * The next event. The default mix is roughly 55% create, 40% update, 1% standard-id change,
+   * 2% delete, 1% merge and 1% re-create of a deleted object: knowledge bases mostly grow and
+   * change, they rarely lose objects.
    * `churn` multiplies the share of id changes, deletes and merges (tests use more of them).
    */
   next(): StreamEventData {
@@ -366,7 +383,8 @@ export class StixEventGenerator {
     if (r < 0.01 * k) return this.#rename();
     if (r < 0.03 * k) return this.#delete();
     if (r < 0.04 * k) return this.#merge();
-    if (r < 0.04 * k + (1 - 0.04 * k) * 0.57) return this.#create();
+    if (r < 0.05 * k && this.#deleted.length > 0) return this.#recreate();
+    if (r < 0.05 * k + (1 - 0.05 * k) * 0.57) return this.#create();
     return this.#update();
   }
 }

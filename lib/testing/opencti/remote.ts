@@ -239,6 +239,13 @@ export class RemoteStreamEmulator {
     return this.#log.map((e) => e.id);
   }
 
+  /** The log's events whose text names `id` (as the object, a source, a reference): for diagnosing a test. */
+  eventsMentioning(id: string): { id: string; type: string; about: string }[] {
+    return this.#log
+      .filter((e) => e.frame.includes(id))
+      .map((e) => ({ id: e.id, type: e.type, about: /"data":\{"id":"([^"]+)"/.exec(String(e.frame))?.[1] ?? /"id":"([a-z-]+--[0-9a-f-]+)"/.exec(String(e.frame))?.[1] ?? '?' }));
+  }
+
   /** Retention: drop all but the newest `keep` entries (a resume id before them silently skips). */
   trim(keep: number): void {
     this.#log = this.#log.slice(Math.max(0, this.#log.length - keep));

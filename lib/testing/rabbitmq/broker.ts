@@ -105,6 +105,9 @@ function writeConfig(dir: string, port: number, user: string, pass: string): voi
       'default_vhost = /',
       // Messages up to the platform's own limit (opencti's rabbitmq max message size is large).
       'max_message_size = 536870912',
+      // Classic queues of version 2 (RabbitMQ 3.10+; the default from 4.0, which OpenCTI's own
+      // deployments run): about a quarter less broker CPU per message here.
+      'classic_queue.default_version = 2',
       'log.console = true',
       'log.console.level = warning',
       'log.file = false',

@@ -235,6 +235,8 @@ export class LocalPlatform {
   #connectorView(c: ConnectorRecord, withConnection: boolean): Record<string, unknown> {
     const config: ConnectorConfig = this.queues.config(c.id);
     return {
+      // Connector.works(status): the connector's Works, those of a status when one is given.
+      works: ({ status }: { status?: string | null }) => [...this.works.docs.values()].filter((w) => w.connectorId === c.id && (!status || w.status === status)).map((w) => this.#workView(w)),
       id: c.id,
       name: c.name,
       active: true,

@@ -68,6 +68,7 @@ export function itemOperation(item: Stix, where: PlatformProfile['bundleOperatio
 
 /** The item as an object to import: pycti never hands the operation keys to the API. */
 export function withoutOperationKeys(item: Stix): Stix {
+  if (!OPERATION_KEYS.some((k) => k in item) && !OPERATION_KEYS.some((k) => k in (ext(item) ?? {}))) return item;
   const out: Stix = { ...item };
   for (const k of OPERATION_KEYS) delete out[k];
   const e = ext(out);

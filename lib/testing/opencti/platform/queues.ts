@@ -7,7 +7,7 @@
  * Every name carries the platform's queue prefix (its `rabbitmq:queue_prefix` setting), which is how
  * several emulated platforms share the one broker of a test run without seeing each other.
  */
-import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 
 export interface ConnectorConfig {
   connection: { host: string; port: number; vhost: string; use_ssl: boolean; user: string; pass: string };
@@ -30,6 +30,8 @@ export class PlatformQueues {
   readonly #url: URL;
   #conn: ChannelModel | undefined;
   #ch: ConfirmChannel | undefined;
+  /** The channel depth() checks queues on (reopened after a check of a missing queue closed it). */
+  #checker: Channel | undefined;
 
   constructor(amqpUrl: string, prefix: string) {
     this.#url = new URL(amqpUrl);
@@ -137,14 +139,18 @@ export class PlatformQueues {
    */
   async depth(queue: string): Promise<number> {
     if (!this.#conn) throw new Error('PlatformQueues: not started');
-    const ch = await this.#conn.createChannel();
-    ch.on('error', () => undefined);
+    if (!this.#checker) {
+      const ch = await this.#conn.createChannel();
+      ch.on('error', () => undefined);
+      ch.on('close', () => {
+        if (this.#checker === ch) this.#checker = undefined;
+      });
+      this.#checker = ch;
+    }
     try {
-      return (await ch.checkQueue(queue)).messageCount;
+      return (await this.#checker.checkQueue(queue)).messageCount;
     } catch {
       return 0;
-    } finally {
-      await ch.close().catch(() => undefined);
     }
   }
 }

@@ -52,6 +52,9 @@ type WorkEditMutations {
   toReceived(message: String): ID!
   toProcessed(message: String, inError: Boolean): ID!
 }
+extend type Connector {
+  works(status: String): [Work]
+}
 extend type Query {
   work(id: ID!): Work
 }
