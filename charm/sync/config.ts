@@ -137,6 +137,9 @@ const envSchema = z.object({
   SYNC_WORK_POLL_MS: z._default(int(1, 60_000), 20),
   SYNC_WORK_STALL_MS: z._default(int(100, 86_400_000), 300_000),
   SYNC_UNHEALTHY_AFTER_MS: z._default(int(0, 86_400_000), 300_000),
+  // A restart waits this long before sending: messages of the previous run that a worker already
+  // took may still land (pycti retries a missing reference for up to 4 x 3 s).
+  SYNC_RESTART_GRACE_MS: z._default(int(0, 600_000), 15_000),
   SYNC_HEARTBEAT_TIMEOUT_MS: z._default(int(100, 3_600_000), 45_000),
   SYNC_RECONNECT_BASE_MS: z._default(int(1, 600_000), 1000),
   SYNC_RECONNECT_MAX_MS: z._default(int(1, 3_600_000), 60_000),
@@ -196,6 +199,8 @@ export interface SyncConfig {
   };
   /** How long a retry or backoff may last before /healthz answers 503. */
   unhealthyAfterMs: number;
+  /** A restart (a saved position) waits this long before sending. */
+  restartGraceMs: number;
   stateSaveIntervalMs: number;
   progressIntervalMs: number;
   stopGraceMs: number;
@@ -301,6 +306,7 @@ export function parseConfig(env: NodeJS.ProcessEnv, now: number = Date.now()): C
       statusFile: e.SYNC_STATUS_FILE,
       apply: applySettings(e),
       unhealthyAfterMs: e.SYNC_UNHEALTHY_AFTER_MS,
+      restartGraceMs: e.SYNC_RESTART_GRACE_MS,
       stateSaveIntervalMs: e.SYNC_STATE_SAVE_INTERVAL_MS,
       progressIntervalMs: e.SYNC_PROGRESS_INTERVAL_MS,
       stopGraceMs: e.SYNC_STOP_GRACE_MS,

@@ -11,7 +11,7 @@ export const ME = /* GraphQL */ `query SyncMe { me { id name capabilities { name
 export const REGISTER_CONNECTOR = /* GraphQL */ `mutation SyncRegisterConnector($input: RegisterConnectorInput) {
   registerConnector(input: $input) {
     id connector_state connector_user_id
-    config { connection { host port vhost use_ssl user pass } push_exchange push_routing }
+    config { connection { host port vhost use_ssl user pass } push push_exchange push_routing }
   }
 }`;
 
@@ -44,6 +44,15 @@ export const WORKS = /* GraphQL */ `query SyncWorks($a: ID!, $b: ID!) {
   b: work(id: $b) { ${WORK_FIELDS} }
 }`;
 
+/** The connector's Works still in progress (a previous run's, at start). */
+export const CONNECTOR_WORKS = /* GraphQL */ `query SyncConnectorWorks($id: String!) {
+  connector(id: $id) { id works(status: "progress") { id } }
+}`;
+
+export const WORK_DELETE = /* GraphQL */ `mutation SyncWorkDelete($id: ID!) {
+  workEdit(id: $id) { delete }
+}`;
+
 export const STIX = /* GraphQL */ `query SyncStix($id: String!) { stix(id: $id) }`;
 
 /** All documents by operation name, for validation. */
@@ -55,5 +64,7 @@ export const DOCUMENTS: Readonly<Record<string, string>> = {
   SyncWorkAdd: WORK_ADD,
   SyncWorkExpectations: WORK_EXPECTATIONS,
   SyncWorks: WORKS,
+  SyncConnectorWorks: CONNECTOR_WORKS,
+  SyncWorkDelete: WORK_DELETE,
   SyncStix: STIX,
 };

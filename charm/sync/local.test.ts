@@ -23,7 +23,7 @@ test('registerConnector gives the saved state, the connector\'s user, and where 
   const reg = await register();
   expect(reg.state).toBeNull();
   expect(reg.userId).toMatch(/^[0-9a-f-]{36}$/);
-  expect(reg.queue).toEqual({ connection: emu.local.queues.config(CONNECTOR).connection, pushExchange: emu.local.queues.workerExchange, pushRouting: emu.local.queues.pushRouting(CONNECTOR) });
+  expect(reg.queue).toEqual({ connection: emu.local.queues.config(CONNECTOR).connection, pushQueue: emu.local.queues.pushQueue(CONNECTOR), pushExchange: emu.local.queues.workerExchange, pushRouting: emu.local.queues.pushRouting(CONNECTOR) });
 });
 
 test('Works: created, given expectations, read two at a time; a Work that no longer exists reads as null', async () => {

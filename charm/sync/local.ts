@@ -79,7 +79,7 @@ const registerSchema = z.object({
       id: z.string(),
       connector_state: z.string().nullable().optional(),
       connector_user_id: z.string().nullable().optional(),
-      config: z.object({ connection: connectionSchema.nullable().optional(), push_exchange: z.string(), push_routing: z.string() }).nullable().optional(),
+      config: z.object({ connection: connectionSchema.nullable().optional(), push: z.string(), push_exchange: z.string(), push_routing: z.string() }).nullable().optional(),
     })
     .nullable(),
 });
@@ -95,6 +95,8 @@ const workViewSchema = z
   })
   .nullable();
 const worksSchema = z.object({ a: workViewSchema, b: workViewSchema });
+const connectorWorksSchema = z.object({ connector: z.object({ works: z.array(z.object({ id: z.string() }).nullable()).nullable().optional() }).nullable() });
+const workDeleteSchema = z.object({ workEdit: z.object({ delete: z.string() }).nullable() });
 const pingSchema = z.object({ pingConnector: z.object({ id: z.string(), connector_state: z.string().nullable().optional() }).nullable() });
 const pushSchema = z.object({ stixBundlePush: z.boolean().nullable() });
 const stixSchema = z.object({ stix: z.string().nullable() });
@@ -104,7 +106,7 @@ export interface Registration {
   state: string | null;
   userId: string | undefined;
   /** Undefined when the platform gave no broker connection (the user lacks CONNECTORAPI). */
-  queue: { connection: z.infer<typeof connectionSchema>; pushExchange: string; pushRouting: string } | undefined;
+  queue: { connection: z.infer<typeof connectionSchema>; pushQueue: string; pushExchange: string; pushRouting: string } | undefined;
 }
 
 /** A Work as the synchronizer reads it. */
@@ -196,7 +198,7 @@ export class LocalPlatform {
     return {
       state: c.connector_state ?? null,
       userId: c.connector_user_id ?? undefined,
-      queue: c.config && conn ? { connection: conn, pushExchange: c.config.push_exchange, pushRouting: c.config.push_routing } : undefined,
+      queue: c.config && conn ? { connection: conn, pushQueue: c.config.push, pushExchange: c.config.push_exchange, pushRouting: c.config.push_routing } : undefined,
     };
   }
 
@@ -213,6 +215,16 @@ export class LocalPlatform {
   async works(a: string, b: string, signal?: AbortSignal): Promise<[WorkView | null, WorkView | null]> {
     const r = await this.#call('work', D.WORKS, { a, b }, worksSchema, {}, signal);
     return [toWorkView(r.a), toWorkView(r.b)];
+  }
+
+  /** The connector's Works still in progress. */
+  async progressingWorks(connectorId: string, signal?: AbortSignal): Promise<string[]> {
+    const r = await this.#call('connector.works', D.CONNECTOR_WORKS, { id: connectorId }, connectorWorksSchema, {}, signal);
+    return (r.connector?.works ?? []).flatMap((w) => (w ? [w.id] : []));
+  }
+
+  async deleteWork(workId: string, signal?: AbortSignal): Promise<void> {
+    await this.#call('workEdit.delete', D.WORK_DELETE, { id: workId }, workDeleteSchema, {}, signal);
   }
 
   /** stixBundlePush reporting to `workId` (OpenCTI 6.5.7+); false or null from the platform is a failure. */

@@ -23,25 +23,42 @@ export interface Envelope {
 
 export type EventType = 'create' | 'update' | 'delete' | 'merge';
 
-function envelope(type: 'event' | 'bundle', env: Envelope, content: string): Buffer {
+/**
+ * The message: its fields, then `content`, the base64 of the given bytes. Written into one buffer
+ * (base64 needs no escaping), rather than joined into a string first and encoded again.
+ */
+function envelope(type: 'event' | 'bundle', env: Envelope, content: Buffer): Buffer {
   const head: Record<string, unknown> = { type, event_id: env.eventId, synchronized: env.synchronized, update: true, applicant_id: env.applicantId, work_id: env.workId };
   if (env.previousStandard !== undefined) head.previous_standard = env.previousStandard;
-  // content is base64, which needs no escaping: appended as it is.
   const json = JSON.stringify(head);
-  return Buffer.from(`${json.slice(0, -1)},"content":"${content}"}`);
+  const b64 = content.toString('base64');
+  const open = `${json.slice(0, -1)},"content":"`;
+  const out = Buffer.allocUnsafe(Buffer.byteLength(open) + b64.length + 2);
+  let at = out.write(open);
+  at += out.write(b64, at, 'latin1');
+  out.write('"}', at, 'latin1');
+  return out;
+}
+
+/** Texts written one after the other into one buffer (UTF-8). */
+function joined(parts: readonly string[]): Buffer {
+  let n = 0;
+  for (const p of parts) n += Buffer.byteLength(p);
+  const out = Buffer.allocUnsafe(n);
+  let at = 0;
+  for (const p of parts) at += out.write(p, at);
+  return out;
 }
 
 /** The sync manager's event message for one stream event (`data` is the object's JSON text). */
 export function eventMessage(type: EventType, data: string, env: Envelope, sourceIds?: readonly string[]): Buffer {
   const context = type === 'merge' ? `,"context":{"sources":${JSON.stringify((sourceIds ?? []).map((id) => ({ id })))}}` : '';
-  const content = `{"id":${JSON.stringify(env.eventId)},"type":"${type}","data":${data}${context}}`;
-  return envelope('event', env, Buffer.from(content).toString('base64'));
+  return envelope('event', env, joined([`{"id":${JSON.stringify(env.eventId)},"type":"${type}","data":`, data, `${context}}`]));
 }
 
 /** A bundle message of the given items (JSON texts). */
 export function bundleMessage(items: readonly string[], env: Envelope): Buffer {
-  const bundle = `{"type":"bundle","id":"bundle--${crypto.randomUUID()}","spec_version":"2.1","objects":[${items.join(',')}]}`;
-  return envelope('bundle', env, Buffer.from(bundle).toString('base64'));
+  return envelope('bundle', env, joined([`{"type":"bundle","id":"bundle--${crypto.randomUUID()}","spec_version":"2.1","objects":[`, items.join(','), ']}']));
 }
 
 /** A delete as a bundle item: the object with `opencti_operation` (pycti 6.2+ reads it at the top level too). */

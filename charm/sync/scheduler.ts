@@ -31,11 +31,19 @@ interface Node<T> {
   fp: Footprint;
   waitingOn: number;
   dependents: Node<T>[];
+  done: boolean;
 }
 
+/**
+ * An id's writer not yet done, and the events still reading it. Readers are kept in an array and
+ * dropped lazily (a done one is skipped, the array compacted once mostly done): a popular id (a
+ * marking, an author) is read by most events in flight, and a hash set that grows and shrinks by
+ * thousands per second cost more than the rest of the scheduling.
+ */
 interface IdState<T> {
   lastWriter: Node<T> | undefined;
-  readers: Set<Node<T>>;
+  readers: Node<T>[];
+  liveReaders: number;
 }
 
 export class DependencyScheduler<T> {
@@ -62,20 +70,20 @@ export class DependencyScheduler<T> {
 
   #state(id: string): IdState<T> {
     let s = this.#ids.get(id);
-    if (!s) this.#ids.set(id, (s = { lastWriter: undefined, readers: new Set() }));
+    if (!s) this.#ids.set(id, (s = { lastWriter: undefined, readers: [], liveReaders: 0 }));
     return s;
   }
 
   /** Add the next item of the stream; `ready` runs at once if it waits for nothing. */
   add(item: T, fp: Footprint): void {
     if (this.#nodes.has(item)) throw new Error('DependencyScheduler: item added twice');
-    const node: Node<T> = { item, fp, waitingOn: 0, dependents: [] };
+    const node: Node<T> = { item, fp, waitingOn: 0, dependents: [], done: false };
     const before = new Set<Node<T>>();
     for (const id of fp.writes) {
       const s = this.#ids.get(id);
       if (!s) continue;
       if (s.lastWriter) before.add(s.lastWriter);
-      if (fp.structural) for (const r of s.readers) before.add(r);
+      if (fp.structural) for (const r of s.readers) if (!r.done) before.add(r);
     }
     for (const id of fp.reads) {
       const w = this.#ids.get(id)?.lastWriter;
@@ -86,7 +94,11 @@ export class DependencyScheduler<T> {
       node.waitingOn++;
     }
     for (const id of fp.writes) this.#state(id).lastWriter = node;
-    for (const id of fp.reads) this.#state(id).readers.add(node);
+    for (const id of fp.reads) {
+      const s = this.#state(id);
+      s.readers.push(node);
+      s.liveReaders++;
+    }
     this.#nodes.set(item, node);
     if (node.waitingOn === 0) this.#ready(item);
   }
@@ -97,15 +109,18 @@ export class DependencyScheduler<T> {
     if (!node) return;
     if (node.waitingOn > 0) throw new Error('DependencyScheduler: an item was done before it was released');
     this.#nodes.delete(item);
+    node.done = true;
     for (const id of node.fp.writes) {
       const s = this.#ids.get(id);
       if (s?.lastWriter === node) s.lastWriter = undefined;
-      if (s && !s.lastWriter && s.readers.size === 0) this.#ids.delete(id);
+      if (s && !s.lastWriter && s.liveReaders === 0) this.#ids.delete(id);
     }
     for (const id of node.fp.reads) {
       const s = this.#ids.get(id);
-      s?.readers.delete(node);
-      if (s && !s.lastWriter && s.readers.size === 0) this.#ids.delete(id);
+      if (!s) continue;
+      s.liveReaders--;
+      if (!s.lastWriter && s.liveReaders === 0) this.#ids.delete(id);
+      else if (s.readers.length > 64 && s.liveReaders * 2 < s.readers.length) s.readers = s.readers.filter((r) => !r.done);
     }
     for (const d of node.dependents) {
       d.waitingOn--;

@@ -38,20 +38,33 @@ export interface Sender {
   send(steps: readonly OutStep[], reported: boolean): Promise<string>;
   /** For the start-up log: where the messages go. */
   readonly description: string;
+  /** Remove what a previous run left waiting on the platform, if the protocol can; how many messages. */
+  purge(): Promise<number | undefined>;
   close(): Promise<void>;
 }
 
 class WorkCreator {
   #last = 0;
+  /** The ids this process was given lately: a busy platform may create two Works in one millisecond. */
+  readonly #recent: string[] = [];
   constructor(private readonly ctx: SenderContext) {}
 
   async create(n: number, expectations: boolean): Promise<string> {
-    const wait = this.#last + 2 - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    this.#last = Date.now();
-    const id = await this.ctx.local.workAdd(this.ctx.connectorId, `Synchronizer batch of ${n} event(s) @ ${new Date().toISOString()}`, this.ctx.signal);
-    if (expectations) await this.ctx.local.addExpectations(id, n, this.ctx.signal);
-    return id;
+    for (;;) {
+      const wait = this.#last + 2 - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      this.#last = Date.now();
+      const id = await this.ctx.local.workAdd(this.ctx.connectorId, `Synchronizer batch of ${n} event(s) @ ${new Date().toISOString()}`, this.ctx.signal);
+      // The platform names a Work after the millisecond it creates it (work_<connector>_<ISO
+      // time>): two requests it handles in the same millisecond (another process of this
+      // connector's) get one Work, whose counts would then mix two batches. Such an id is not used
+      // again; another Work is asked for.
+      if (this.#recent.includes(id)) continue;
+      this.#recent.push(id);
+      if (this.#recent.length > 256) this.#recent.shift();
+      if (expectations) await this.ctx.local.addExpectations(id, n, this.ctx.signal);
+      return id;
+    }
   }
 
   envelope(workId: string, s: OutStep): Envelope {
@@ -87,6 +100,10 @@ export class AmqpSender implements Sender {
     return workId;
   }
 
+  purge(): Promise<number | undefined> {
+    return this.#writer.purge();
+  }
+
   close(): Promise<void> {
     return this.#writer.close();
   }
@@ -116,6 +133,11 @@ export class ApiSender implements Sender {
     const bundle = `{"type":"bundle","id":"bundle--${crypto.randomUUID()}","spec_version":"2.1","objects":[${items.join(',')}]}`;
     await this.#ctx.local.pushBundleToWork(this.#ctx.connectorId, bundle, workId, this.#ctx.signal);
     return workId;
+  }
+
+  /** stixBundlePush gives no access to the queue: nothing to purge. */
+  async purge(): Promise<number | undefined> {
+    return undefined;
   }
 
   async close(): Promise<void> {}

@@ -200,7 +200,7 @@ class Supervisor {
   #countersNow(): Counters {
     const c = structuredClone(this.#counters);
     const p = this.#pipeline?.counters;
-    if (p) Object.assign(c, { eventsApplied: c.eventsApplied + p.applied, eventsRefused: p.refused, worksCreated: p.works, messagesSent: p.messages, stepRetries: p.retries, stepsResent: p.resent });
+    if (p) Object.assign(c, { eventsApplied: c.eventsApplied + p.applied, eventsRefused: p.refused, eventsSuperseded: p.superseded, worksCreated: p.works, messagesSent: p.messages, stepRetries: p.retries, stepsResent: p.resent });
     return c;
   }
 
@@ -285,8 +285,12 @@ class Supervisor {
   async #waitForRoom(signal: AbortSignal): Promise<void> {
     while (!this.#hasRoom() && !signal.aborted) {
       await new Promise<void>((resolve) => {
-        this.#roomWaiters.push(resolve);
-        signal.addEventListener('abort', () => resolve(), { once: true });
+        const done = () => {
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.#roomWaiters.push(done);
+        signal.addEventListener('abort', done, { once: true });
       });
     }
   }
@@ -372,12 +376,12 @@ class Supervisor {
       this.#log.info('local platform ready', { url: redactUrlUserinfo(this.#cfg.local.url), version, writePath: this.status().local.writePath, to: sender.description });
       this.#pipeline = this.#makePipeline(path, sender);
     }
-    this.#resumeAt(reg.state);
+    const resumed = this.#resumeAt(reg.state);
     await this.#save();
     if (this.#stopCtl.signal.aborted) return;
     this.#timers.push(setInterval(() => void this.#save(), this.#cfg.stateSaveIntervalMs));
     if (this.#cfg.progressIntervalMs > 0) this.#timers.push(setInterval(() => this.#progress(), this.#cfg.progressIntervalMs));
-    this.#pipeline?.start();
+    this.#pipeline?.start(this.#pipeline ? await this.#afterPreviousRun(resumed) : 0);
     this.#remote.start();
   }
 
@@ -417,8 +421,37 @@ class Supervisor {
     return new ApplyPipeline(opts, this.#acceptance, sender, this.#local, path, this.#log, () => this.#onSettled());
   }
 
-  /** The position the first connection resumes from: the saved state, or the configured start. */
-  #resumeAt(saved: string | null): void {
+  /**
+   * A previous run's messages must not land after this run's newer writes of the same objects.
+   * Its Works still in progress are deleted: a 6.8.7+ worker then drops their messages, wherever
+   * they are (queued, or still on their way from the dead run's socket). What waits in the queue is
+   * removed (this run sends those events again, from the saved position). And what a worker already
+   * took gets SYNC_RESTART_GRACE_MS to land before this run sends anything. The delay, in ms.
+   */
+  async #afterPreviousRun(resumed: boolean): Promise<number> {
+    let stale = 0;
+    try {
+      const works = await this.#local.progressingWorks(this.#cfg.connector.id, this.#stopCtl.signal);
+      for (const w of works) await this.#local.deleteWork(w, this.#stopCtl.signal);
+      stale = works.length;
+      if (stale > 0) this.#log.info('deleted the previous run\'s unfinished Works: the platform\'s workers drop their remaining messages', { works: stale });
+    } catch (e) {
+      this.#log.warn('could not list or delete the previous run\'s Works; waiting for their messages instead', { error: e instanceof Error ? e.message : String(e) });
+    }
+    let purged = 0;
+    try {
+      purged = (await this.#pipeline?.sender.purge()) ?? 0;
+      if (purged > 0) this.#log.info('removed the previous run\'s messages still waiting in the queue: their events are sent again from the saved position', { messages: purged });
+    } catch (e) {
+      this.#log.warn('could not empty the queue of the previous run\'s messages; waiting for them instead', { error: e instanceof Error ? e.message : String(e) });
+    }
+    if (!resumed && stale === 0 && purged === 0) return 0;
+    if (this.#cfg.restartGraceMs > 0) this.#log.info('waiting for the previous run\'s messages already taken by a worker to land before sending', { graceMs: this.#cfg.restartGraceMs });
+    return this.#cfg.restartGraceMs;
+  }
+
+  /** The position the first connection resumes from: the saved state, or the configured start; whether it resumes. */
+  #resumeAt(saved: string | null): boolean {
     const st = readConnectorState(saved);
     let from = this.#configuredStart;
     if (st.kind === 'position') {
@@ -430,12 +463,14 @@ class Supervisor {
     }
     this.#acceptance.reset(from);
     this.#resumeFrom = from;
+    return st.kind === 'position';
   }
 
   /** The connector is gone on the platform (deleted from the UI): register it again, which recreates its queues. */
   async #reregister(why: string): Promise<void> {
     this.#log.warn(`${why}: registering the connector again (was it deleted on the local platform?)`);
     await this.#register();
+    if (this.#pipeline) this.#pipeline.queueRecreatedAt = Date.now();
   }
 
   #progress(): void {

@@ -27,6 +27,13 @@ export interface WritePath {
   deleteMerge: 'event' | 'bundle-op' | 'event-state';
   /** The worker turns `previous_standard` into the header the platform honours (6.2+). */
   previousStandard: boolean;
+  /**
+   * One Work in flight at a time. Before 6.8.7 a worker applies the messages of a Work the
+   * platform closed early (its connector manager closes a connector's older unfinished Works once a
+   * newer one reports), and their reports are lost: its events would be sent again while the first
+   * copies may still land later. With one Work at a time, no Work is ever older than another.
+   */
+  oneWorkAtATime: boolean;
   /** Things this version does not do that the operator should know, for the start-up log. */
   warnings: string[];
 }
@@ -67,7 +74,7 @@ export function writePathFor(version: string, protocol: QueueProtocol): WritePat
   if (protocol === 'api') {
     if (!atLeast(v, 6, 5, 7)) return { refused: `CONNECTOR_QUEUE_PROTOCOL=api needs stixBundlePush with a work_id (OpenCTI 6.5.7 or later; the local platform is ${version}): use the default, amqp` };
     warnings.push(`CONNECTOR_QUEUE_PROTOCOL=api: ${API_LOSSES}`);
-    return { protocol, upsert: 'bundle', deleteMerge: 'bundle-op', previousStandard: false, warnings };
+    return { protocol, upsert: 'bundle', deleteMerge: 'bundle-op', previousStandard: false, oneWorkAtATime: !atLeast(v, 6, 8, 7), warnings };
   }
   const modern = atLeast(v, 6, 2);
   if (!modern) warnings.push(`OpenCTI ${version} predates previous-standard and opencti-event-id: an id change is applied as a create and a merge of the old object into the new one`);
@@ -80,6 +87,7 @@ export function writePathFor(version: string, protocol: QueueProtocol): WritePat
     upsert: modern ? 'event' : 'bundle',
     deleteMerge: !modern ? 'event-state' : brokenEventOps ? 'bundle-op' : 'event',
     previousStandard: modern,
+    oneWorkAtATime: !atLeast(v, 6, 8, 7),
     warnings,
   };
 }
