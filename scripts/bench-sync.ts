@@ -229,7 +229,7 @@ async function healthz(port: number): Promise<SyncStatus | undefined> {
   }
 }
 
-const settled = (s: SyncStatus): number => s.counters.eventsApplied + s.counters.eventsRefused + Object.values(s.counters.eventsSkipped).reduce((a, b) => a + b, 0);
+const settled = (s: SyncStatus): number => s.counters.eventsApplied + s.counters.eventsRefused + s.counters.eventsSuperseded + Object.values(s.counters.eventsSkipped).reduce((a, b) => a + b, 0);
 
 /**
  * Poll /healthz until every event is settled (applied, refused or skipped); the last status, and

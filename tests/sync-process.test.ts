@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { syncStatusSchema } from '../charm/sync/status.js';
 import { startOpenctiEmulator, type OpenctiEmulator, type Stix, type StreamEventData } from '../lib/testing/opencti/index.js';
+import { OCTI_EXT } from '../lib/testing/opencti/stix.js';
 import { startBroker } from '../lib/testing/rabbitmq/broker.js';
 import { CONNECTOR_ID, cmpIds, envFor, savedPosition, startSyncProcess, syncBundle, waitFor, type SyncProc } from './helpers/sync-process.js';
 
@@ -379,6 +380,23 @@ describe('stream input', () => {
     expect(h.counters.eventsRefused).toBe(0);
   });
 
+  test.each([undefined, '6.9', '5.12'] as const)('a merge whose sources are partly merged or missing here still merges the others (profile %s)', async (profile) => {
+    emu = await startOpenctiEmulator({ heartbeatMs: 100, ...(profile ? { local: { profile } } : {}) });
+    for (const id of ['t', 'a', 'b', 'u', 'c', 'kept']) emu.remote.append(event('create', malware(`malware--${id}`, id.toUpperCase())));
+    emu.remote.append(event('merge', malware('malware--t', 'T', { aliases: ['A'] }), { sources: [malware('malware--a', 'A')] }));
+    // A is already merged into T ("same ID detected"): B must still be merged.
+    emu.remote.append(event('merge', malware('malware--t', 'T', { description: 'A and B merged' }), { sources: [malware('malware--a', 'A'), malware('malware--b', 'B')] }));
+    // A source unknown here ("Cannot access all entities"): C must still be merged.
+    emu.remote.append(event('merge', malware('malware--u', 'U', { description: 'C merged' }), { sources: [malware('malware--never-seen', 'N'), malware('malware--c', 'C')] }));
+    await start(envFor(emu));
+    await converged(emu, 20_000, false);
+    expect(emu.local.get('malware--b')).toBeUndefined();
+    expect(emu.local.get('malware--c')).toBeUndefined();
+    expect(emu.local.get('malware--kept')?.name).toBe('KEPT');
+    expect(emu.local.get('malware--t')?.description).toBe('A and B merged');
+    expect(emu.local.get('malware--u')?.description).toBe('C merged');
+  });
+
   test('once the stream pauses for SYNC_BATCH_IDLE_MS a partial batch goes out, long before SYNC_BATCH_MAX_WAIT_MS or a heartbeat', async () => {
     emu = await startOpenctiEmulator({ heartbeatMs: 60_000 });
     emu.seed(30, 4, 0);
@@ -421,6 +439,47 @@ describe('lifecycle', () => {
     await waitFor('a new connection from the configured start', () => fromStart() === 2);
     await converged(emu);
     expect(fromStart()).toBe(2);
+  });
+
+  test.each([undefined, '6.9', '5.12'] as const)('a replay of events that later ones undid deletes no merge target and waits on no deleted reference (profile %s)', async (profile) => {
+    emu = await startOpenctiEmulator({ heartbeatMs: 100, ...(profile ? { local: { profile } } : {}) });
+    const related = (id: string, from: string, to: string): Stix => ({ id, type: 'relationship', spec_version: '2.1', relationship_type: 'related-to', source_ref: from, target_ref: to });
+    emu.remote.append(event('create', malware('malware--e', 'E')));
+    // The replay below starts after T's create.
+    const resumeAt = emu.remote.append(event('create', malware('malware--t', 'T')));
+    // S is deleted, created again, then merged into T: on the platform S is then one of T's ids.
+    for (const id of ['s', 'k']) emu.remote.append(event('create', malware(`malware--${id}`, id.toUpperCase())));
+    emu.remote.append(event('delete', malware('malware--s', 'S')));
+    // Q refers to T: replayed while T is missing, it would hold T's merge back (a merge waits for T's readers).
+    emu.remote.append(event('create', related('relationship--q', 'malware--k', 'malware--t')));
+    emu.remote.append(event('create', malware('malware--s', 'S', { description: 'again' })));
+    const merged = { aliases: ['S'], extensions: { [OCTI_EXT]: { extension_type: 'property-extension', stix_ids: ['malware--s'] } } };
+    emu.remote.append(event('merge', malware('malware--t', 'T', merged), { sources: [malware('malware--s', 'S')] }));
+    // R refers to E; both are deleted: a replayed create of R refers to an object gone for good.
+    emu.remote.append(event('create', related('relationship--r', 'malware--e', 'malware--t')));
+    emu.remote.append(event('delete', related('relationship--r', 'malware--e', 'malware--t')));
+    emu.remote.append(event('delete', malware('malware--e', 'E')));
+    const env = envFor(emu);
+    const p = await start(env);
+    await converged(emu, 20_000, false);
+    p.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    // As after a crash: the saved position is behind what the platform already applied.
+    const c = emu.local.connectors.get(CONNECTOR_ID);
+    if (!c) throw new Error('not registered');
+    c.state = JSON.stringify({ start_from: resumeAt });
+    const q = await start(env);
+    const last = emu.remote.lastEventId as string;
+    const replayed = emu.remote.dataEvents().length - 2;
+    const h = await waitFor('the replay settled', async () => {
+      const s = (await q.healthz())?.status;
+      return s && s.counters.eventsReceived >= replayed && s.queueLength === 0 && cmpIds(s.position, last) >= 0 ? s : undefined;
+    });
+    expect(emu.compare()).toMatchObject({ equal: true });
+    expect(emu.local.get('malware--t')?.aliases).toEqual(['S']);
+    expect(emu.local.get('relationship--q')).toBeDefined();
+    expect(emu.local.get('relationship--r')).toBeUndefined();
+    expect(h.counters).toMatchObject({ eventsRefused: 0, eventsSuperseded: 1 });
   });
 
   test('SIGTERM saves the position and exits 0; a restart resumes from it', async () => {

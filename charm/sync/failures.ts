@@ -10,8 +10,18 @@
 export type FailureVerdict =
   /** The platform already holds what the step asks for (a replayed delete or merge). */
   | { kind: 'applied'; why: string }
-  /** The merge's target or a source is unknown: make sure the target exists, then merge once more. */
-  | { kind: 'merge-needs-target' }
+  /**
+   * The merge did not run as a whole: a source is already merged (`same ID detected`) or an entity
+   * is missing (`Cannot access all entities`). The platform merges nothing in either case
+   * (middleware.js mergeEntities checks all before merging), so the other sources may still be
+   * separate: read the platform's state and merge what is left.
+   */
+  | { kind: 'merge-partial'; why: string }
+  /**
+   * An object it refers to is not on the platform (pycti already retried 4 times): retried, unless
+   * a later event deletes the object this step writes, which makes the step moot (a replay).
+   */
+  | { kind: 'missing-reference'; reason: string }
   /** The platform refuses this event for good, for a reason about the event itself. */
   | { kind: 'refused'; reason: string }
   /** Anything else: hold the position, retry with backoff. */
@@ -31,9 +41,10 @@ export function judgeFailure(step: { what: string }, error: string): FailureVerd
   const code = errorCode(error);
   if (step.what === 'delete' && /cannot be found/i.test(error)) return { kind: 'applied', why: 'the object is already gone' };
   if (step.what === 'merge' || step.what === 'merge-old-id') {
-    if (/same ID detected/i.test(error)) return { kind: 'applied', why: 'the sources are already merged into the target' };
-    if (/Cannot access all entities for merging/i.test(error)) return { kind: 'merge-needs-target' };
+    if (/same ID detected/i.test(error)) return { kind: 'merge-partial', why: 'a source is already merged into the target' };
+    if (/Cannot access all entities for merging/i.test(error)) return { kind: 'merge-partial', why: 'the target or a source is missing' };
   }
+  if (code === 'MISSING_REFERENCE_ERROR' && step.what !== 'delete') return { kind: 'missing-reference', reason: shorten(error) };
   if ((code !== undefined && REFUSING_CODES.has(code)) || REFUSING_TEXT.some((r) => r.test(error))) return { kind: 'refused', reason: shorten(error) };
   return { kind: 'retry', reason: shorten(error) };
 }

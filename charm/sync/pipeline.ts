@@ -21,7 +21,7 @@ import type { Logger } from './log.js';
 import type { EventType } from './messages.js';
 import { DependencyScheduler, type Footprint } from './scheduler.js';
 import type { Sender } from './senders.js';
-import { planSteps, postMergeStep, type Step } from './steps.js';
+import { mergeStep, planSteps, postMergeStep, type Step } from './steps.js';
 import type { WritePath } from './write-path.js';
 
 /** Errors kept per Work by the platform: with as many, a failure may have gone unreported. */
@@ -33,7 +33,12 @@ export interface PipelineOptions {
   maxQueuedMessages: number;
   /** Between two polls of the Works in flight. */
   pollMs: number;
-  /** A Work whose processed count does not move for this long is taken as lost: its steps are sent again. */
+  /**
+   * A Work whose processed count does not move for this long is reported (the pipeline is failing,
+   * so /healthz turns 503 after SYNC_UNHEALTHY_AFTER_MS). Its steps are sent again only if its
+   * messages are known to be gone (the connector's queue was recreated since): a message that is
+   * merely late must not be applied after a newer write of the same object.
+   */
   workStallMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
@@ -43,6 +48,8 @@ export interface PipelineOptions {
 
 export interface PipelineCounters {
   applied: number;
+  /** Events left unapplied because a later event deletes what they write (see #failed). */
+  superseded: number;
   refused: number;
   retries: number;
   resent: number;
@@ -64,8 +71,17 @@ interface EventState {
   attempts: number;
   /** Rounds sent without a verdict; from the second one, it goes alone. */
   unknown: number;
-  mergeRetried: boolean;
+  /** Times a partly failed merge was resolved against the platform's state. */
+  mergeRounds: number;
+  /** A delete's id was looked up on the platform before sending (see #deleteUnlessMergedAway). */
+  deleteChecked: boolean;
 }
+
+/** Relationships and sightings are never merged, so their ids never become another object's. */
+const NEVER_MERGED = new Set(['relationship', 'sighting']);
+
+/** Resolutions of a partly failed merge before it is retried with backoff like any failure. */
+const MERGE_ROUNDS = 3;
 
 /** A step waiting in the batcher. */
 interface Pending {
@@ -82,6 +98,8 @@ interface Flight {
   sentAt: number;
   lastProcessed: number;
   lastProgressAt: number;
+  /** Reported as stalled already (once per flight). */
+  stalled: boolean;
 }
 
 function footprint(w: Applied): Footprint {
@@ -110,7 +128,7 @@ export function reportedId(source: string): string | undefined {
 }
 
 export class ApplyPipeline {
-  readonly counters: PipelineCounters = { applied: 0, refused: 0, retries: 0, resent: 0, works: 0, messages: 0, queuedMax: 0 };
+  readonly counters: PipelineCounters = { applied: 0, superseded: 0, refused: 0, retries: 0, resent: 0, works: 0, messages: 0, queuedMax: 0 };
   readonly #scheduler = new DependencyScheduler<EventState>((ev) => this.#ready(ev));
   readonly #batcher: Batcher<Pending>;
   readonly #flights: Flight[] = [];
@@ -129,11 +147,15 @@ export class ApplyPipeline {
   /** The stages' own failures (sending, reading Works): since when, until the next success. */
   #stageFailingSince: number | undefined;
   lastFailure: string | undefined;
+  /** Ids with a delete event in the pipeline, and how many. */
+  readonly #deletesPending = new Map<string, number>();
+  /** When the connector was last registered again (its queue recreated, the old one's messages lost). */
+  queueRecreatedAt: number | undefined;
 
   constructor(
     private readonly opts: PipelineOptions,
     private readonly log: AcceptanceLog,
-    private readonly sender: Sender,
+    readonly sender: Sender,
     private readonly local: LocalPlatform,
     private readonly path: WritePath,
     private readonly logger: Logger,
@@ -157,8 +179,11 @@ export class ApplyPipeline {
     return this.#queued;
   }
 
-  start(): void {
-    this.#dispatching ??= this.#dispatchLoop().catch((e: unknown) => this.#internal(e));
+  /** Start tracking now, and sending after `delayMs` (a restart's grace, see the supervisor). */
+  start(delayMs = 0): void {
+    this.#dispatching ??= this.#sleep(delayMs)
+      .then(() => this.#dispatchLoop())
+      .catch((e: unknown) => this.#internal(e));
     this.#polling ??= this.#pollLoop().catch((e: unknown) => this.#internal(e));
   }
 
@@ -179,13 +204,18 @@ export class ApplyPipeline {
 
   /** A data event read from the stream, in stream order. */
   add(streamId: string, eventType: EventType, work: Applied, entry: Entry): void {
-    const ev: EventState = { streamId, eventType, work, entry, steps: planSteps(work, eventType, this.path), next: 0, attempts: 0, unknown: 0, mergeRetried: false };
+    const ev: EventState = { streamId, eventType, work, entry, steps: planSteps(work, eventType, this.path), next: 0, attempts: 0, unknown: 0, mergeRounds: 0, deleteChecked: false };
     this.#bytes += work.bytes;
+    if (work.kind === 'delete') this.#deletesPending.set(work.id, (this.#deletesPending.get(work.id) ?? 0) + 1);
     this.#scheduler.add(ev, this.opts.ordering === 'none' ? { writes: [], reads: [], structural: false } : footprint(work));
   }
 
   #ready(ev: EventState): void {
     const step = ev.steps[ev.next] as Step;
+    if (step.what === 'delete' && !ev.deleteChecked && !NEVER_MERGED.has(ev.work.type)) {
+      void this.#deleteUnlessMergedAway(ev, step);
+      return;
+    }
     this.#batcher.push({ ev, bytes: step.bytes, solo: ev.unknown >= 2, stateConfirmed: step.stateCheck !== undefined });
   }
 
@@ -207,7 +237,7 @@ export class ApplyPipeline {
         this.counters.messages += out.length;
         this.#queued += out.length;
         this.counters.queuedMax = Math.max(this.counters.queuedMax, this.#queued);
-        this.#flights.push({ workId, items: batch.items, reported: !batch.stateConfirmed, sentAt: Date.now(), lastProcessed: 0, lastProgressAt: Date.now() });
+        this.#flights.push({ workId, items: batch.items, reported: !batch.stateConfirmed, sentAt: Date.now(), lastProcessed: 0, lastProgressAt: Date.now(), stalled: false });
         for (const w of this.#flightWaiters.splice(0)) w();
       } catch (e) {
         if (signal.aborted) return;
@@ -223,25 +253,35 @@ export class ApplyPipeline {
     }
   }
 
-  /** Wait until `n` more messages fit under the bound (always when nothing is queued). */
+  /** Wait until `n` more messages fit under the bound (always when nothing is queued), and a Work may be added. */
   async #room(n: number, signal: AbortSignal): Promise<void> {
-    while (this.#queued > 0 && this.#queued + n > this.opts.maxQueuedMessages && !signal.aborted) {
+    const full = () => (this.#queued > 0 && this.#queued + n > this.opts.maxQueuedMessages) || (this.path.oneWorkAtATime && this.#flights.length > 0);
+    while (full() && !signal.aborted) {
       await new Promise<void>((r) => this.#roomWaiters.push(r));
     }
   }
 
   // ------------------------------------------------------------------ tracking
+  /**
+   * Read the Works in flight until none is left. The two oldest are read every round (Works mostly
+   * finish in the order they were sent); every Work every eighth round, or when the oldest settled.
+   * While nothing settles the pause doubles, from SYNC_WORK_POLL_MS up to eight times it: a Work of
+   * hundreds of messages takes a while, and each read costs both sides a request.
+   */
   async #pollLoop(): Promise<void> {
     const signal = this.#ctl.signal;
     let failures = 0;
+    let idle = 0;
+    let round = 0;
     while (!signal.aborted) {
       if (this.#flights.length === 0) {
         await new Promise<void>((r) => this.#flightWaiters.push(r));
+        idle = 0;
         continue;
       }
       let progressed = false;
       try {
-        progressed = await this.#pollOnce();
+        progressed = await this.#pollOnce(round++ % 8 === 0 ? this.#flights.length : 2);
         if (failures > 0) this.#stageFailingSince = undefined;
         failures = 0;
       } catch (e) {
@@ -252,13 +292,29 @@ export class ApplyPipeline {
         await this.#sleep(delay);
         continue;
       }
-      if (!progressed) await this.#sleep(this.opts.pollMs);
+      if (progressed) idle = 0;
+      else await this.#sleep(this.#nextPollIn(idle++));
     }
   }
 
-  /** Poll every Work in flight once (two per request); whether any settled. */
-  async #pollOnce(): Promise<boolean> {
-    const flights = [...this.#flights];
+  /**
+   * How long to wait before the next read, when the last one settled nothing: about when the
+   * oldest Work should be done at the pace its messages are being processed, between
+   * SYNC_WORK_POLL_MS and eight times it; doubling from SYNC_WORK_POLL_MS while it has no pace yet.
+   */
+  #nextPollIn(idle: number): number {
+    const min = this.opts.pollMs;
+    const max = 8 * min;
+    const f = this.#flights[0];
+    const elapsed = f ? Date.now() - f.sentAt : 0;
+    if (!f || !f.reported || f.lastProcessed === 0 || elapsed <= 0) return Math.min(max, min * 2 ** Math.min(idle, 3));
+    const eta = ((f.items.length - f.lastProcessed) * elapsed) / f.lastProcessed;
+    return Math.max(min, Math.min(max, Math.round(eta * 0.8)));
+  }
+
+  /** Read the `count` oldest Works in flight once (two per request); whether any settled. */
+  async #pollOnce(count: number): Promise<boolean> {
+    const flights = this.#flights.slice(0, count);
     let progressed = false;
     for (let i = 0; i < flights.length; i += 2) {
       const a = flights[i] as Flight;
@@ -280,7 +336,7 @@ export class ApplyPipeline {
       f.lastProgressAt = now;
     }
     const complete = view !== null && (view.status === 'complete' || processed >= f.items.length);
-    if (view !== null && !complete && now - f.lastProgressAt < this.opts.workStallMs) return false;
+    if (view !== null && !complete && !this.#stalledAndGone(f, now)) return false;
     const errors = view?.errors ?? [];
     const named = new Map<string, string>();
     let unnamed = 0;
@@ -292,7 +348,7 @@ export class ApplyPipeline {
     // Conclusive only when every message was processed and every failure can be told apart.
     const conclusive = complete && processed >= f.items.length && errors.length < WORK_ERROR_CAP && unnamed === 0;
     if (!conclusive) {
-      const why = view === null ? 'the Work no longer exists' : !complete ? `no progress for ${this.opts.workStallMs} ms (SYNC_WORK_STALL_MS)` : processed < f.items.length ? `the platform closed it with ${processed} of ${f.items.length} processed` : 'its errors do not name every failed object';
+      const why = view === null ? 'the Work no longer exists' : !complete ? 'its messages were lost with the connector\'s queue' : processed < f.items.length ? `the platform closed it with ${processed} of ${f.items.length} processed` : 'its errors do not name every failed object';
       this.logger.warn('a Work gave no verdict for some of its events; sending them again', { workId: f.workId, events: f.items.length, why });
     }
     this.#land(f);
@@ -304,6 +360,22 @@ export class ApplyPipeline {
       else this.#unknown(p);
     }
     return true;
+  }
+
+  /**
+   * Whether a Work that is not complete should be given up: never while its messages may still be
+   * applied; once it has made no progress for SYNC_WORK_STALL_MS it is reported (failing), and given
+   * up only if the connector's queue was recreated after it was sent (its messages went with it).
+   */
+  #stalledAndGone(f: Flight, now: number): boolean {
+    if (now - f.lastProgressAt < this.opts.workStallMs) return false;
+    if (this.queueRecreatedAt !== undefined && this.queueRecreatedAt > f.sentAt) return true;
+    if (!f.stalled) {
+      f.stalled = true;
+      this.#stageFailed(`Work ${f.workId} has made no progress for ${this.opts.workStallMs} ms (SYNC_WORK_STALL_MS): the platform's workers are not taking its messages`);
+      this.logger.warn('a Work makes no progress; waiting for it (its messages may still be applied)', { workId: f.workId, events: f.items.length, stallMs: now - f.lastProgressAt });
+    }
+    return false;
   }
 
   /** Steps no worker reports: each is done when the platform's state shows it; its Work only brings errors. */
@@ -325,7 +397,7 @@ export class ApplyPipeline {
     f.items = left;
     this.#queued -= settled;
     if (settled > 0) f.lastProgressAt = Date.now();
-    if (left.length > 0 && Date.now() - f.lastProgressAt < this.opts.workStallMs) {
+    if (left.length > 0 && !this.#stalledAndGone(f, Date.now())) {
       this.#wakeRoom();
       return settled > 0;
     }
@@ -371,6 +443,11 @@ export class ApplyPipeline {
   }
 
   #settle(ev: EventState): void {
+    if (ev.work.kind === 'delete') {
+      const n = (this.#deletesPending.get(ev.work.id) ?? 1) - 1;
+      if (n > 0) this.#deletesPending.set(ev.work.id, n);
+      else this.#deletesPending.delete(ev.work.id);
+    }
     this.#failing.delete(ev);
     this.#bytes -= ev.work.bytes;
     this.log.settle(ev.entry);
@@ -391,32 +468,109 @@ export class ApplyPipeline {
         this.logger.debug('step already applied on the local platform', { eventId: ev.streamId, step: step.what, stixId: step.id, why: verdict.why });
         this.#stepDone(ev);
         return;
-      case 'merge-needs-target':
-        if (!ev.mergeRetried) {
-          // The target may be missing locally (a copy started after it was created): upsert it, then merge again.
-          ev.mergeRetried = true;
-          ev.steps.splice(ev.next, 0, postMergeStep(this.path, ev.work.id, ev.work.data));
-          this.#ready(ev);
-        } else this.#stepDone(ev); // nothing left to merge: the sources are unknown here
+      case 'merge-partial':
+        if (ev.mergeRounds++ < MERGE_ROUNDS) {
+          this.logger.debug('a merge partly failed: merging what is left', { eventId: ev.streamId, step: step.what, stixId: step.id, why: verdict.why });
+          void this.#mergeWhatIsLeft(ev, step).catch(() => this.#retryLater(ev, step, verdict.why));
+        } else this.#retryLater(ev, step, verdict.why);
         return;
       case 'refused':
         this.counters.refused++;
         this.logger.error('the local platform refused an event for good: it is not applied', { eventId: ev.streamId, eventType: ev.eventType, stixId: ev.work.id, stixType: ev.work.type, step: step.what, reason: verdict.reason });
         this.#settle(ev);
         return;
-      case 'retry': {
-        const delay = this.#backoff(ev.attempts++);
-        this.counters.retries++;
-        if (!this.#failing.has(ev)) this.#failing.set(ev, Date.now());
-        this.lastFailure = `${step.what} of ${step.id} (event ${ev.streamId}): ${verdict.reason}`;
-        this.logger.warn('the local platform could not apply an event; retrying without advancing the position', { eventId: ev.streamId, stixId: step.id, step: step.what, attempt: ev.attempts, retryInMs: delay, error: verdict.reason });
-        const t = setTimeout(() => {
-          this.#retryTimers.delete(t);
-          if (!this.#sendCtl.signal.aborted) this.#ready(ev);
-        }, delay);
-        this.#retryTimers.add(t);
-      }
+      case 'missing-reference':
+        // A later delete of this very object is in the pipeline (it waits behind this event): the
+        // end state has no such object whatever this write does. Typically a replay after a
+        // restart: the reference was deleted by an event the previous run had applied.
+        if (this.opts.ordering === 'per-id' && (this.#deletesPending.get(ev.work.id) ?? 0) > 0) {
+          this.counters.superseded++;
+          this.logger.info('an object refers to a missing one and a later event deletes it: this write is moot', { eventId: ev.streamId, stixId: ev.work.id, step: step.what, error: verdict.reason });
+          this.#settle(ev);
+        } else this.#retryLater(ev, step, verdict.reason);
+        return;
+      case 'retry':
+        this.#retryLater(ev, step, verdict.reason);
     }
+  }
+
+  #retryLater(ev: EventState, step: Step, reason: string): void {
+    const delay = this.#backoff(ev.attempts++);
+    this.counters.retries++;
+    if (!this.#failing.has(ev)) this.#failing.set(ev, Date.now());
+    this.lastFailure = `${step.what} of ${step.id} (event ${ev.streamId}): ${reason}`;
+    this.logger.warn('the local platform could not apply an event; retrying without advancing the position', { eventId: ev.streamId, stixId: step.id, step: step.what, attempt: ev.attempts, retryInMs: delay, error: reason });
+    const t = setTimeout(() => {
+      this.#retryTimers.delete(t);
+      if (this.#sendCtl.signal.aborted) return;
+      // A replay may have created the old id of an id change again beside the renamed object:
+      // the platform then finds two objects for it. Merge the old one into the new one first.
+      if (step.what === 'id-change' && step.previousStandard !== undefined) void this.#mergeIfBothExist(ev, step.previousStandard).catch(() => this.#ready(ev));
+      else this.#ready(ev);
+    }, delay);
+    this.#retryTimers.add(t);
+  }
+
+  /**
+   * A merge that partly failed merged nothing: find, on the platform, the sources that are still
+   * objects of their own, and merge those; upsert the target first where it is missing (a copy
+   * started after it was created). Nothing left to merge and the target there: the step is done.
+   */
+  async #mergeWhatIsLeft(ev: EventState, step: Step): Promise<void> {
+    const signal = this.#ctl.signal;
+    const target = await this.local.resolveStandardId(step.id, signal);
+    const left = new Set<string>();
+    for (const source of step.mergeSources ?? []) {
+      const now = await this.local.resolveStandardId(source, signal);
+      if (now !== null && now !== target) left.add(now);
+    }
+    const replacement: Step[] = [];
+    // The target's post-merge state: where it is missing; and where this path has no step of its
+    // own for it (the pre-6.2 worker imports it only after a merge it ran).
+    const noPostMergeStep = this.path.deleteMerge === 'event-state' && step.what === 'merge';
+    if (target === null || (noPostMergeStep && left.size === 0)) replacement.push(postMergeStep(this.path, ev.work.id, ev.work.data));
+    if (left.size > 0) replacement.push(mergeStep(this.path, step.what, step.id, ev.work.data, [...left]));
+    if (replacement.length === 0) {
+      this.#stepDone(ev);
+      return;
+    }
+    this.logger.info('a merge partly failed: upserting the target where missing, merging the sources still separate', { eventId: ev.streamId, stixId: step.id, targetNow: target, sourcesLeft: [...left] });
+    ev.steps.splice(ev.next, 1, ...replacement);
+    this.#ready(ev);
+  }
+
+  /** Where an id change's old and new ids resolve to two objects, merge the old one into the new one first. */
+  async #mergeIfBothExist(ev: EventState, oldId: string): Promise<void> {
+    const oldNow = await this.local.resolveStandardId(oldId, this.#ctl.signal);
+    const newNow = await this.local.resolveStandardId(ev.work.id, this.#ctl.signal);
+    if (oldNow !== null && newNow !== null && oldNow !== newNow) {
+      this.logger.info('the old and new ids of an id change name two objects (a replayed create): merging the old one into the new one first', { eventId: ev.streamId, stixId: ev.work.id, previousStandard: oldId, objects: [newNow, oldNow] });
+      ev.steps.splice(ev.next, 0, mergeStep(this.path, 'merge-old-id', ev.work.id, ev.work.data, [oldNow]));
+    }
+    this.#ready(ev);
+  }
+
+  /**
+   * The platform finds an object by any of its ids, the alternative ones included: a delete of an id
+   * that was merged into another object since (a replay after a restart: the merge was applied
+   * before the crash) would delete the merge's target. Such an id names no object of its own here
+   * any more, which is what the delete asks for: the step is done without sending it.
+   */
+  async #deleteUnlessMergedAway(ev: EventState, step: Step): Promise<void> {
+    let now: string | null;
+    try {
+      now = await this.local.resolveStandardId(step.id, this.#ctl.signal);
+    } catch (e) {
+      this.#retryLater(ev, step, `looking up ${step.id} before deleting it: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    ev.deleteChecked = true;
+    if (now !== null && now !== step.id) {
+      this.logger.info('not deleting an id that is now an alternative id of another object (merged into it): the object it named is gone already', { eventId: ev.streamId, stixId: step.id, object: now });
+      this.#stepDone(ev);
+      return;
+    }
+    this.#ready(ev);
   }
 
   #stageFailed(message: string): void {

@@ -32,6 +32,8 @@ export interface Step {
   stateCheck?: StateCheck;
   /** The previous standard id, sent as the message's previous_standard. */
   previousStandard?: string;
+  /** For a merge: the ids merged into the target (to find what is left when it partly failed). */
+  mergeSources?: readonly string[];
   bytes: number;
 }
 
@@ -47,13 +49,15 @@ export function mergeStep(path: WritePath, what: string, targetId: string, data:
   const bytes = data.length;
   switch (path.deleteMerge) {
     case 'event':
-      return { what, id: targetId, message: (env) => eventMessage('merge', data, env, sourceIds), bytes };
+      return { what, id: targetId, message: (env) => eventMessage('merge', data, env, sourceIds), mergeSources: sourceIds, bytes };
     case 'bundle-op': {
       const item = mergeItem(data, targetId, sourceIds);
-      return { what, id: targetId, message: (env) => bundleMessage([item], env), item, bytes };
+      return { what, id: targetId, message: (env) => bundleMessage([item], env), item, mergeSources: sourceIds, bytes };
     }
-    case 'event-state':
-      return { what, id: targetId, message: (env) => eventMessage('merge', data, env, sourceIds), stateCheck: { kind: 'merged', targetId, sourceIds }, bytes };
+    case 'event-state': {
+      const stateCheck: StateCheck = { kind: 'merged', targetId, sourceIds };
+      return { what, id: targetId, message: (env) => eventMessage('merge', data, env, sourceIds), stateCheck, mergeSources: sourceIds, bytes };
+    }
   }
 }
 
