@@ -109,10 +109,22 @@ describe('update-status reports the workload', () => {
   test('a failing health check, and progress once streaming', async () => {
     const s = await started();
     const down = await ctx.run(on.updateStatus(), withContainer(s, { checkStatuses: { 'sync-healthy': 'down' } }));
-    expect(down.unitStatus).toEqual({ name: 'waiting', message: 'health check sync-healthy failing' });
+    expect(down.unitStatus).toEqual({ name: 'waiting', message: 'health check sync-healthy failing; see juju debug-log' });
     const streaming = JSON.stringify({ state: 'streaming', exitCode: null, lastError: null, counters: { eventsApplied: 1234 } });
     const ok = await ctx.run(on.updateStatus(), withContainer(s, { files: { [STATUS_FILE]: streaming } }));
     expect(ok.unitStatus).toEqual({ name: 'active', message: 'streaming, 1234 events applied' });
+  });
+
+  test('a workload that has kept retrying past its bound waits, with the error and what to check; the position is held', async () => {
+    const s = await started();
+    const stuck = JSON.stringify({ state: 'retrying', healthy: false, exitCode: null, lastError: { message: "delete of malware--x: {'name': 'INTERNAL_SERVER_ERROR'}", at: 'now', kind: 'local' }, counters: { eventsApplied: 10 } });
+    const out = await ctx.run(on.updateStatus(), withContainer(s, { files: { [STATUS_FILE]: stuck } }));
+    expect(out.unitStatus).toEqual({
+      name: 'waiting',
+      message: "synchronizer retrying for longer than its bound: delete of malware--x: {'name': 'INTERNAL_SERVER_ERROR'}; the position is held until the local OpenCTI applies the event: check its workers and RabbitMQ, and the error above",
+    });
+    const retryingWithinBound = JSON.stringify({ state: 'retrying', healthy: true, exitCode: null, lastError: null, counters: { eventsApplied: 10 } });
+    expect((await ctx.run(on.updateStatus(), withContainer(s, { files: { [STATUS_FILE]: retryingWithinBound } }))).unitStatus).toEqual({ name: 'active', message: 'retrying' });
   });
 
   test('a last error that quotes both tokens and a URL password is redacted in the status, the logs and the hook tools\' argv', async () => {

@@ -53,10 +53,20 @@ const REMEDIES: Record<number, string> = {
   5: 'the local OpenCTI is too old (< 5.0) or refused to register the connector',
 };
 
+/**
+ * What to check when the workload keeps retrying (it holds its position and retries forever: the
+ * platform's own synchronizer never skips either), by the kind of its last error.
+ */
+const STUCK_REMEDIES: Record<string, string> = {
+  local: 'the position is held until the local OpenCTI applies the event: check its workers and RabbitMQ, and the error above',
+  remote: 'the position is held until the remote stream answers: check remote-opencti-url and the remote OpenCTI',
+};
+
 interface StatusView {
   state: string;
+  healthy: boolean;
   exitCode: number | null;
-  lastError: { message: string } | null;
+  lastError: { message: string; kind: string | undefined } | null;
   eventsApplied: number;
 }
 
@@ -130,8 +140,10 @@ export default class SynchronizerCharm extends OpenctiConnectorCharm {
       return new WaitingStatus(`synchronizer service is ${service?.current ?? 'not in the plan'}; Pebble restarts it`);
     }
     const down = [...(await container.getChecks()).values()].filter((c) => c.status === 'down');
-    if (down.length) {
-      return new WaitingStatus(`health check ${down.map((c) => c.name).join(', ')} failing${status?.lastError ? `: ${status.lastError.message}` : ''}`);
+    const stuck = status && !status.healthy && (status.state === 'retrying' || status.state === 'backoff');
+    if (down.length || stuck) {
+      const what = down.length ? `health check ${down.map((c) => c.name).join(', ')} failing` : `synchronizer ${status?.state} for longer than its bound`;
+      return new WaitingStatus(`${what}${status?.lastError ? `: ${status.lastError.message}` : ''}; ${STUCK_REMEDIES[status?.lastError?.kind ?? ''] ?? 'see juju debug-log'}`);
     }
     if (status?.state === 'streaming') return new ActiveStatus(`streaming, ${status.eventsApplied} events applied`);
     return new ActiveStatus(status?.state ?? '');
@@ -150,8 +162,9 @@ export default class SynchronizerCharm extends OpenctiConnectorCharm {
 
 const statusViewSchema = z.looseObject({
   state: z.string(),
+  healthy: z.optional(z.boolean()),
   exitCode: z.optional(z.nullable(z.number())),
-  lastError: z.optional(z.nullable(z.looseObject({ message: z.string() }))),
+  lastError: z.optional(z.nullable(z.looseObject({ message: z.string(), kind: z.optional(z.string()) }))),
   counters: z.optional(z.looseObject({ eventsApplied: z.optional(z.number()) })),
 });
 
@@ -165,5 +178,6 @@ function parseStatus(text: string): StatusView | undefined {
   }
   const r = z.safeParse(statusViewSchema, doc);
   if (!r.success) return undefined;
-  return { state: r.data.state, exitCode: r.data.exitCode ?? null, lastError: r.data.lastError ?? null, eventsApplied: r.data.counters?.eventsApplied ?? 0 };
+  const e = r.data.lastError;
+  return { state: r.data.state, healthy: r.data.healthy ?? true, exitCode: r.data.exitCode ?? null, lastError: e ? { message: e.message, kind: e.kind } : null, eventsApplied: r.data.counters?.eventsApplied ?? 0 };
 }
