@@ -13,7 +13,7 @@ import { syncStatusSchema } from '../charm/sync/status.js';
 import { startOpenctiEmulator, type OpenctiEmulator, type Stix, type StreamEventData } from '../lib/testing/opencti/index.js';
 import { OCTI_EXT } from '../lib/testing/opencti/stix.js';
 import { startBroker } from '../lib/testing/rabbitmq/broker.js';
-import { CONNECTOR_ID, cmpIds, envFor, savedPosition, startSyncProcess, syncBundle, waitFor, type SyncProc } from './helpers/sync-process.js';
+import { cmpIds, CONNECTOR_ID, envFor, killAll, savedPosition, startSyncProcess, syncBundle, type SyncProc, waitFor } from './helpers/sync-process.js';
 
 import { jest } from '@jest/globals';
 
@@ -27,10 +27,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
-    await p.exited;
-  }
+  await killAll(procs);
   await emu?.stop();
   emu = undefined;
 });

@@ -9,7 +9,7 @@
  */
 import { jest } from '@jest/globals';
 import { startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../lib/testing/opencti/index.js';
-import { cmpIds, envFor, savedPosition, startSyncProcess, syncBundle, waitFor, type SyncProc } from './helpers/sync-process.js';
+import { cmpIds, envFor, killAll, savedPosition, startSyncProcess, syncBundle, type SyncProc, waitFor } from './helpers/sync-process.js';
 
 jest.setTimeout(240_000);
 
@@ -28,10 +28,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
-    await p.exited;
-  }
+  await killAll(procs);
   await emu?.stop();
   emu = undefined;
 });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { jest } from '@jest/globals';
 import { syncStatusSchema } from '../charm/sync/status.js';
 import { startOpenctiEmulator, type OpenctiEmulator } from '../lib/testing/opencti/index.js';
-import { envFor, startSyncProcess, syncBundle, waitFor, type SyncProc } from './helpers/sync-process.js';
+import { envFor, killAll, startSyncProcess, syncBundle, type SyncProc, waitFor } from './helpers/sync-process.js';
 
 jest.setTimeout(60_000);
 
@@ -29,10 +29,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
-    await p.exited;
-  }
+  await killAll(procs);
   await emu?.stop();
   emu = undefined;
 });

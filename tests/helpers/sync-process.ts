@@ -129,3 +129,11 @@ export function cmpIds(a: string, b: string): number {
   const [bm = 0, bs = 0] = b.split('-').map(Number);
   return am - bm || as - bs;
 }
+
+/** Kill (SIGKILL) every process of `procs` still running, wait for each to exit, and empty the list. */
+export async function killAll(procs: SyncProc[]): Promise<void> {
+  for (const p of procs.splice(0)) {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
+    await p.exited;
+  }
+}
