@@ -17,8 +17,16 @@ const EVENTS = 20_000;
 const KILLS = 6;
 /** Events appended on the remote while the synchronizer is down, after each kill. */
 const PER_KILL = 1000;
+/**
+ * pycti's pauses between two tries of an item inside a worker, shortened from 1-3 s so that the
+ * runs between kills get further. A worker may hold a killed run's message through all of them (a
+ * missing reference: 4 tries, 3 pauses), so the restart grace below must outlast them, as the 15 s
+ * default does pycti's real ones; with a shorter grace a killed run's create can land after the
+ * next run's delete of the same object (seen here with a grace of 1 s and 1-3 s pauses).
+ */
+const WORKER_RETRIES = { minPauseMs: 200, maxPauseMs: 600 };
 /** SYNC_RESTART_GRACE_MS: a restart waits this long before sending (the kills come after it). */
-const GRACE_MS = 1000;
+const GRACE_MS = 3 * WORKER_RETRIES.maxPauseMs + 700;
 
 let emu: OpenctiEmulator | undefined;
 const procs: SyncProc[] = [];
@@ -38,7 +46,7 @@ test.each([
   ['6.9', 202],
   ['5.12', 303],
 ] as [ProfileName, number][])('%s: 20k events, six kill -9, local == remote and no event skipped (worker seed %i)', async (profile, workerSeed) => {
-  const e = await startOpenctiEmulator({ heartbeatMs: 200, local: { profile, seed: workerSeed, latencyMs: 3, connectorManagerMs: 2000 } });
+  const e = await startOpenctiEmulator({ heartbeatMs: 200, local: { profile, seed: workerSeed, latencyMs: 3, connectorManagerMs: 2000, retries: WORKER_RETRIES } });
   emu = e;
   e.seed(EVENTS - KILLS * PER_KILL, 41, 3);
   const env = envFor(e, { SYNC_BATCH_MAX_EVENTS: '200', SYNC_STATE_SAVE_INTERVAL_MS: '300', SYNC_HEARTBEAT_TIMEOUT_MS: '5000', SYNC_RESTART_GRACE_MS: String(GRACE_MS) });

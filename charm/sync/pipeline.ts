@@ -12,6 +12,7 @@
  * error cap) is sent again, alone if need be. The acceptance log settles with it, so the position
  * never passes an event that is not settled.
  */
+import { setMaxListeners } from 'node:events';
 import type { AcceptanceLog, Entry } from './acceptance.js';
 import { Batcher, type BatchLimits } from './batcher.js';
 import type { Work } from './classify.js';
@@ -83,6 +84,17 @@ const NEVER_MERGED = new Set(['relationship', 'sighting']);
 /** Resolutions of a partly failed merge before it is retried with backoff like any failure. */
 const MERGE_ROUNDS = 3;
 
+/**
+ * A controller whose signal every request in flight listens to (one abort listener each): dozens
+ * at once are normal here (lookups before deletes, Work reads), so Node's leak warning above 10
+ * listeners would be a false alarm.
+ */
+function sharedController(): AbortController {
+  const ctl = new AbortController();
+  setMaxListeners(0, ctl.signal);
+  return ctl;
+}
+
 /** A step waiting in the batcher. */
 interface Pending {
   ev: EventState;
@@ -138,9 +150,9 @@ export class ApplyPipeline {
   #flightWaiters: (() => void)[] = [];
   #dispatching: Promise<void> | undefined;
   #polling: Promise<void> | undefined;
-  #ctl = new AbortController();
+  #ctl = sharedController();
   /** Stops the sending only (a stop lets what was sent be confirmed first). */
-  #sendCtl = new AbortController();
+  #sendCtl = sharedController();
   #bytes = 0;
   /** Events that failed and are not settled yet, with the time of their first failure. */
   readonly #failing = new Map<EventState, number>();
@@ -625,7 +637,7 @@ export class ApplyPipeline {
   /** Send again after stopSending() (a reset: the stream restarts). */
   async resumeSending(): Promise<void> {
     await this.#dispatching;
-    this.#sendCtl = new AbortController();
+    this.#sendCtl = sharedController();
     this.#dispatching = this.#dispatchLoop().catch((e: unknown) => this.#internal(e));
   }
 

@@ -32,6 +32,8 @@ interface Node<T> {
   waitingOn: number;
   dependents: Node<T>[];
   done: boolean;
+  /** The last add() that made an item wait for this one. */
+  linkedTo: number;
 }
 
 /**
@@ -50,6 +52,7 @@ export class DependencyScheduler<T> {
   readonly #ids = new Map<string, IdState<T>>();
   readonly #nodes = new Map<T, Node<T>>();
   readonly #ready: (item: T) => void;
+  #adds = 0;
 
   /** @param ready called once per item, when nothing it waits for is left */
   constructor(ready: (item: T) => void) {
@@ -77,21 +80,25 @@ export class DependencyScheduler<T> {
   /** Add the next item of the stream; `ready` runs at once if it waits for nothing. */
   add(item: T, fp: Footprint): void {
     if (this.#nodes.has(item)) throw new Error('DependencyScheduler: item added twice');
-    const node: Node<T> = { item, fp, waitingOn: 0, dependents: [], done: false };
-    const before = new Set<Node<T>>();
+    const node: Node<T> = { item, fp, waitingOn: 0, dependents: [], done: false, linkedTo: 0 };
+    // Each earlier node is linked once, however many ids the two share: a node remembers the last
+    // add that linked it (a number per add rather than a Set per add, which cost more than the rest).
+    const stamp = ++this.#adds;
+    const after = (b: Node<T>) => {
+      if (b.linkedTo === stamp) return;
+      b.linkedTo = stamp;
+      b.dependents.push(node);
+      node.waitingOn++;
+    };
     for (const id of fp.writes) {
       const s = this.#ids.get(id);
       if (!s) continue;
-      if (s.lastWriter) before.add(s.lastWriter);
-      if (fp.structural) for (const r of s.readers) if (!r.done) before.add(r);
+      if (s.lastWriter) after(s.lastWriter);
+      if (fp.structural) for (const r of s.readers) if (!r.done) after(r);
     }
     for (const id of fp.reads) {
       const w = this.#ids.get(id)?.lastWriter;
-      if (w) before.add(w);
-    }
-    for (const b of before) {
-      b.dependents.push(node);
-      node.waitingOn++;
+      if (w) after(w);
     }
     for (const id of fp.writes) this.#state(id).lastWriter = node;
     for (const id of fp.reads) {
