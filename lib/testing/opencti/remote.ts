@@ -3,14 +3,16 @@
  * retained, append-only event log, with Bearer auth, heartbeats, the `connected` event, exclusive
  * start from `from` (query > header) or Last-Event-ID, and fault injection.
  *
- * Not emulated (the synchronizer does not use them): `recover` replays (answered 501 unless it is
- * the 500 "recover without from" case), dependency resolution, collection filters, /storage files.
+ * Recovery (`recover` after `from`) replays the current objects first (recovery.ts), then the log
+ * after the recover id. Not emulated: dependency resolution on live events, collection filters,
+ * /storage files.
  */
 import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { StixEventGenerator } from './generator.js';
+import { recoveryFrames, type RecoveryFrame } from './recovery.js';
 import { applyEventToTable, type Stix, type StreamEventData } from './stix.js';
 
 export interface RemoteEmulatorOptions {
@@ -60,6 +62,8 @@ interface Conn {
   delayMs: number;
   closed: boolean;
   listenDelete: boolean;
+  /** Recovery mode: the frames still to send before the log (undefined once sent, or without recovery). */
+  recovery: Generator<RecoveryFrame> | undefined;
 }
 
 /** Wait for 'drain' or 'close', removing both listeners afterwards. */
@@ -99,6 +103,8 @@ export class RemoteStreamEmulator {
   #log: Entry[] = [];
   readonly #dataEvents: { id: string; type: string; stixId: string }[] = [];
   #table = new Map<string, Stix>();
+  /** When each current object was last created, changed or merged into: its `updated_at` for recovery. */
+  readonly #updatedAt = new Map<string, number>();
   #lastMs = 0;
   #lastSeq = -1;
   readonly #bus = new EventEmitter();
@@ -174,8 +180,20 @@ export class RemoteStreamEmulator {
   append(ev: StreamEventData): string {
     applyEventToTable(this.#table, ev);
     const id = this.#push(ev.type, Number(ev.version), ev.scope, JSON.stringify(ev), false);
+    this.#noteUpdated(ev, parseId(id)[0]);
     if (ev.scope !== 'internal' && Number(ev.version) >= 4) this.#dataEvents.push({ id, type: ev.type, stixId: ev.data.id });
     return id;
+  }
+
+  /** Keep `updated_at` of the objects an event touched (those it removed are forgotten). */
+  #noteUpdated(ev: StreamEventData, ms: number): void {
+    const touched = [ev.data.id, ...(ev.context?.sources ?? []).map((s) => s.id)];
+    const prev = ev.context?.reverse_patch?.find((op) => op.path === '/id')?.value;
+    if (typeof prev === 'string') touched.push(prev);
+    for (const id of touched) {
+      if (this.#table.has(id)) this.#updatedAt.set(id, ms);
+      else this.#updatedAt.delete(id);
+    }
   }
 
   /** The data events appended with append() that a synchronizer must apply, in order (retention ignored). */
@@ -332,8 +350,11 @@ export class RemoteStreamEmulator {
     const fromRaw = url.searchParams.get('from') || (req.headers.from as string | undefined) || (req.headers['last-event-id'] as string | undefined) || undefined;
     const recover = streamId === 'raw' ? undefined : param('recover', 'recover') ?? (req.headers['recover-date'] as string | undefined);
     if (recover && !fromRaw) return reply(500, 'Recovery mode is only possible with a start date.');
-    if (recover) return reply(501, 'recover is not emulated');
     const start = convertStreamParameter(fromRaw);
+    const recoverId = convertStreamParameter(recover);
+    // Recovery only when recover is after from (the dates of both, to the millisecond).
+    const recovering = start !== undefined && recoverId !== undefined && parseId(recoverId)[0] > parseId(start)[0];
+    const noDependencies = (param('no-dependencies', 'no-dependencies') ?? param('no-relationships', 'no-relationships')) === 'true';
     const listenDelete = param('listen-delete', 'listen-delete') !== 'false';
     const delayMs = Number(param('delay', 'event-delay') ?? 0) || 0;
 
@@ -350,12 +371,13 @@ export class RemoteStreamEmulator {
       token,
       res,
       lastId: undefined,
-      cursor: this.#startIndex(start),
+      cursor: this.#startIndex(recovering ? recoverId : start),
       sent: 0,
       dropAfter: undefined,
       delayMs,
       closed: false,
       listenDelete,
+      recovery: recovering ? recoveryFrames({ table: this.#table, updatedAt: this.#updatedAt }, parseId(start)[0], parseId(recoverId)[0], { noDependencies }) : undefined,
     };
     if (this.#dropPlan && this.#dropPlan.remaining > 0) {
       this.#dropPlan.remaining--;
@@ -404,7 +426,8 @@ export class RemoteStreamEmulator {
 
   #heartbeat(conn: Conn): void {
     if (conn.closed || Date.now() < this.#stalledUntil) return;
-    if (conn.cursor >= this.#log.length) {
+    // During recovery the heartbeat carries the last id sent (a recovered object's), never "now".
+    if (conn.cursor >= this.#log.length && conn.recovery === undefined) {
       // Idle: the channel's last id moves to <now>-0 (and later events get larger ids).
       const now = Date.now();
       if (now > this.#lastMs) {
@@ -425,6 +448,20 @@ export class RemoteStreamEmulator {
     return true;
   }
 
+  /** The connection's next frame to send: a recovered object's, or the next deliverable log entry. */
+  #nextFrame(conn: Conn): { id: string; frame: Buffer } | undefined {
+    if (conn.recovery) {
+      const r = conn.recovery.next();
+      if (!r.done) return r.value;
+      conn.recovery = undefined;
+    }
+    while (conn.cursor < this.#log.length) {
+      const e = this.#log[conn.cursor++] as Entry;
+      if (this.#deliverable(e, conn)) return e;
+    }
+    return undefined;
+  }
+
   async #pump(conn: Conn): Promise<void> {
     const res = conn.res;
     while (!conn.closed) {
@@ -433,19 +470,16 @@ export class RemoteStreamEmulator {
         await new Promise((r) => setTimeout(r, Math.min(wait, 50)));
         continue;
       }
-      if (conn.cursor >= this.#log.length) {
+      if (conn.recovery === undefined && conn.cursor >= this.#log.length) {
         await once(this.#bus, 'append');
         continue;
       }
-      // Up to 64 KiB of frames per write, joined as bytes.
+      // Up to 64 KiB of frames per write, joined as bytes: the recovery's first, then the log's.
       const frames: Buffer[] = [];
       let size = 0;
-      while (conn.cursor < this.#log.length && size < 65536) {
-        const e = this.#log[conn.cursor] as Entry;
-        if (!this.#deliverable(e, conn)) {
-          conn.cursor++;
-          continue;
-        }
+      while (size < 65536) {
+        const e = this.#nextFrame(conn);
+        if (e === undefined) break;
         if (conn.dropAfter && conn.sent >= conn.dropAfter.events) {
           if (conn.dropAfter.partial) frames.push(e.frame.subarray(0, Math.max(1, Math.floor(e.frame.length / 2))));
           res.write(Buffer.concat(frames));
@@ -456,7 +490,6 @@ export class RemoteStreamEmulator {
         }
         frames.push(e.frame);
         size += e.frame.length;
-        conn.cursor++;
         conn.sent++;
         conn.lastId = e.id;
       }
