@@ -193,6 +193,8 @@ function syncEnv(emu: OpenctiEmulator, port: number, mode: Mode): NodeJS.Process
     REMOTE_OPENCTI_URL: emu.remoteUrl,
     REMOTE_OPENCTI_TOKEN: emu.remoteToken,
     REMOTE_OPENCTI_SSL_VERIFY: 'true',
+    // The stream, event by event (what the runs compare); not the initial copy of the recovery mode.
+    REMOTE_OPENCTI_RECOVER: 'off',
     SYNC_HTTP_PORT: String(port),
     SYNC_HTTP_HOST: '127.0.0.1',
     SYNC_APPLY_MODE: mode,

@@ -23,7 +23,7 @@ type Obj = Record<string, unknown>;
 
 /** What the local platform is asked to do for one event. `data` is the object's JSON text. */
 export type Work =
-  | { kind: 'upsert'; id: string; type: string; data: string; previousStandard: string | undefined; refs: string[]; bytes: number; removedKeys: string[] }
+  | { kind: 'upsert'; id: string; type: string; data: string; previousStandard: string | undefined; refs: string[]; bytes: number; removedKeys: string[]; referer?: string | undefined }
   | { kind: 'merge'; id: string; type: string; data: string; sourceIds: string[]; refs: string[]; bytes: number; removedKeys: string[] }
   | { kind: 'delete'; id: string; type: string; data: string; refs: string[]; bytes: number; removedKeys: string[] }
   | { kind: 'skip'; reason: SkipReason; detail: string };
@@ -37,6 +37,8 @@ interface Payload {
   data: Obj & { id: string; type: string };
   reversePatch: Obj[] | undefined;
   sources: { id: string }[] | undefined;
+  /** origin.referer: `init-create` for a recovered object, `init-dependencies` for a dependency (§2.4). */
+  referer: string | undefined;
 }
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -79,7 +81,9 @@ function checkPayload(p: unknown): Payload | string {
   if (!nonEmpty(data['type'])) return 'data.type must be a non-empty string';
   const context = checkContext(p['context']);
   if (typeof context === 'string') return context;
-  return { version: String(version), scope: p['scope'] as string | undefined, data: data as Payload['data'], ...context };
+  const origin = p['origin'];
+  const referer = isObj(origin) && typeof origin['referer'] === 'string' ? origin['referer'] : undefined;
+  return { version: String(version), scope: p['scope'] as string | undefined, data: data as Payload['data'], referer, ...context };
 }
 
 /** Remove the operation keys from the object and from its OpenCTI extension; the names removed. */
@@ -157,7 +161,7 @@ export function classifyEvent(eventName: string, streamId: string, dataText: str
   switch (eventName) {
     case 'create':
     case 'update':
-      return { kind: 'upsert', ...base, previousStandard: previousStandardOf(p), refs: referencedIds(p.data) };
+      return { kind: 'upsert', ...base, previousStandard: previousStandardOf(p), refs: referencedIds(p.data), referer: p.referer };
     case 'merge':
       return { kind: 'merge', ...base, sourceIds: [...new Set((p.sources ?? []).map((s) => s.id))].filter((id) => id !== p.data.id), refs: referencedIds(p.data) };
     case 'delete':

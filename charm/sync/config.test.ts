@@ -1,5 +1,5 @@
-import { parseConfig, startTimestampToStreamId, formatConfigProblems } from './config.js';
-import { readConnectorState, writeConnectorState } from './position.js';
+import { parseConfig, parseRecover, startTimestampToStreamId, formatConfigProblems } from './config.js';
+import { readConnectorState, recovering, writeConnectorState } from './position.js';
 
 const valid = {
   OPENCTI_URL: 'http://opencti:8080/',
@@ -156,11 +156,46 @@ describe('REMOTE_OPENCTI_START_TIMESTAMP', () => {
 
 describe('connector state', () => {
   test('reads pycti start_from and the legacy connectorLastEventId; empty or reset state is empty', () => {
-    expect(readConnectorState(writeConnectorState('12-3'))).toEqual({ kind: 'position', position: '12-3', source: 'start_from' });
-    expect(readConnectorState('{"connectorLastEventId":"99-0"}')).toEqual({ kind: 'position', position: '99-0', source: 'connectorLastEventId' });
+    expect(readConnectorState(writeConnectorState('12-3', undefined))).toEqual({ kind: 'position', position: '12-3', source: 'start_from', recoverUntil: undefined });
+    expect(readConnectorState('{"connectorLastEventId":"99-0"}')).toEqual({ kind: 'position', position: '99-0', source: 'connectorLastEventId', recoverUntil: undefined });
     expect(readConnectorState('').kind).toBe('empty');
     expect(readConnectorState(null).kind).toBe('empty');
     expect(readConnectorState('{"start_from":"2024-06-15"}').kind).toBe('unusable');
     expect(readConnectorState('[1]').kind).toBe('unusable');
+  });
+  test('recover_until as pycti writes it: a date, false or its "no" words; connectorStartTime is the legacy name', () => {
+    expect(JSON.parse(writeConnectorState('0-0', '2026-12-03T08:00:00.000Z'))).toEqual({ start_from: '0-0', recover_until: '2026-12-03T08:00:00.000Z' });
+    expect(readConnectorState(writeConnectorState('0-0', '2026-12-03T08:00:00.000Z'))).toMatchObject({ recoverUntil: '2026-12-03T08:00:00.000Z' });
+    expect(readConnectorState('{"start_from":"5-0","recover_until":"2026-12-03T08:00:00Z"}')).toMatchObject({ position: '5-0', recoverUntil: '2026-12-03T08:00:00.000Z' });
+    for (const none of ['false', '"no"', '"None"', '"False"', 'null']) expect(readConnectorState(`{"start_from":"5-0","recover_until":${none}}`)).toMatchObject({ kind: 'position', recoverUntil: undefined });
+    expect(readConnectorState('{"connectorLastEventId":"5-0","connectorStartTime":"2026-12-03T08:00:00Z"}')).toMatchObject({ recoverUntil: '2026-12-03T08:00:00.000Z' });
+    expect(readConnectorState('{"start_from":"5-0","recover_until":"soon"}')).toEqual({ kind: 'unusable', reason: 'connector state recover_until is not a date' });
+  });
+  test('a connection recovers only while the position is before recover_until (the platform recovers only when recover is after from)', () => {
+    const until = '2026-12-03T08:00:00.000Z';
+    const ms = Date.parse(until);
+    expect(recovering('0-0', until)).toBe(true);
+    expect(recovering(`${ms - 1}-7`, until)).toBe(true);
+    expect(recovering(`${ms}-0`, until)).toBe(false);
+    expect(recovering('0-0', undefined)).toBe(false);
+  });
+});
+
+describe('REMOTE_OPENCTI_RECOVER', () => {
+  test.each([
+    ['now', { kind: 'now' }],
+    ['NOW', { kind: 'now' }],
+    ['off', { kind: 'off' }],
+    ['False', { kind: 'off' }],
+    ['none', { kind: 'off' }],
+    ['2024-06-15T10:00:00Z', { kind: 'date', iso: '2024-06-15T10:00:00.000Z' }],
+    ['2024-06-15', { kind: 'date', iso: '2024-06-15T00:00:00.000Z' }],
+  ])('%s', (input, setting) => expect(parseRecover(input)).toEqual(setting));
+  test('defaults to now; a bad value names the variable and the accepted values', () => {
+    const base = { OPENCTI_URL: 'http://l', OPENCTI_TOKEN: 't', CONNECTOR_ID: '5a7c3d1e-2b4f-4a6c-8d9e-0f1a2b3c4d5e', CONNECTOR_TYPE: 'STREAM', CONNECTOR_NAME: 'sync', CONNECTOR_SCOPE: 'synchronizer', CONNECTOR_CONFIDENCE_LEVEL: '80', CONNECTOR_LOG_LEVEL: 'info', REMOTE_OPENCTI_URL: 'http://r', REMOTE_OPENCTI_SSL_VERIFY: 'true', REMOTE_OPENCTI_TOKEN: 'rt' };
+    const ok = parseConfig(base);
+    expect(ok.ok && ok.config.remote.recover).toEqual({ kind: 'now' });
+    const bad = parseConfig({ ...base, REMOTE_OPENCTI_RECOVER: 'yesterday' });
+    expect(bad).toEqual({ ok: false, problems: ['REMOTE_OPENCTI_RECOVER: must be `now`, an ISO date (2024-06-15T10:00:00Z) or `off` (got "yesterday")'] });
   });
 });

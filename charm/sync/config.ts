@@ -75,6 +75,23 @@ export function startTimestampToStreamId(raw: string): string | undefined {
   return Number.isNaN(ms) ? undefined : `${ms}-0`;
 }
 
+/** What REMOTE_OPENCTI_RECOVER asks of a first run: the date to recover until, now, or no recovery. */
+export type RecoverSetting = { kind: 'now' } | { kind: 'date'; iso: string } | { kind: 'off' };
+
+/** pycti's words for "no recovery" (CONNECTOR_LIVE_STREAM_RECOVER_ISO_DATE), and ours. */
+const RECOVER_OFF = new Set(['off', 'no', 'none', 'false']);
+
+export function parseRecover(raw: string): RecoverSetting | undefined {
+  const v = raw.trim();
+  if (v.toLowerCase() === 'now') return { kind: 'now' };
+  if (RECOVER_OFF.has(v.toLowerCase())) return { kind: 'off' };
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v)) return undefined;
+  const ms = Date.parse(v);
+  return Number.isNaN(ms) ? undefined : { kind: 'date', iso: new Date(ms).toISOString() };
+}
+
+const recoverSetting = parsed(parseRecover, (v) => `must be \`now\`, an ISO date (2024-06-15T10:00:00Z) or \`off\` (got "${v}")`);
+
 const startTimestamp = parsed(
   startTimestampToStreamId,
   (v) => `must be an ISO date (2024-06-15T10:00:00Z), epoch milliseconds/seconds, or a stream id <ms>-<seq> (got "${v}")`,
@@ -114,6 +131,9 @@ const envSchema = z.object({
   REMOTE_OPENCTI_SSL_VERIFY: boolish,
   REMOTE_OPENCTI_TOKEN: secret,
   REMOTE_OPENCTI_START_TIMESTAMP: z.optional(startTimestamp),
+  // A first run copies every object the remote holds (the stream's recovery mode), then follows the
+  // stream: what OpenCTI's own synchronizer and pycti do (opencti-stream.md §1.4, §2.4).
+  REMOTE_OPENCTI_RECOVER: z._default(recoverSetting, { kind: 'now' } as RecoverSetting),
 
   SYNC_HTTP_PORT: z._default(int(0, 65535), 8080),
   // Loopback by default: the Pebble check runs in the pod and needs nothing more (docs/sync.md,
@@ -172,6 +192,8 @@ export interface SyncConfig {
     sslVerify: boolean;
     /** Normalised `<ms>-<seq>`, or undefined: then the start of the retained stream (`0-0`). */
     startFrom: string | undefined;
+    /** The recovery a first run (or a re-copy) asks for. */
+    recover: RecoverSetting;
     heartbeatTimeoutMs: number;
     /** The largest single stream event read (SYNC_MAX_EVENT_BYTES); a larger one ends the connection. */
     maxEventBytes: number;
@@ -296,6 +318,7 @@ export function parseConfig(env: NodeJS.ProcessEnv, now: number = Date.now()): C
         streamId: e.REMOTE_OPENCTI_LIVE_STREAM_ID,
         sslVerify: e.REMOTE_OPENCTI_SSL_VERIFY,
         startFrom: e.REMOTE_OPENCTI_START_TIMESTAMP,
+        recover: e.REMOTE_OPENCTI_RECOVER,
         heartbeatTimeoutMs: e.SYNC_HEARTBEAT_TIMEOUT_MS,
         maxEventBytes: e.SYNC_MAX_EVENT_BYTES,
         reconnectBaseMs: e.SYNC_RECONNECT_BASE_MS,

@@ -45,7 +45,8 @@ export interface RemoteHooks {
   /** Resolves when the consumer has room for more messages (backpressure). */
   waitForRoom(signal: AbortSignal): Promise<void>;
   /** Called before each (re)connection; resolves to the position to resume from. */
-  beforeConnect(): Promise<string>;
+  /** Where the next connection starts, and the recover date to send with it (the stream's recovery mode), if any. */
+  beforeConnect(): Promise<{ position: string; recover: string | undefined }>;
   onConnected(info: ConnectedInfo): void;
   onState(state: 'connecting' | 'streaming' | 'backoff', detail?: string): void;
   onFatal(status: number, message: string): void;
@@ -256,9 +257,9 @@ export class RemoteStream {
     let attempt = 0;
     while (!this.#stopped) {
       this.#hooks.onState('connecting');
-      const position = await this.#hooks.beforeConnect();
+      const { position, recover } = await this.#hooks.beforeConnect();
       if (this.#stopped) break;
-      const end = await this.#connect(position);
+      const end = await this.#connect(position, recover);
       if (this.#stopped) break;
       if (end.kind === 'fatal') {
         this.#hooks.onFatal(end.status, end.message);
@@ -282,7 +283,7 @@ export class RemoteStream {
     }
   }
 
-  #connect(position: string): Promise<ConnectionEnd> {
+  #connect(position: string, recover: string | undefined): Promise<ConnectionEnd> {
     return new Promise<ConnectionEnd>((resolve) => {
       let gotEvents = false;
       let lastActivity = Date.now();
@@ -302,7 +303,9 @@ export class RemoteStream {
       };
       const onOversize = (bytes: number) => end({ kind: 'error', message: oversizeMessage(bytes, this.#opts.maxEventBytes), gotEvents });
       const fetchImpl = makeFetch(this.#opts, extraHeaders, (s) => this.#hooks.waitForRoom(s), onPause, onOversize);
-      const es = new CatchAllEventSource(this.#requestUrl, { fetch: fetchImpl });
+      // recover goes in the query, as pycti sends it; the position only ever as Last-Event-ID (pitfall 9).
+      const url = recover === undefined ? this.#requestUrl : `${this.#requestUrl}?recover=${encodeURIComponent(recover)}`;
+      const es = new CatchAllEventSource(url, { fetch: fetchImpl });
       const watchdog = setInterval(() => {
         if (!paused && Date.now() - lastActivity > this.#opts.heartbeatTimeoutMs) {
           end({ kind: 'stall', message: `no event or heartbeat for ${this.#opts.heartbeatTimeoutMs} ms (SYNC_HEARTBEAT_TIMEOUT_MS)`, gotEvents });

@@ -29,6 +29,8 @@ export const countersSchema = z.object({
   eventsRefused: z.number(),
   /** Events not applied because a later event deletes the object they write (replays; each one logged). */
   eventsSuperseded: z.number(),
+  /** Objects received through the stream's recovery mode (the initial copy, or a re-copy). */
+  eventsRecovered: z.number(),
   eventsSkipped: z.record(z.enum(SKIP_REASONS), z.number()),
   /** Events that carried keys a worker would take as commands (removed before sending). */
   eventsSanitized: z.number(),
@@ -76,6 +78,7 @@ export function newCounters(): Counters {
     eventsApplied: 0,
     eventsRefused: 0,
     eventsSuperseded: 0,
+    eventsRecovered: 0,
     eventsSkipped: { 'unknown-type': 0, 'old-version': 0, 'internal-scope': 0, malformed: 0, 'invalid-id': 0 },
     eventsSanitized: 0,
     heartbeats: 0,
@@ -120,6 +123,7 @@ export function renderMetrics(s: SyncStatus, redactor: Redactor): string {
   metric('events_received_total', 'counter', 'Data events received from the remote stream (replays included).', [[{}, c.eventsReceived]]);
   metric('events_applied_total', 'counter', 'Events the local platform confirmed applied (by their Works).', [[{}, c.eventsApplied]]);
   metric('events_refused_total', 'counter', 'Events the local platform refused for good, for a reason about the event.', [[{}, c.eventsRefused]]);
+  metric('events_recovered_total', 'counter', 'Objects received through the stream\'s recovery mode (the initial copy, or a re-copy after the stream was trimmed).', [[{}, c.eventsRecovered]]);
   metric('events_superseded_total', 'counter', 'Events not applied because a later event deletes the object they write.', [[{}, c.eventsSuperseded]]);
   metric('events_skipped_total', 'counter', 'Stream messages that are no event to apply, by reason.', Object.entries(c.eventsSkipped).map(([reason, v]) => [{ reason }, v]));
   metric('events_sanitized_total', 'counter', 'Events whose operation keys were removed before sending.', [[{}, c.eventsSanitized]]);

@@ -19,7 +19,7 @@ import type { SyncConfig } from './config.js';
 import { LocalError, LocalPlatform, classifyLocalError, type Registration } from './local.js';
 import { createLogger, type Logger } from './log.js';
 import { ApplyPipeline } from './pipeline.js';
-import { START_OF_STREAM, compareStreamIds, readConnectorState, streamIdDate, writeConnectorState } from './position.js';
+import { START_OF_STREAM, compareStreamIds, readConnectorState, recovering, streamIdDate, writeConnectorState } from './position.js';
 import { redactUrlUserinfo, redactorFromConfig, type Redactor } from './redact.js';
 import { RemoteStream, type ConnectedInfo } from './remote.js';
 import { AmqpSender, ApiSender, type Sender, type SenderContext } from './senders.js';
@@ -97,6 +97,10 @@ class Supervisor {
   // reconnection resumes: a dependency create shares the id of the event that needs it).
   #runId: string | undefined;
   #resumeFrom: string;
+  /** recover_until: the recovery mode copies objects updated until this date while the position is before it. */
+  #recoverUntil: string | undefined;
+  /** Messages are ignored until the next connection (a reconnection to re-copy was asked for). */
+  #discarding = false;
   #resetPending = false;
   #saving: Promise<void> | undefined;
   #savedPosition: string | null = null;
@@ -228,6 +232,7 @@ class Supervisor {
   // ------------------------------------------------------------------ the reader's hooks
   #onMessage(type: string, id: string, data: string): void {
     this.#troubleSince = undefined;
+    if (this.#discarding) return; // read before the reconnection asked for: it will come again
     const validId = STREAM_ID.test(id);
     if (validId && id !== this.#runId) {
       if (this.#runId !== undefined) this.#resumeFrom = this.#runId;
@@ -259,6 +264,7 @@ class Supervisor {
       this.#accepted(entry);
       return;
     }
+    if (work.kind === 'upsert' && work.referer?.startsWith('init-') && recovering(id, this.#recoverUntil)) this.#counters.eventsRecovered++;
     if (work.removedKeys.length > 0) {
       this.#counters.eventsSanitized++;
       this.#log.warn('removed keys a worker would take as commands from a remote object (operations come only from the event type)', { eventId: id, stixId: work.id, keys: work.removedKeys });
@@ -296,7 +302,7 @@ class Supervisor {
   }
 
   /** Where a (re)connection resumes: after the last complete run read, or the configured start after a reset. */
-  async #beforeConnect(): Promise<string> {
+  async #beforeConnect(): Promise<{ position: string; recover: string | undefined }> {
     if (this.#resetPending) {
       this.#pipeline?.stopSending();
       await this.#pipeline?.drained(this.#cfg.stopGraceMs);
@@ -304,24 +310,46 @@ class Supervisor {
       await this.#pipeline?.resumeSending();
       this.#acceptance.reset(this.#configuredStart);
       this.#resumeFrom = this.#configuredStart;
+      this.#recoverUntil = this.#configuredRecover();
       this.#runId = undefined;
       this.#resetPending = false;
       this.#log.warn('connector state was reset on the local platform: restarting from the configured start', { position: this.#configuredStart });
       await this.#save();
     }
     this.#counters.remoteConnects++;
-    this.#log.info('connecting to the remote stream', { url: redactUrlUserinfo(this.#remote.streamUrl), lastEventId: this.#resumeFrom });
-    return this.#resumeFrom;
+    this.#discarding = false;
+    // The recover date goes with every connection whose position is before it, as pycti sends it:
+    // a restart during the copy resumes the copy; once the position is past it, it would do nothing.
+    const recover = recovering(this.#resumeFrom, this.#recoverUntil) ? this.#recoverUntil : undefined;
+    this.#log.info('connecting to the remote stream', { url: redactUrlUserinfo(this.#remote.streamUrl), lastEventId: this.#resumeFrom, recover: recover ?? null });
+    return { position: this.#resumeFrom, recover };
   }
+
+  /** REMOTE_OPENCTI_RECOVER for a copy starting now: the date to recover until, or none. */
+  #configuredRecover(): string | undefined {
+    const r = this.#cfg.remote.recover;
+    return r.kind === 'now' ? new Date().toISOString() : r.kind === 'date' ? r.iso : undefined;
+  }
+
 
   #onConnected(info: ConnectedInfo): void {
     this.#connectionId = info.connectionId ?? null;
     this.#headId = info.lastEventId ?? null;
     this.#log.info('remote stream connected', { connectionId: this.#connectionId, headId: this.#headId, firstEventId: info.firstEventId, streamSize: info.streamSize });
     const from = this.#resumeFrom;
-    if (info.firstEventId && from !== START_OF_STREAM && STREAM_ID.test(info.firstEventId) && compareStreamIds(from, info.firstEventId) < 0) {
-      this.#log.warn('the resume position is older than the first event the remote still retains: events in between are lost (retention, pitfall 11); a full re-copy needs a state reset', { position: from, firstEventId: info.firstEventId });
+    const trimmed = info.firstEventId && from !== START_OF_STREAM && STREAM_ID.test(info.firstEventId) && compareStreamIds(from, info.firstEventId) < 0;
+    if (!trimmed || recovering(from, this.#recoverUntil)) return;
+    if (this.#cfg.remote.recover.kind === 'off') {
+      this.#log.warn('the resume position is older than the first event the remote still retains: events in between are lost (retention, pitfall 11); REMOTE_OPENCTI_RECOVER=off, so they are not copied again', { position: from, firstEventId: info.firstEventId });
+      return;
     }
+    // Events after the position may have been trimmed: copy again, through the recovery mode,
+    // every object updated since the position (then the stream from now on).
+    this.#recoverUntil = new Date().toISOString();
+    this.#discarding = true;
+    this.#log.warn('the resume position is older than the first event the remote still retains (retention, pitfall 11): copying again every object updated since, through the recovery mode', { position: from, firstEventId: info.firstEventId, recoverUntil: this.#recoverUntil });
+    void this.#save();
+    this.#remote.reconnect('re-copying through the recovery mode');
   }
 
   #onRemoteState(s: 'connecting' | 'streaming' | 'backoff', detail: string | undefined): void {
@@ -456,10 +484,12 @@ class Supervisor {
     let from = this.#configuredStart;
     if (st.kind === 'position') {
       from = st.position;
-      this.#log.info('resuming from the saved connector state', { position: from, key: st.source });
+      this.#recoverUntil = st.recoverUntil;
+      this.#log.info('resuming from the saved connector state', { position: from, key: st.source, recoverUntil: st.recoverUntil ?? null });
     } else {
       if (st.kind === 'unusable') this.#log.warn(`ignoring the saved connector state (${st.reason}); starting from the configured start`, {});
-      this.#log.info('starting from the configured start', { position: from, source: this.#cfg.remote.startFrom ? 'REMOTE_OPENCTI_START_TIMESTAMP' : 'start of the retained stream' });
+      this.#recoverUntil = this.#configuredRecover();
+      this.#log.info('starting from the configured start', { position: from, source: this.#cfg.remote.startFrom ? 'REMOTE_OPENCTI_START_TIMESTAMP' : 'start of the stream', recoverUntil: this.#recoverUntil ?? null });
     }
     this.#acceptance.reset(from);
     this.#resumeFrom = from;
@@ -500,7 +530,7 @@ class Supervisor {
 
   async #ping(pos: string, final: boolean): Promise<void> {
     try {
-      const r = await this.#local.ping(this.#cfg.connector.id, writeConnectorState(pos), this.#pipeline?.queuedMessages ?? 0);
+      const r = await this.#local.ping(this.#cfg.connector.id, writeConnectorState(pos, this.#recoverUntil), this.#pipeline?.queuedMessages ?? 0);
       this.#counters.stateSaves++;
       this.#savedPosition = pos;
       if (readConnectorState(r.state).kind === 'empty' && !this.#stopping && !final) {

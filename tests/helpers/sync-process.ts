@@ -37,7 +37,7 @@ export function syncBundle(): Promise<string> {
 
 export const CONNECTOR_ID = '5a7c3d1e-2b4f-4a6c-8d9e-0f1a2b3c4d5e';
 
-/** The seed README's variables pointing at the emulator, with short test timings. */
+/** The seed README's variables pointing at the emulator, with short test timings, following the stream without the initial copy. */
 export function envFor(emu: Pick<OpenctiEmulator, 'localUrl' | 'remoteUrl' | 'localToken' | 'remoteToken'>, extra: Record<string, string> = {}): Record<string, string> {
   return {
     OPENCTI_URL: emu.localUrl,
@@ -52,6 +52,9 @@ export function envFor(emu: Pick<OpenctiEmulator, 'localUrl' | 'remoteUrl' | 'lo
     REMOTE_OPENCTI_LIVE_STREAM_ID: 'live',
     REMOTE_OPENCTI_SSL_VERIFY: 'False',
     REMOTE_OPENCTI_TOKEN: emu.remoteToken,
+    // These tests follow the stream event by event (every remote event applied, in order); the
+    // initial copy through the recovery mode (the default, `now`) has its own (sync-recover.test.ts).
+    REMOTE_OPENCTI_RECOVER: 'off',
     SYNC_HTTP_HOST: '127.0.0.1',
     SYNC_HEARTBEAT_TIMEOUT_MS: '1500',
     SYNC_RECONNECT_BASE_MS: '50',

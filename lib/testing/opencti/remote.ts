@@ -238,6 +238,11 @@ export class RemoteStreamEmulator {
     return this.#push(ev.type, Number(ev.version), ev.scope, JSON.stringify(ev), false);
   }
 
+  /** When a current object was last created, changed or merged into (epoch ms): its recovery id's time. */
+  updatedAt(stixId: string): number | undefined {
+    return this.#updatedAt.get(stixId);
+  }
+
   /** The remote's final state: current objects by standard id. */
   table(): ReadonlyMap<string, Stix> {
     return this.#table;

@@ -1,0 +1,137 @@
+/**
+ * The initial copy (issue 17): a first run copies every object the remote holds through the
+ * stream's recovery mode, then follows the stream; a kill during the copy resumes it without the
+ * saved position passing an object not yet copied; a position the stream no longer retains is
+ * copied again the same way. The synchronizer runs as a real process against the emulator, whose
+ * recovery mode is the platform's (lib/testing/opencti/recovery.ts).
+ */
+import { jest } from '@jest/globals';
+import { startOpenctiEmulator, type OpenctiEmulator } from '../lib/testing/opencti/index.js';
+import { compareTables } from '../lib/testing/opencti/stix.js';
+import { CONNECTOR_ID, cmpIds, envFor, killAll, savedPosition, startSyncProcess, syncBundle, type SyncProc, waitFor } from './helpers/sync-process.js';
+
+jest.setTimeout(120_000);
+
+let emu: OpenctiEmulator | undefined;
+const procs: SyncProc[] = [];
+
+beforeAll(async () => {
+  await syncBundle();
+});
+
+afterEach(async () => {
+  await killAll(procs);
+  await emu?.stop();
+  emu = undefined;
+});
+
+/** The default: REMOTE_OPENCTI_RECOVER unset (now), over the test timings of envFor. */
+function recoverEnv(e: OpenctiEmulator, extra: Record<string, string> = {}): Record<string, string> {
+  const env = envFor(e, extra);
+  delete env.REMOTE_OPENCTI_RECOVER;
+  return { ...env, ...extra };
+}
+
+async function start(env: Record<string, string>): Promise<SyncProc> {
+  const p = await startSyncProcess(env);
+  procs.push(p);
+  return p;
+}
+
+async function equal(e: OpenctiEmulator, p: SyncProc, timeoutMs = 60_000): Promise<void> {
+  try {
+    await waitFor('local store == remote final state', () => e.compare().equal, timeoutMs, 200);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\ncomparison: ${JSON.stringify(e.compare())}\nhealthz: ${JSON.stringify((await p.healthz())?.status ?? null)}\nstderr tail:\n${p.stderr().split('\n').slice(-15).join('\n')}`);
+  }
+}
+
+const streamRequests = (e: OpenctiEmulator) => e.remote.requests.filter((r) => r.path === '/stream/live');
+const savedState = (e: OpenctiEmulator) => JSON.parse(e.local.connectors.get(CONNECTOR_ID)?.state ?? '{}') as { start_from?: string; recover_until?: string | false };
+
+test('a first run copies, through the recovery mode, what the stream no longer retains, then follows the stream', async () => {
+  const e = await startOpenctiEmulator({ heartbeatMs: 500 });
+  emu = e;
+  e.seed(3000, 17);
+  e.remote.trim(200); // most of the history is only in the remote's objects now
+  const p = await start(recoverEnv(e));
+  await equal(e, p);
+  const first = streamRequests(e)[0];
+  expect(first?.query.recover).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+  expect(first?.headers['last-event-id']).toBe('0-0');
+  expect(first?.query.from).toBeUndefined();
+  await waitFor('the state saved with recover_until', () => savedState(e).recover_until === first?.query.recover);
+  e.seed(300); // live events after the copy
+  await equal(e, p);
+  const h = await p.healthz();
+  expect(h?.status.counters.eventsRecovered).toBeGreaterThan(e.remote.table().size / 2);
+  expect(h?.status.counters.eventsRefused).toBe(0);
+});
+
+test('kill -9 during the copy, four times: the saved position never passes an object not yet copied, and the copy ends equal', async () => {
+  const e = await startOpenctiEmulator({ heartbeatMs: 200, local: { latencyMs: 2 } });
+  emu = e;
+  e.seed(12_000, 23);
+  e.remote.trim(100);
+  const env = recoverEnv(e, { SYNC_STATE_SAVE_INTERVAL_MS: '100' });
+  const positions: string[] = [];
+  for (let round = 0; round < 4; round++) {
+    const p = await start(env);
+    await waitFor('the process is up', async () => (await p.healthz()) !== undefined);
+    await new Promise((r) => setTimeout(r, 800 + Math.floor(Math.random() * 1500)));
+    p.kill('SIGKILL');
+    await p.exited;
+    const saved = savedPosition(e);
+    if (saved === undefined) continue;
+    positions.push(saved);
+    // Every object whose recovery id is at or before the saved position is here, as the remote has it.
+    const upTo = Number(saved.split('-')[0]);
+    const behind = [...e.remote.table().values()].filter((o) => (e.remote.updatedAt(o.id) ?? Infinity) <= upTo);
+    const here = new Map(behind.flatMap((o) => { const l = e.local.get(o.id); return l ? [[o.id, l] as const] : []; }));
+    const c = compareTables(new Map(behind.map((o) => [o.id, o])), here);
+    expect({ saved, missing: c.examples.missing, different: c.examples.different }).toEqual({ saved, missing: [], different: [] });
+  }
+  // The kills came during the copy, and the copy moved on between them.
+  expect(positions.length).toBeGreaterThanOrEqual(2);
+  expect(cmpIds(positions[positions.length - 1] as string, positions[0] as string)).toBeGreaterThan(0);
+  const last = await start(env);
+  await equal(e, last);
+  expect(streamRequests(e).every((r) => r.query.recover === streamRequests(e)[0]?.query.recover)).toBe(true);
+});
+
+test('a resume position older than the stream retains is copied again through the recovery mode (all but what was removed in the gap); with REMOTE_OPENCTI_RECOVER=off it is only warned about', async () => {
+  const e = await startOpenctiEmulator({ heartbeatMs: 500 });
+  emu = e;
+  e.seed(500, 29);
+  const first = await start(recoverEnv(e));
+  await equal(e, first);
+  first.kill('SIGTERM');
+  expect(await first.exited).toBe(0);
+  const saved = savedPosition(e) as string;
+  const before = new Set(e.remote.table().keys());
+  e.seed(2000); // while it is down, and the stream then trimmed past its position
+  e.remote.trim(100);
+  expect(cmpIds(saved, e.remote.firstEventId as string)).toBeLessThan(0);
+
+  const off = await start({ ...recoverEnv(e), REMOTE_OPENCTI_RECOVER: 'off' });
+  await waitFor('the warning', () => off.stderr().includes('REMOTE_OPENCTI_RECOVER=off'));
+  // It goes on from what is retained (events whose references were trimmed wait, never skipped),
+  // and never asks for the recovery mode.
+  await waitFor('events received', async () => ((await off.healthz())?.status.counters.eventsReceived ?? 0) > 0);
+  expect(streamRequests(e).filter((r) => r.headers['last-event-id'] === saved).map((r) => r.query.recover)).toEqual([undefined]);
+  off.kill('SIGKILL');
+  await off.exited;
+
+  const p = await start(recoverEnv(e));
+  // The recovery mode sends the objects that exist: what the remote deleted, merged away or renamed
+  // while its events were trimmed stays here, and only that (docs/sync.md, the initial copy).
+  const removedInGap = [...before].filter((id) => !e.remote.table().has(id)).sort();
+  expect(removedInGap.length).toBeGreaterThan(0);
+  await waitFor('every current object copied again', () => { const c = e.compare(); return c.missing === 0 && c.different === 0 && c.extra === removedInGap.length; }, 60_000, 200).catch((err: unknown) => {
+    throw new Error(`${(err as Error).message}\ncomparison: ${JSON.stringify(e.compare())}`);
+  });
+  expect([...e.local.store.objects().keys()].filter((id) => !e.remote.table().has(id)).sort()).toEqual(removedInGap);
+  expect(p.stderr()).toContain('copying again every object updated since, through the recovery mode');
+  expect(streamRequests(e).some((r) => r.query.recover !== undefined && r.headers['last-event-id'] !== '0-0')).toBe(true);
+  expect((await p.healthz())?.status.counters.eventsRecovered).toBeGreaterThan(0);
+});
