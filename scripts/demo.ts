@@ -9,8 +9,10 @@
  *   npm start [-- --events N] [--remote-port P] [--local-port P] [--timeout SECONDS] [--seed S]
  *             [--profile 5.12|6.9|7.x] [--verbose]
  *
+ * The remote's stream is trimmed to its last fifth before the synchronizer starts (its retention),
+ * so the first run copies the rest through the stream's recovery mode (REMOTE_OPENCTI_RECOVER=now).
  * Stdout ends with one JSON line, on success and on failure (after the reason):
- *   {"demo":"passed"|"failed","equal":true|false,"objects":<remote final-state objects>,"events":<events seeded>}
+ *   {"demo":"passed"|"failed","equal":true|false,"objects":<remote final-state objects>,"events":<events seeded>,"recovered":<objects copied through recover>}
  *
  * Exit codes: 0 synchronized and the unit active; 1 it did not (the reason is printed); 2 bad
  * options; 130 interrupted.
@@ -77,6 +79,8 @@ let emulator: OpenctiEmulator | undefined;
 let model: ModelSim | undefined;
 let work: string | undefined;
 let seeded = 0;
+/** Objects the synchronizer received through the stream's recovery mode (its /healthz counter). */
+let recovered = 0;
 /** Stops what is running and removes the work dir; each part once, so it can run again for what main() started meanwhile. */
 async function cleanup(): Promise<void> {
   const [m, e, b] = [model, emulator, broker];
@@ -88,7 +92,7 @@ async function cleanup(): Promise<void> {
 }
 
 /** The final JSON line's figures, read before the emulators stop. */
-function outcome(passed: boolean): { demo: 'passed' | 'failed'; equal: boolean; objects: number; events: number } {
+function outcome(passed: boolean): { demo: 'passed' | 'failed'; equal: boolean; objects: number; events: number; recovered: number } {
   let equal = false;
   let objects = 0;
   try {
@@ -99,7 +103,7 @@ function outcome(passed: boolean): { demo: 'passed' | 'failed'; equal: boolean; 
   } catch {
     // The emulator is gone: nothing to compare.
   }
-  return { demo: passed ? 'passed' : 'failed', equal, objects, events: seeded };
+  return { demo: passed ? 'passed' : 'failed', equal, objects, events: seeded, recovered };
 }
 
 /** Stops everything, ends stdout with the JSON line and exits; the first caller wins. */
@@ -134,7 +138,7 @@ process.on('SIGINT', () => {
 });
 
 async function healthz(): Promise<
-  { state: string; counters: { eventsApplied: number; eventsReceived: number }; lastError: { message: string } | null; timing: { firstEventAt: number | null; lastAcceptAt: number | null } } | undefined
+  { state: string; counters: { eventsApplied: number; eventsReceived: number; eventsRecovered: number }; lastError: { message: string } | null; timing: { firstEventAt: number | null; lastAcceptAt: number | null } } | undefined
 > {
   try {
     const r = await fetch(`http://127.0.0.1:${HEALTH_PORT}/healthz`, { signal: AbortSignal.timeout(1000) });
@@ -175,8 +179,10 @@ async function main(): Promise<number> {
   emulator = await startOpenctiEmulator({ remotePort, localPort, heartbeatMs: 1000, amqpUrl, local: { profile } });
   emulator.seed(events, seed);
   seeded = events;
+  const retained = Math.ceil(events / 5);
+  emulator.remote.trim(retained);
   const expected = emulator.remote.table().size;
-  say(`         remote ${emulator.remoteUrl}: ${events} events, ${expected} objects in its final state; local ${emulator.localUrl} (OpenCTI ${emulator.local.profile.version}): empty`);
+  say(`         remote ${emulator.remoteUrl}: ${events} events, ${expected} objects in its final state, its stream trimmed to the last ${retained} events (retention); local ${emulator.localUrl} (OpenCTI ${emulator.local.profile.version}): empty`);
 
   const onHook = (h: HookRecord) => {
     if (values.verbose || h.exitCode !== 0) say(`         ${h.unit} ${h.hook} → ${h.exitCode === 0 ? `${h.status.name}${h.status.message ? ` "${h.status.message}"` : ''}` : `FAILED (exit ${h.exitCode})\n${h.stderr}`}`);
@@ -215,15 +221,16 @@ async function main(): Promise<number> {
   while (!result && performance.now() - started < timeoutMs) {
     const h = await healthz();
     const applied = h?.counters.eventsApplied ?? 0;
-    const received = h?.counters.eventsReceived ?? 0;
-    const line = `         ${bar(received, events)} ${received}/${events} events received, ${applied} applied${h ? ` (${h.state})` : ''}`;
+    recovered = h?.counters.eventsRecovered ?? 0;
+    const cmp = emulator.compare();
+    const line = `         ${bar(cmp.same, expected)} ${cmp.same}/${expected} objects here, ${applied} events applied (${recovered} objects through the recovery mode)${h ? ` (${h.state})` : ''}`;
     if (tty) write(`\r${line}`);
-    else if (Math.floor((received / events) * 10) !== lastPrinted) {
-      lastPrinted = Math.floor((received / events) * 10);
+    else if (Math.floor((cmp.same / expected) * 10) !== lastPrinted) {
+      lastPrinted = Math.floor((cmp.same / expected) * 10);
       say(line);
     }
     if (h?.lastError && h.state === 'failed') break;
-    if (received >= events && emulator.compare().equal) {
+    if (cmp.equal && applied > 0) {
       caughtUp = true;
       atCatchUp = h;
       break;
@@ -260,7 +267,8 @@ async function main(): Promise<number> {
   const seconds = t?.firstEventAt && t.lastAcceptAt ? Math.max(0.001, (t.lastAcceptAt - t.firstEventAt) / 1000) : 0;
   say('');
   say('summary');
-  say(`  events synced:       ${applied} of ${events}${seconds ? ` (${(applied / seconds).toFixed(0)} events/s over ${seconds.toFixed(2)}s)` : ''}`);
+  recovered = h?.counters.eventsRecovered ?? recovered;
+  say(`  events applied:      ${applied}, ${recovered} of them objects copied through the recovery mode, the rest the retained stream${seconds ? ` (${(applied / seconds).toFixed(0)} events/s over ${seconds.toFixed(2)}s)` : ''}`);
   say(`  local platform:      OpenCTI ${emulator.local.profile.version} (profile ${profile})`);
   say(`  local vs remote:     ${cmp.same} objects identical, ${cmp.missing} missing, ${cmp.extra} extra, ${cmp.different} different → ${cmp.equal ? 'EQUAL' : 'NOT EQUAL'}`);
   say(`  unit status:         ${unit.name}${unit.message ? ` "${unit.message}"` : ''}`);

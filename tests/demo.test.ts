@@ -18,15 +18,20 @@ test('the demo synchronizes the emulated platforms end to end and exits 0', asyn
   expect(r.stdout).toMatch(/using the test run's RabbitMQ broker \(OPENCTI_TEST_AMQP_URL\)/);
   expect(r.stdout).not.toMatch(/starting a private RabbitMQ broker/);
   expect(r.stdout).toMatch(/local vs remote: +\d+ objects identical, 0 missing, 0 extra, 0 different → EQUAL/);
-  expect(r.stdout).toMatch(/events synced: +600 of 600/);
-  expect(r.stdout).toMatch(/unit status: +active "streaming, 600 events applied"/);
+  // The remote's stream keeps only its last fifth: the rest comes through the recovery mode.
+  expect(r.stdout).toMatch(/its stream trimmed to the last 120 events \(retention\)/);
+  const applied = Number(/events applied: +(\d+), (\d+) of them objects copied through the recovery mode/.exec(r.stdout)?.[1]);
+  expect(r.stdout).toMatch(new RegExp(`unit status: +active "streaming, ${applied} events applied"`));
   expect(r.stdout).toMatch(/demo passed/);
   expect(r.stdout).toMatch(/local platform: +OpenCTI 7\.\d+\.\d+ \(profile 7\.x\)/);
   // Stdout ends with one JSON line: the outcome, for scripts.
   const lines = r.stdout.trimEnd().split('\n');
-  const last = JSON.parse(lines.at(-1)!) as { demo: string; equal: boolean; objects: number; events: number };
-  expect(last).toEqual({ demo: 'passed', equal: true, objects: expect.any(Number), events: 600 });
+  const last = JSON.parse(lines.at(-1)!) as { demo: string; equal: boolean; objects: number; events: number; recovered: number };
+  expect(last).toEqual({ demo: 'passed', equal: true, objects: expect.any(Number), events: 600, recovered: expect.any(Number) });
   expect(last.objects).toBeGreaterThan(0);
+  // Every object was copied through the recovery mode (recover=now comes after the last event).
+  expect(last.recovered).toBeGreaterThanOrEqual(last.objects);
+  expect(applied).toBeGreaterThanOrEqual(last.recovered);
   expect(r.stdout).toMatch(new RegExp(`local vs remote: +${last.objects} objects identical`));
   expect(lines.filter((l) => l.startsWith('{'))).toHaveLength(1);
   // The remote token is a secret: it never shows.
@@ -38,7 +43,7 @@ test('a demo that does not catch up exits 1, says why, and still ends with the J
   expect(r.exitCode).toBe(1);
   expect(r.stdout).toMatch(/the local platform did not catch up within 1s/);
   const lines = r.stdout.trimEnd().split('\n');
-  expect(JSON.parse(lines.at(-1)!)).toEqual({ demo: 'failed', equal: false, objects: expect.any(Number), events: 20000 });
+  expect(JSON.parse(lines.at(-1)!)).toEqual({ demo: 'failed', equal: false, objects: expect.any(Number), events: 20000, recovered: expect.any(Number) });
 }, 120_000);
 
 test('bad options exit 2 and say what is wrong', async () => {
