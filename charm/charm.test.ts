@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { Context, on, type State, type StateInput } from '../lib/testing/index.js';
 import SynchronizerCharm, { HEALTH_HOST, HEALTH_PORT, STATUS_FILE } from './charm.js';
+import { parseConfig } from './sync/config.js';
 
 const NAME = 'opencti-synchronizer-connector';
 const ctx = new Context(SynchronizerCharm, { meta: fs.readFileSync(new URL('../charmcraft.yaml', import.meta.url), 'utf8') });
@@ -52,11 +53,29 @@ test('the workload gets the seed README environment, the remote token itself, an
   expect(plan(out).checks['sync-healthy']).toMatchObject({ level: 'alive', http: { url: `http://127.0.0.1:${HEALTH_PORT}/healthz` } });
 });
 
+test('the synchronizer options reach the workload as the variables it reads, and it accepts them', async () => {
+  const applicant = '7c3e9a6b-1d2f-4e5a-9b8c-0d1e2f3a4b5c';
+  const options = { 'remote-opencti-recover': 'off', 'remote-opencti-listen-delete': false, 'remote-opencti-no-dependencies': true, 'remote-opencti-synchronized': false, 'remote-opencti-applicant-id': applicant };
+  const out = await ctx.run(on.configChanged(), state({ ...GOOD, ...options }));
+  expect(out.unitStatus).toEqual({ name: 'active', message: '' });
+  const env = plan(out).services.connector!.environment;
+  const parsed = parseConfig(env);
+  expect(parsed.ok).toBe(true);
+  if (!parsed.ok) return;
+  expect(parsed.config.remote).toMatchObject({ recover: { kind: 'off' }, listenDelete: false, noDependencies: true });
+  expect(parsed.config.local).toMatchObject({ synchronizedUpsert: false, applicantId: applicant });
+  // By default: the initial copy, deletions, dependencies, perfect synchronization, the connector's user.
+  const defaults = parseConfig(plan(await ctx.run(on.configChanged(), state(GOOD))).services.connector!.environment);
+  expect(defaults.ok && [defaults.config.remote.recover, defaults.config.remote.listenDelete, defaults.config.remote.noDependencies, defaults.config.local.synchronizedUpsert, defaults.config.local.applicantId]).toEqual([{ kind: 'now' }, true, false, true, undefined]);
+});
+
 describe('config is validated with the workload\'s own rules before anything starts', () => {
   test.each([
     [{ 'remote-opencti-url': 'remote.example.com' }, 'option "remote-opencti-url" must be an http(s) URL, e.g. https://opencti.example.com'],
     [{ 'remote-opencti-start-timestamp': 'yesterday' }, 'option "remote-opencti-start-timestamp" must be an ISO date (2024-06-15T10:00:00Z), epoch milliseconds/seconds, or a stream id <ms>-<seq> (got "yesterday")'],
     [{ 'connector-confidence-level': 150 }, 'option "connector-confidence-level" must be at most 100'],
+    [{ 'remote-opencti-recover': 'yesterday' }, 'option "remote-opencti-recover" must be `now`, an ISO date (2024-06-15T10:00:00Z) or `off` (got "yesterday")'],
+    [{ 'remote-opencti-applicant-id': 'bob' }, 'option "remote-opencti-applicant-id" must be the UUID of a user of the local platform (Settings > Security > Users)'],
     [{ 'connector-log-level': 'loud' }, 'option "connector-log-level" must be one of debug, info, warn, error'],
     [{ 'remote-opencti-start-timestamp': '5138-01-01' }, 'option "remote-opencti-start-timestamp" is 5138-01-01T00:00:00.000Z, more than 5 minutes in the future: the remote stream holds no events after now, so nothing would ever sync; use a past date, or leave it unset to copy the whole retained stream'],
   ])('%j blocks, naming the option; no layer is added', async (bad, message) => {

@@ -134,6 +134,11 @@ const envSchema = z.object({
   // A first run copies every object the remote holds (the stream's recovery mode), then follows the
   // stream: what OpenCTI's own synchronizer and pycti do (opencti-stream.md §1.4, §2.4).
   REMOTE_OPENCTI_RECOVER: z._default(recoverSetting, { kind: 'now' } as RecoverSetting),
+  // The options of OpenCTI's own synchronizer (its Synchronizer type; opencti-stream.md §1.3, §3.4).
+  REMOTE_OPENCTI_LISTEN_DELETE: z._default(boolish, true),
+  REMOTE_OPENCTI_NO_DEPENDENCIES: z.optional(boolish),
+  REMOTE_OPENCTI_SYNCHRONIZED: z.optional(boolish),
+  REMOTE_OPENCTI_APPLICANT_ID: z.optional(trimmed().check(z.regex(UUID_RE, 'must be the UUID of a user of the local platform (Settings > Security > Users)'))),
 
   SYNC_HTTP_PORT: z._default(int(0, 65535), 8080),
   // Loopback by default: the Pebble check runs in the pod and needs nothing more (docs/sync.md,
@@ -169,8 +174,9 @@ const envSchema = z.object({
   SYNC_STATE_SAVE_INTERVAL_MS: z._default(int(100, 3_600_000), 5000),
   SYNC_PROGRESS_INTERVAL_MS: z._default(int(0, 3_600_000), 30_000),
   SYNC_STOP_GRACE_MS: z._default(int(0, 600_000), 3000),
-  SYNC_SYNCHRONIZED_UPSERT: z._default(boolish, true),
-  SYNC_NO_DEPENDENCIES: z._default(boolish, false),
+  // The earlier names of REMOTE_OPENCTI_SYNCHRONIZED and REMOTE_OPENCTI_NO_DEPENDENCIES, still read.
+  SYNC_SYNCHRONIZED_UPSERT: z.optional(boolish),
+  SYNC_NO_DEPENDENCIES: z.optional(boolish),
   // A real event can carry a bundle with files (base64), so the default is generous; the bound is
   // what a remote can make us buffer. At most 256 MiB: eventsource holds an event as one string,
   // built by concatenation, and V8's strings stop at 512 MiB.
@@ -182,7 +188,17 @@ export type SyncEnv = z.output<typeof envSchema>;
 
 /** The configuration the synchronizer runs with (camel-cased, grouped). */
 export interface SyncConfig {
-  local: { url: string; token: string; timeoutMs: number; retryBaseMs: number; retryMaxMs: number; synchronizedUpsert: boolean; protocol: (typeof QUEUE_PROTOCOLS)[number] };
+  local: {
+    url: string;
+    token: string;
+    timeoutMs: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    synchronizedUpsert: boolean;
+    /** The local user the writes are attributed to; by default the connector's user. */
+    applicantId: string | undefined;
+    protocol: (typeof QUEUE_PROTOCOLS)[number];
+  };
   connector: { id: string; type: 'STREAM'; name: string; scope: string[]; confidenceLevel: number };
   logLevel: (typeof LOG_LEVELS)[number];
   remote: {
@@ -200,6 +216,8 @@ export interface SyncConfig {
     reconnectBaseMs: number;
     reconnectMaxMs: number;
     noDependencies: boolean;
+    /** Whether the remote sends deletions (the listen-delete header). */
+    listenDelete: boolean;
   };
   http: { port: number; host: string };
   statusFile: string | undefined;
@@ -301,7 +319,8 @@ export function parseConfig(env: NodeJS.ProcessEnv, now: number = Date.now()): C
         timeoutMs: e.SYNC_LOCAL_TIMEOUT_MS,
         retryBaseMs: e.SYNC_LOCAL_RETRY_BASE_MS,
         retryMaxMs: e.SYNC_LOCAL_RETRY_MAX_MS,
-        synchronizedUpsert: e.SYNC_SYNCHRONIZED_UPSERT,
+        synchronizedUpsert: e.REMOTE_OPENCTI_SYNCHRONIZED ?? e.SYNC_SYNCHRONIZED_UPSERT ?? true,
+        applicantId: e.REMOTE_OPENCTI_APPLICANT_ID,
         protocol: e.CONNECTOR_QUEUE_PROTOCOL,
       },
       connector: {
@@ -323,7 +342,8 @@ export function parseConfig(env: NodeJS.ProcessEnv, now: number = Date.now()): C
         maxEventBytes: e.SYNC_MAX_EVENT_BYTES,
         reconnectBaseMs: e.SYNC_RECONNECT_BASE_MS,
         reconnectMaxMs: e.SYNC_RECONNECT_MAX_MS,
-        noDependencies: e.SYNC_NO_DEPENDENCIES,
+        noDependencies: e.REMOTE_OPENCTI_NO_DEPENDENCIES ?? e.SYNC_NO_DEPENDENCIES ?? false,
+        listenDelete: e.REMOTE_OPENCTI_LISTEN_DELETE,
       },
       http: { port: e.SYNC_HTTP_PORT, host: e.SYNC_HTTP_HOST },
       statusFile: e.SYNC_STATUS_FILE,

@@ -48,8 +48,8 @@ describe('the workload redactor', () => {
 
   test('from a parsed configuration', () => {
     const r = redactorFromConfig({
-      local: { url: 'http://opencti:8080', token: 'local-tok-1', timeoutMs: 1, retryBaseMs: 1, retryMaxMs: 1, synchronizedUpsert: true, protocol: 'amqp' },
-      remote: { url: 'https://a:remote-pass@r', token: 'remote-tok-2', streamId: 'live', sslVerify: true, startFrom: undefined, recover: { kind: 'now' }, heartbeatTimeoutMs: 1, maxEventBytes: 1, reconnectBaseMs: 1, reconnectMaxMs: 1, noDependencies: false },
+      local: { url: 'http://opencti:8080', token: 'local-tok-1', timeoutMs: 1, retryBaseMs: 1, retryMaxMs: 1, synchronizedUpsert: true, applicantId: undefined, protocol: 'amqp' },
+      remote: { url: 'https://a:remote-pass@r', token: 'remote-tok-2', streamId: 'live', sslVerify: true, startFrom: undefined, recover: { kind: 'now' }, heartbeatTimeoutMs: 1, maxEventBytes: 1, reconnectBaseMs: 1, reconnectMaxMs: 1, noDependencies: false, listenDelete: true },
     });
     expect(r.redact('local-tok-1/remote-tok-2/remote-pass')).toBe(`${REDACTED}/${REDACTED}/${REDACTED}`);
   });

@@ -29,6 +29,7 @@ export interface RemoteOptions {
   reconnectBaseMs: number;
   reconnectMaxMs: number;
   noDependencies: boolean;
+  listenDelete: boolean;
 }
 
 export const connectedInfoSchema = z.looseObject({
@@ -293,7 +294,7 @@ export class RemoteStream {
         authorization: `Bearer ${this.#opts.token}`,
         'Cache-Control': 'no-cache',
         'Last-Event-ID': position,
-        'listen-delete': 'true',
+        'listen-delete': String(this.#opts.listenDelete),
         'no-dependencies': String(this.#opts.noDependencies),
         'with-inferences': 'false',
       };

@@ -134,7 +134,7 @@ class Supervisor {
     this.#acceptance = new AcceptanceLog(this.#configuredStart);
     const r = config.remote;
     this.#remote = new RemoteStream(
-      { url: r.url, token: r.token, streamId: r.streamId, sslVerify: r.sslVerify, heartbeatTimeoutMs: r.heartbeatTimeoutMs, maxEventBytes: r.maxEventBytes, reconnectBaseMs: r.reconnectBaseMs, reconnectMaxMs: r.reconnectMaxMs, noDependencies: r.noDependencies },
+      { url: r.url, token: r.token, streamId: r.streamId, sslVerify: r.sslVerify, heartbeatTimeoutMs: r.heartbeatTimeoutMs, maxEventBytes: r.maxEventBytes, reconnectBaseMs: r.reconnectBaseMs, reconnectMaxMs: r.reconnectMaxMs, noDependencies: r.noDependencies, listenDelete: r.listenDelete },
       {
         onMessage: (type, id, data) => this.#onMessage(type, id, data),
         waitForRoom: (signal) => this.#waitForRoom(signal),
@@ -399,7 +399,7 @@ class Supervisor {
     if (reg === undefined) return;
     this.#registered = true;
     if (this.#cfg.apply.mode !== 'none') {
-      const sender = this.#makeSender(path, reg, reg.userId ?? me.id);
+      const sender = this.#makeSender(path, reg, this.#cfg.local.applicantId ?? reg.userId ?? me.id);
       if (!sender) return;
       this.#log.info('local platform ready', { url: redactUrlUserinfo(this.#cfg.local.url), version, writePath: this.status().local.writePath, to: sender.description });
       this.#pipeline = this.#makePipeline(path, sender);

@@ -106,6 +106,8 @@ export class LocalPlatform {
   readonly connectors = new Map<string, ConnectorRecord>();
   /** `<event_id> <stix id>` of every write a worker applied: the tests' per-event oracle. */
   readonly applied = new Set<string>();
+  /** The applicant (opencti-applicant-id) of the last write to each object id, as the platform records who changed it. */
+  readonly applicants = new Map<string, string>();
   /** Messages the workers could not read (nacked without requeue, so gone from the broker). */
   readonly deadLetters: { queue: string; body: string }[] = [];
   /** Exceptions the emulator's own worker code threw (a bug here, not a platform behaviour). */
@@ -203,6 +205,7 @@ export class LocalPlatform {
   #workerApi(): KnowledgeApi {
     const record = (call: ApiCall, id: string) => {
       if (call.trace !== undefined) this.applied.add(`${call.trace} ${id}`);
+      if (call.applicantId !== undefined) this.applicants.set(id, call.applicantId);
     };
     return {
       upsert: (item: Stix, call: ApiCall) => {
