@@ -97,7 +97,8 @@ function outcome(passed: boolean): { demo: 'passed' | 'failed'; equal: boolean; 
   let objects = 0;
   try {
     if (emulator) {
-      equal = emulator.compare().equal;
+      const files = emulator.compareFiles();
+      equal = emulator.compare().equal && files.same === files.total;
       objects = emulator.remote.table().size;
     }
   } catch {
@@ -177,12 +178,15 @@ async function main(): Promise<number> {
 
   step(`starting the OpenCTI emulators (local platform: profile ${profile}) and seeding the remote with ${events} events`);
   emulator = await startOpenctiEmulator({ remotePort, localPort, heartbeatMs: 1000, amqpUrl, local: { profile } });
-  emulator.seed(events, seed);
+  // A few reports get a file (a PDF of 200 KB in the remote's storage): the copy brings its content.
+  const withFiles = Math.min(20, Math.floor(events / 50));
+  emulator.seed(events - withFiles, seed);
+  emulator.remote.attachFiles(withFiles, 200_000);
   seeded = events;
   const retained = Math.ceil(events / 5);
   emulator.remote.trim(retained);
   const expected = emulator.remote.table().size;
-  say(`         remote ${emulator.remoteUrl}: ${events} events, ${expected} objects in its final state, its stream trimmed to the last ${retained} events (retention); local ${emulator.localUrl} (OpenCTI ${emulator.local.profile.version}): empty`);
+  say(`         remote ${emulator.remoteUrl}: ${events} events, ${expected} objects in its final state (${withFiles} reports with a file in its storage), its stream trimmed to the last ${retained} events (retention); local ${emulator.localUrl} (OpenCTI ${emulator.local.profile.version}): empty`);
 
   const onHook = (h: HookRecord) => {
     if (values.verbose || h.exitCode !== 0) say(`         ${h.unit} ${h.hook} → ${h.exitCode === 0 ? `${h.status.name}${h.status.message ? ` "${h.status.message}"` : ''}` : `FAILED (exit ${h.exitCode})\n${h.stderr}`}`);
@@ -230,7 +234,8 @@ async function main(): Promise<number> {
       say(line);
     }
     if (h?.lastError && h.state === 'failed') break;
-    if (cmp.equal && applied > 0) {
+    const files = emulator.compareFiles();
+    if (cmp.equal && files.same === files.total && applied > 0) {
       caughtUp = true;
       atCatchUp = h;
       break;
@@ -270,11 +275,14 @@ async function main(): Promise<number> {
   recovered = h?.counters.eventsRecovered ?? recovered;
   say(`  events applied:      ${applied}, ${recovered} of them objects copied through the recovery mode, the rest the retained stream${seconds ? ` (${(applied / seconds).toFixed(0)} events/s over ${seconds.toFixed(2)}s)` : ''}`);
   say(`  local platform:      OpenCTI ${emulator.local.profile.version} (profile ${profile})`);
+  const files = emulator.compareFiles();
+  const filesEqual = files.same === files.total;
   say(`  local vs remote:     ${cmp.same} objects identical, ${cmp.missing} missing, ${cmp.extra} extra, ${cmp.different} different → ${cmp.equal ? 'EQUAL' : 'NOT EQUAL'}`);
+  say(`  files:               ${files.same} of ${files.total} identical, ${files.missing} missing, ${files.different} different → ${filesEqual ? 'EQUAL' : 'NOT EQUAL'}`);
   say(`  unit status:         ${unit.name}${unit.message ? ` "${unit.message}"` : ''}`);
   say(`  hooks run:           ${model.history.length}`);
   say(`  elapsed:             ${elapsed()}`);
-  if (!caughtUp || !cmp.equal) {
+  if (!caughtUp || !cmp.equal || !filesEqual) {
     say(`\nthe local platform did not catch up${h?.lastError ? `: ${h.lastError.message}` : ` within ${timeoutMs / 1000}s`}`);
     const out = model.containers(`${SYNC}/0`).emulators.get(SYNC)?.serviceOutput('connector') ?? '';
     if (out) say(`last workload output:\n${out.split('\n').slice(-10).join('\n')}`);

@@ -19,7 +19,8 @@ test('the demo synchronizes the emulated platforms end to end and exits 0', asyn
   expect(r.stdout).not.toMatch(/starting a private RabbitMQ broker/);
   expect(r.stdout).toMatch(/local vs remote: +\d+ objects identical, 0 missing, 0 extra, 0 different → EQUAL/);
   // The remote's stream keeps only its last fifth: the rest comes through the recovery mode.
-  expect(r.stdout).toMatch(/its stream trimmed to the last 120 events \(retention\)/);
+  expect(r.stdout).toMatch(/\(12 reports with a file in its storage\), its stream trimmed to the last 120 events \(retention\)/);
+  expect(r.stdout).toMatch(/files: +12 of 12 identical, 0 missing, 0 different → EQUAL/);
   const applied = Number(/events applied: +(\d+), (\d+) of them objects copied through the recovery mode/.exec(r.stdout)?.[1]);
   expect(r.stdout).toMatch(new RegExp(`unit status: +active "streaming, ${applied} events applied"`));
   expect(r.stdout).toMatch(/demo passed/);

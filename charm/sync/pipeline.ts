@@ -17,6 +17,7 @@ import type { AcceptanceLog, Entry } from './acceptance.js';
 import { Batcher, type BatchLimits } from './batcher.js';
 import type { Work } from './classify.js';
 import { judgeFailure } from './failures.js';
+import { filesToFetch, withFileContents, type RemoteFiles } from './files.js';
 import type { LocalPlatform, WorkView } from './local.js';
 import type { Logger } from './log.js';
 import type { EventType } from './messages.js';
@@ -45,6 +46,8 @@ export interface PipelineOptions {
   retryMaxMs: number;
   /** `none` sends events as they come, without waiting for the ones they race with (demonstrations only). */
   ordering: 'per-id' | 'none';
+  /** Where the content of the objects' files comes from (the remote's storage); none: not inlined. */
+  files?: RemoteFiles | undefined;
 }
 
 export interface PipelineCounters {
@@ -76,6 +79,8 @@ interface EventState {
   mergeRounds: number;
   /** A delete's id was looked up on the platform before sending (see #deleteUnlessMergedAway). */
   deleteChecked: boolean;
+  /** The object's files were fetched and put inline, or it has none (see #inlineFiles). */
+  filesDone: boolean;
 }
 
 /** Relationships and sightings are never merged, so their ids never become another object's. */
@@ -216,7 +221,7 @@ export class ApplyPipeline {
 
   /** A data event read from the stream, in stream order. */
   add(streamId: string, eventType: EventType, work: Applied, entry: Entry): void {
-    const ev: EventState = { streamId, eventType, work, entry, steps: planSteps(work, eventType, this.path), next: 0, attempts: 0, unknown: 0, mergeRounds: 0, deleteChecked: false };
+    const ev: EventState = { streamId, eventType, work, entry, steps: planSteps(work, eventType, this.path), next: 0, attempts: 0, unknown: 0, mergeRounds: 0, deleteChecked: false, filesDone: work.kind !== 'upsert' || !work.data.includes('"uri"') };
     this.#bytes += work.bytes;
     if (work.kind === 'delete') this.#deletesPending.set(work.id, (this.#deletesPending.get(work.id) ?? 0) + 1);
     this.#scheduler.add(ev, this.opts.ordering === 'none' ? { writes: [], reads: [], structural: false } : footprint(work));
@@ -224,6 +229,10 @@ export class ApplyPipeline {
 
   #ready(ev: EventState): void {
     const step = ev.steps[ev.next] as Step;
+    if (!ev.filesDone && this.opts.files) {
+      void this.#inlineFiles(ev, step, this.opts.files);
+      return;
+    }
     if (step.what === 'delete' && !ev.deleteChecked && !NEVER_MERGED.has(ev.work.type)) {
       void this.#deleteUnlessMergedAway(ev, step);
       return;
@@ -559,6 +568,33 @@ export class ApplyPipeline {
       this.logger.info('the old and new ids of an id change name two objects (a replayed create): merging the old one into the new one first', { eventId: ev.streamId, stixId: ev.work.id, previousStandard: oldId, objects: [newNow, oldNow] });
       ev.steps.splice(ev.next, 0, mergeStep(this.path, 'merge-old-id', ev.work.id, ev.work.data, [oldNow]));
     }
+    this.#ready(ev);
+  }
+
+  /**
+   * Fetch the object's files from the remote and put their content inline, as OpenCTI's own
+   * synchronizer does (files.ts); then plan its steps again with that data. A file that cannot be
+   * fetched holds the event, retried with backoff like any failure: never sent without it.
+   */
+  async #inlineFiles(ev: EventState, step: Step, files: RemoteFiles): Promise<void> {
+    const uris = filesToFetch(JSON.parse(ev.work.data) as Record<string, unknown>);
+    const contents = new Map<string, Buffer>();
+    for (const uri of uris) {
+      try {
+        contents.set(uri, await files.fetch(uri, this.#ctl.signal));
+      } catch (e) {
+        if (this.#ctl.signal.aborted) return;
+        this.#retryLater(ev, step, `fetching the file ${uri} from the remote: ${e instanceof Error ? e.message : String(e)}`);
+        return;
+      }
+    }
+    if (contents.size > 0) {
+      const data = withFileContents(ev.work.data, contents);
+      this.#bytes += data.length - ev.work.data.length;
+      ev.work = { ...ev.work, data, bytes: ev.work.bytes + data.length - ev.work.data.length };
+      ev.steps = planSteps(ev.work, ev.eventType, this.path);
+    }
+    ev.filesDone = true;
     this.#ready(ev);
   }
 

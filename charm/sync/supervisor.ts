@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { AcceptanceLog, type Entry } from './acceptance.js';
 import { STREAM_ID, classifyEvent, isDataEventType } from './classify.js';
 import type { SyncConfig } from './config.js';
+import { remoteFiles } from './files.js';
 import { LocalError, LocalPlatform, classifyLocalError, type Registration } from './local.js';
 import { createLogger, type Logger } from './log.js';
 import { ApplyPipeline } from './pipeline.js';
@@ -445,6 +446,8 @@ class Supervisor {
       retryBaseMs: this.#cfg.local.retryBaseMs,
       retryMaxMs: this.#cfg.local.retryMaxMs,
       ordering: a.ordering,
+      // Files attached to objects, downloaded from the remote's storage with its token (files.ts).
+      files: remoteFiles({ url: this.#cfg.remote.url, token: this.#cfg.remote.token, sslVerify: this.#cfg.remote.sslVerify, timeoutMs: this.#cfg.local.timeoutMs }),
     };
     return new ApplyPipeline(opts, this.#acceptance, sender, this.#local, path, this.#log, () => this.#onSettled());
   }

@@ -50,6 +50,8 @@ export interface OpenctiEmulator {
   seed(count: number, seed?: number, churn?: number): { firstId: string | undefined; lastId: string | undefined };
   /** Compare the local store with the remote's final state. */
   compare(): StoreComparison;
+  /** Compare the contents of the files the remote's current objects list with those the local platform received. */
+  compareFiles(): { total: number; same: number; missing: number; different: number };
   /**
    * The remote's data events whose write the local platform never recorded as applied (stream id,
    * event type, object id); at most `limit`. Empty when no event was skipped.
@@ -89,6 +91,17 @@ export async function startOpenctiEmulator(opts: OpenctiEmulatorOptions = {}): P
     localToken,
     seed: (count, seed, churn) => remote.seed(count, seed, churn),
     compare: () => compareTables(remote.table(), local.store.objects()),
+    compareFiles: () => {
+      const r = { total: 0, same: 0, missing: 0, different: 0 };
+      for (const f of remote.currentFiles()) {
+        r.total++;
+        const here = local.files.get(`${f.stixId} ${f.name}`);
+        if (!here) r.missing++;
+        else if (here.equals(f.bytes)) r.same++;
+        else r.different++;
+      }
+      return r;
+    },
     unapplied: (limit = 20) => {
       const out: { id: string; type: string; stixId: string }[] = [];
       for (const e of remote.dataEvents()) {

@@ -4,16 +4,18 @@
  * start from `from` (query > header) or Last-Event-ID, and fault injection.
  *
  * Recovery (`recover` after `from`) replays the current objects first (recovery.ts), then the log
- * after the recover id. Not emulated: dependency resolution on live events, collection filters,
- * /storage files.
+ * after the recover id. Files attached to objects are served by `GET /storage/get/<path>` with the
+ * same Bearer auth (plat: the storage route, opencti-stream.md §3.4 and pitfall 7). Not emulated:
+ * dependency resolution on live events, collection filters.
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { StixEventGenerator } from './generator.js';
 import { recoveryFrames, type RecoveryFrame } from './recovery.js';
-import { applyEventToTable, type Stix, type StreamEventData } from './stix.js';
+import { OCTI_EXT, applyEventToTable, octiExt, type Stix, type StreamEventData } from './stix.js';
 
 export interface RemoteEmulatorOptions {
   port?: number;
@@ -113,6 +115,9 @@ export class RemoteStreamEmulator {
   #stalledUntil = 0;
   #dropPlan: { events: number; partial: boolean; remaining: number } | undefined;
   #failPlan: { status: number; remaining: number } | undefined;
+  /** Files served by /storage/get, by path, and requests to fail per path (fault injection). */
+  readonly #files = new Map<string, Buffer>();
+  readonly #fileFailures = new Map<string, { status: number; remaining: number }>();
   #generator: StixEventGenerator | undefined;
   readonly tokens: Map<string, { bypass: boolean }>;
   readonly collections: Map<string, { live: boolean; public: boolean }>;
@@ -275,6 +280,51 @@ export class RemoteStreamEmulator {
     for (const c of this.#conns) c.cursor = 0;
   }
 
+  // ------------------------------------------------------------------ files
+  /** Store a file for `/storage/get/<path>` (an object's files[].uri is `/storage/get/<path>`). */
+  putFile(path: string, bytes: Buffer): void {
+    this.#files.set(path, bytes);
+  }
+  /**
+   * Attach a file of `size` bytes (deterministic content) to each of up to `count` current reports:
+   * the content in the storage, and an update event that lists it in the OpenCTI extension's
+   * `files`. Returns the files attached.
+   */
+  attachFiles(count: number, size: number): { stixId: string; name: string }[] {
+    const out: { stixId: string; name: string }[] = [];
+    for (const o of [...this.#table.values()].filter((x) => x.type === 'report').slice(0, count)) {
+      const name = `${o.id.slice(-12)}.pdf`;
+      const path = `import/${o.id}/${name}`;
+      const block = createHash('sha256').update(path).digest();
+      this.putFile(path, Buffer.alloc(size, block));
+      const ext = (octiExt(o) ?? {}) as Record<string, unknown>;
+      const files = [{ name, uri: `/storage/get/${path}`, mime_type: 'application/pdf', version: new Date().toISOString() }];
+      const data: Stix = { ...o, extensions: { ...(o.extensions as Record<string, unknown> | undefined), [OCTI_EXT]: { ...ext, files } } };
+      this.append({ version: '4', type: 'update', scope: 'external', message: `adds the file ${name}`, origin: {}, data });
+      out.push({ stixId: o.id, name });
+    }
+    return out;
+  }
+
+  /** The files the current objects list (OpenCTI extension `files`, `x_opencti_files`) that the storage holds. */
+  currentFiles(): { stixId: string; name: string; bytes: Buffer }[] {
+    const out: { stixId: string; name: string; bytes: Buffer }[] = [];
+    for (const o of this.#table.values()) {
+      const lists = [octiExt(o)?.files, o.x_opencti_files].filter(Array.isArray) as Record<string, unknown>[][];
+      for (const f of lists.flat()) {
+        const uri = typeof f.uri === 'string' ? f.uri : '';
+        const bytes = this.#files.get(uri.replace(/^\/storage\/get\//, ''));
+        if (bytes) out.push({ stixId: o.id, name: String(f.name), bytes });
+      }
+    }
+    return out;
+  }
+
+  /** Answer the next `times` requests for the file with `status` (503 by default). */
+  failFile(path: string, times: number, status = 503): void {
+    this.#fileFailures.set(path, { status, remaining: times });
+  }
+
   // ------------------------------------------------------------------ faults
   /** The next `times` connections are dropped after `events` events (mid-frame when `partial`). */
   dropConnections(opts: { afterEvents: number; times?: number; partial?: boolean }): void {
@@ -334,6 +384,23 @@ export class RemoteStreamEmulator {
         return reply(400, 'bad json');
       }
       return reply(200, JSON.stringify({ message: 'ok' }), 'application/json');
+    }
+
+    const file = /^\/storage\/get\/(.+)$/.exec(url.pathname);
+    if (req.method === 'GET' && file) {
+      if (!user) return reply(401, 'Unauthorized');
+      const path = decodeURIComponent(file[1] as string);
+      const fail = this.#fileFailures.get(path);
+      if (fail && fail.remaining > 0) {
+        fail.remaining--;
+        return reply(fail.status, `injected HTTP ${fail.status}`);
+      }
+      const bytes = this.#files.get(path);
+      if (!bytes) return reply(404, 'Not found');
+      this.#record(req, url, 200);
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) });
+      res.end(bytes);
+      return;
     }
 
     const m = /^\/stream(?:\/([^/]+))?$/.exec(url.pathname);

@@ -16,6 +16,7 @@ import { PlatformApiError } from './api-errors.js';
 import { CodedError, GraphqlHttp, type GraphqlFault, type RecordedRequest, type RequestContext } from './graphql-http.js';
 import { PROFILES, type PlatformProfile, type ProfileName } from './profiles.js';
 import { handlePushMessage } from './push-handler.js';
+import { takeInlineFiles } from './files.js';
 import { PYCTI_RETRIES, Pycti, type ApiCall, type KnowledgeApi, type RetryPolicy } from './pycti.js';
 import { PlatformQueues, type ConnectorConfig } from './queues.js';
 import { platformSdl } from './schema.js';
@@ -108,6 +109,8 @@ export class LocalPlatform {
   readonly applied = new Set<string>();
   /** The applicant (opencti-applicant-id) of the last write to each object id, as the platform records who changed it. */
   readonly applicants = new Map<string, string>();
+  /** File contents the imported objects carried inline, by `<stix id> <file name>` (files.ts). */
+  readonly files = new Map<string, Buffer>();
   /** Messages the workers could not read (nacked without requeue, so gone from the broker). */
   readonly deadLetters: { queue: string; body: string }[] = [];
   /** Exceptions the emulator's own worker code threw (a bug here, not a platform behaviour). */
@@ -210,7 +213,9 @@ export class LocalPlatform {
     return {
       upsert: (item: Stix, call: ApiCall) => {
         this.#takeWriteFault(item.id);
-        this.store.upsert(item, call);
+        const { stored, files } = takeInlineFiles(item);
+        this.store.upsert(stored, call);
+        for (const f of files) this.files.set(`${item.id} ${f.name}`, f.bytes);
         record(call, item.id);
       },
       delete: (id: string, call: ApiCall) => {
