@@ -138,3 +138,45 @@ test('a resume position older than the stream retains is copied again through th
   expect(streamRequests(e).some((r) => r.query.recover !== undefined && r.headers['last-event-id'] !== '0-0')).toBe(true);
   expect((await p.healthz())?.status.counters.eventsRecovered).toBeGreaterThan(0);
 });
+
+test('REMOTE_OPENCTI_RECOVER=<date>: the objects updated until then come through the recovery mode, the rest from the stream', async () => {
+  const e = await startOpenctiEmulator({ heartbeatMs: 300 });
+  emu = e;
+  e.seed(600, 31);
+  await new Promise((r) => setTimeout(r, 20));
+  const date = new Date().toISOString();
+  await new Promise((r) => setTimeout(r, 20));
+  e.seed(400);
+  const p = await start(recoverEnv(e, { REMOTE_OPENCTI_RECOVER: date }));
+  await equal(e, p);
+  expect(streamRequests(e)[0]?.query.recover).toBe(date);
+  const h = await p.healthz();
+  const recovered = h?.status.counters.eventsRecovered ?? 0;
+  expect(recovered).toBeGreaterThan(0);
+  // The 400 later events came one by one from the stream.
+  expect((h?.status.counters.eventsApplied ?? 0) - recovered).toBeGreaterThanOrEqual(400);
+});
+
+test('a state reset from the UI copies everything again through the recovery mode, with a new recover date', async () => {
+  const e = await startOpenctiEmulator({ heartbeatMs: 100 });
+  emu = e;
+  e.seed(400, 37);
+  const p = await start(recoverEnv(e));
+  await equal(e, p);
+  const firstRecover = streamRequests(e)[0]?.query.recover as string;
+  await waitFor('a position saved', () => savedState(e).start_from !== undefined && savedState(e).start_from !== '0-0');
+  // The local copy loses an object, then the state is reset (Connectors > the connector > reset).
+  const lost = [...e.local.store.objects().keys()].find((id) => id.startsWith('malware--')) as string;
+  e.local.store.delete(lost);
+  const c = e.local.connectors.get(CONNECTOR_ID);
+  if (!c) throw new Error('not registered');
+  c.state = '';
+  c.stateReset = true;
+  await waitFor('the reset seen', async () => (await p.healthz())?.status.counters.resets === 1);
+  await waitFor('the object copied again', () => e.local.get(lost) !== undefined, 30_000);
+  await equal(e, p);
+  const again = streamRequests(e).filter((r) => r.headers['last-event-id'] === '0-0');
+  expect(again).toHaveLength(2);
+  expect(again[1]?.query.recover).toMatch(/^\d{4}-/);
+  expect(Date.parse(again[1]?.query.recover as string)).toBeGreaterThan(Date.parse(firstRecover));
+});
