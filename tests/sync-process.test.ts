@@ -401,6 +401,8 @@ describe('stream input', () => {
     await converged(emu, 5000);
     emu.seed(5, 4, 0);
     await converged(emu, 5000);
+    // The platform applied them; the process counts them once it has read the Work (a poll later).
+    await waitFor('35 events counted as applied', async () => (await p.healthz())?.status.counters.eventsApplied === 35, 5000);
     const h = await p.healthz();
     expect(h?.status.counters.eventsApplied).toBe(35);
     expect(h?.status.counters.heartbeats).toBe(0);
