@@ -108,6 +108,12 @@ test('a resume position older than the stream retains is copied again through th
   e.seed(500, 29);
   const first = await start(recoverEnv(e));
   await equal(e, first);
+  // The copy is over once the position (moved by heartbeats) is past recover_until.
+  await waitFor('the position past recover_until', async () => {
+    const pos = (await first.healthz())?.status.position;
+    const until = savedState(e).recover_until;
+    return pos !== undefined && typeof until === 'string' && Number(pos.split('-')[0]) >= Date.parse(until);
+  });
   first.kill('SIGTERM');
   expect(await first.exited).toBe(0);
   const saved = savedPosition(e) as string;
