@@ -49,8 +49,8 @@ async function equal(e: OpenctiEmulator, p: SyncProc, timeoutMs = 60_000): Promi
 const streamRequests = (e: OpenctiEmulator) => e.remote.requests.filter((r) => r.path === '/stream/live');
 const savedState = (e: OpenctiEmulator) => JSON.parse(e.local.connectors.get(CONNECTOR_ID)?.state ?? '{}') as { start_from?: string; recover_until?: string | false };
 
-test('a first run copies, through the recovery mode, what the stream no longer retains, then follows the stream', async () => {
-  const e = await startOpenctiEmulator({ heartbeatMs: 500 });
+test.each([undefined, '6.9', '5.12'] as const)('a first run copies, through the recovery mode, what the stream no longer retains, then follows the stream (profile %s; undefined is 7.x)', async (profile) => {
+  const e = await startOpenctiEmulator({ heartbeatMs: 500, ...(profile ? { local: { profile } } : {}) });
   emu = e;
   e.seed(3000, 17);
   e.remote.trim(200); // most of the history is only in the remote's objects now
