@@ -103,6 +103,7 @@ export class Context {
       unitName: this.unitName,
       meta: this.meta,
       charmDir: this.options.charmDir ?? os.tmpdir(),
+      hook: event.name,
       relationId: event.relationId,
       remoteUnit: event.remoteUnit,
       remoteApp: event.remoteApp,

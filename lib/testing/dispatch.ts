@@ -83,6 +83,7 @@ export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult
     unitName,
     meta,
     charmDir: unitDir,
+    hook: options.event.name,
     relationId: options.event.relationId,
     remoteUnit: options.event.remoteUnit,
     remoteApp: options.event.remoteApp,

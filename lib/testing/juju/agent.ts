@@ -35,6 +35,8 @@ export interface HookContext {
   /** This unit, `<app>/<n>`. */
   unitName: string;
   meta: CharmMeta;
+  /** The hook being run (`db-relation-departed`, ...): relation-list's membership depends on it. */
+  hook?: string;
   /** The relation of a relation hook: the default for `-r`. */
   relationId?: number;
   remoteUnit?: string;
@@ -250,6 +252,20 @@ export class UnitAgent {
       .sort((a, b) => Number(a.split('/')[1]) - Number(b.split('/')[1]));
   }
 
+  /**
+   * relation-list's units: the remote units, less those that have left by this hook. Juju takes
+   * the departing unit out of the relation before its -relation-departed hook runs, and by
+   * -relation-broken every remote unit has departed (docs: juju-hooks.md "relation-departed";
+   * the departing unit's databag stays readable with relation-get, as ops relies on).
+   */
+  private members(rel: RelationState): string[] {
+    const units = this.remoteUnits(rel);
+    if (rel.id !== this.ctx.relationId || this.ctx.hook === undefined) return units;
+    if (this.ctx.hook.endsWith('-relation-broken')) return [];
+    if (this.ctx.hook.endsWith('-relation-departed')) return units.filter((u) => u !== this.ctx.remoteUnit);
+    return units;
+  }
+
   /** secret-get / secret-info-get: a secret URI argument, a --label, or both (Juju's checks and texts). */
   private secretRefOrLabel(idText: string | undefined, p: ParsedArgs): { ref: SecretRef | undefined; label: string } {
     let ref: SecretRef | undefined;
@@ -429,7 +445,7 @@ export class UnitAgent {
       checkEmpty(p.positional);
       const r = this.relation(rel.id());
       if (p.flags.get('app')) return this.write(p, this.remoteAppOf(r));
-      return this.write(p, new GoStrings(this.remoteUnits(r)));
+      return this.write(p, new GoStrings(this.members(r)));
     },
 
     'relation-get': (args) => {

@@ -98,6 +98,19 @@ describe('relation-list', () => {
     expect(await h.run('relation-list', ['-r', 'db:3'])).toEqual(ok('pg/0\npg/1\n'));
   });
 
+  test('in -relation-departed the departing unit is no longer listed, its databag still readable; in -relation-broken no unit is', async () => {
+    h.use(leader, { hook: 'db-relation-departed', relationId: 3, remoteUnit: 'pg/1' });
+    expect(await h.run('relation-list', ['--format=json'])).toEqual(ok('["pg/0"]\n'));
+    expect(await h.run('relation-get', ['--format=json', '-', 'pg/1'])).toEqual(ok('{"host":"pg-1"}\n'));
+    // Other relations keep their members.
+    expect(await h.run('relation-list', ['--format=json', '-r', 'cluster:5'])).toEqual(ok('["web/1"]\n'));
+    h.use(leader, { hook: 'db-relation-broken', relationId: 3 });
+    expect(await h.run('relation-list', ['--format=json'])).toEqual(ok('[]\n'));
+    expect(await h.run('relation-list', ['--format=json', '--app'])).toEqual(ok('"pg"\n'));
+    h.use(leader, { hook: 'db-relation-changed', relationId: 3, remoteUnit: 'pg/1' });
+    expect(await h.run('relation-list', ['--format=json'])).toEqual(ok('["pg/0","pg/1"]\n'));
+  });
+
   test('--app: the remote application as a JSON string (our own app on a peer relation)', async () => {
     expect(await h.run('relation-list', ['--format=json', '--app', '-r', 'db:3'])).toEqual(ok('"pg"\n'));
     expect(await h.run('relation-list', ['--format=json', '--app', '-r', 'website:12'])).toEqual(ok('"proxy"\n'));
