@@ -1,4 +1,4 @@
-import { ActiveStatus, CharmBase, WaitingStatus, type Framework, type PebbleReadyEvent } from '../framework/index.js';
+import { ActiveStatus, CharmBase, WaitingStatus, type Framework, type PebbleReadyEvent, type SecretChangedEvent } from '../framework/index.js';
 import { Context, on } from './index.js';
 
 const META = `
@@ -62,4 +62,22 @@ test('scenarios Juju could not produce are refused up front', async () => {
     /container "other" is not declared by the charm[\s\S]*config option "nope" is not declared by the charm/,
   );
   await expect(ctx.run(on.relationChanged({ id: 9, endpoint: 'db', remoteAppName: 'x' }), {})).rejects.toThrow(/event db-relation-changed is for relation 9, which is not in the state/);
+});
+
+test('a secret hook always has JUJU_SECRET_LABEL, empty when the secret has none, and the charm sees no label then', async () => {
+  expect(on.secretChanged({ id: 'secret:abc', label: undefined }).env.JUJU_SECRET_LABEL).toBe('');
+  expect(on.secretChanged({ id: 'secret:abc', label: 'db-password' }).env.JUJU_SECRET_LABEL).toBe('db-password');
+  class SecretCharm extends CharmBase {
+    constructor(fw: Framework) {
+      super(fw);
+      this.observe(this.on.secretChanged, this.onSecretChanged);
+    }
+    async onSecretChanged(e: SecretChangedEvent) {
+      await this.unit.setStatus(new ActiveStatus(`label: ${e.secret.label ?? '(none)'}`));
+    }
+  }
+  const secretCtx = new Context(SecretCharm, { meta: 'name: s' });
+  const secret = { id: 'secret:0123456789abcdefghij', owner: null, revisions: [{ revision: 1, content: { k: 'v' } }] };
+  expect((await secretCtx.run(on.secretChanged({ id: secret.id }), { secrets: [secret] })).unitStatus.message).toBe('label: (none)');
+  expect((await secretCtx.run(on.secretChanged({ id: secret.id, label: 'db' }), { secrets: [{ ...secret, label: 'db' }] })).unitStatus.message).toBe('label: db');
 });

@@ -52,8 +52,8 @@ function relationEvent(
 }
 
 function secretEvent(name: string, secret: SecretRef, revision?: number): SimEvent {
-  const env: Record<string, string> = { JUJU_SECRET_ID: secret.id };
-  if (secret.label) env.JUJU_SECRET_LABEL = secret.label;
+  // Juju always sets JUJU_SECRET_LABEL for a secret hook, empty when the secret has no label.
+  const env: Record<string, string> = { JUJU_SECRET_ID: secret.id, JUJU_SECRET_LABEL: secret.label ?? '' };
   if (revision !== undefined) env.JUJU_SECRET_REVISION = String(revision);
   return hook(name, env);
 }
