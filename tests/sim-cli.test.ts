@@ -51,4 +51,13 @@ test('run: bad input is a usage error (exit 2) that says what is wrong', async (
   expect(badState.stderr).toMatch(/state is invalid|examples\/tiny\/charmcraft.yaml is invalid/);
   const missing = await sim('run', 'nowhere', 'install');
   expect(missing.stderr).toMatch(/nowhere does not exist/);
+  // An event Juju never runs is refused before anything runs, with the nearest hook names.
+  const typo = await sim('run', 'examples/tiny', 'instal');
+  expect(typo.exitCode).toBe(2);
+  expect(typo.stderr).toMatch(/unknown event "instal": did you mean install\?/);
+  const made = await sim('run', 'examples/tiny', 'config-change');
+  expect(made.stderr).toMatch(/did you mean config-changed\?/);
+  const nothingNear = await sim('run', 'examples/tiny', 'deploy-everything');
+  expect(nothingNear.exitCode).toBe(2);
+  expect(nothingNear.stderr).toMatch(/unknown event "deploy-everything" \(Juju runs install, start/);
 });

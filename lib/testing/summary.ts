@@ -58,8 +58,34 @@ export function parseEventSpec(spec: string, state: State, opts: { remoteUnit?: 
     if (kind === 'custom-notice') return on.pebbleCustomNotice(ctr, { id: '1', key: arg });
     return kind === 'check-failed' ? on.pebbleCheckFailed(ctr, arg) : on.pebbleCheckRecovered(ctr, arg);
   }
+  if (/^.+-storage-(attached|detaching)$/.test(name)) {
+    if (arg !== undefined) throw new Error(`${name} takes no argument`);
+    return on.hook(name);
+  }
+  if (!PLAIN_HOOKS.includes(name)) throw new Error(unknownEvent(name));
   if (arg !== undefined) throw new Error(`${name} takes no argument`);
   return on.hook(name);
+}
+
+/** Juju's hooks that take no endpoint, container, storage or secret in their name (juju-hooks.md). */
+const PLAIN_HOOKS = ['install', 'start', 'stop', 'remove', 'update-status', 'config-changed', 'upgrade-charm', 'leader-elected', 'leader-settings-changed', 'pre-series-upgrade', 'post-series-upgrade', 'collect-metrics'];
+const PATTERNS = ['<endpoint>-relation-{created,joined,changed,departed,broken}[:<id>]', '<container>-pebble-ready', '<container>-pebble-{custom-notice,check-failed,check-recovered}:<arg>', '<storage>-storage-{attached,detaching}', 'secret-{changed,rotate,expired,remove}:<id or label>', 'action:<name>'];
+
+/** Juju would never run this hook: say so, with the nearest hook names. */
+function unknownEvent(name: string): string {
+  const near = PLAIN_HOOKS.map((h) => [h, editDistance(name, h)] as const).filter(([, d]) => d <= Math.max(2, Math.floor(name.length / 3))).sort((a, b) => a[1] - b[1]).slice(0, 2).map(([h]) => h);
+  return `unknown event "${name}"${near.length ? `: did you mean ${near.join(' or ')}?` : ''} (Juju runs ${PLAIN_HOOKS.join(', ')}, and ${PATTERNS.join(', ')})`;
+}
+
+/** Levenshtein distance, for suggestions. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length] as number;
 }
 
 const fmtStatus = (s: State['unitStatus']) => `${s.name}${s.message ? ` "${s.message}"` : ''}`;
