@@ -30,6 +30,7 @@ export class PlatformQueues {
   readonly #url: URL;
   #conn: ChannelModel | undefined;
   #ch: ConfirmChannel | undefined;
+  #opening: Promise<ConfirmChannel> | undefined;
   /** The channel depth() checks queues on (reopened after a check of a missing queue closed it). */
   #checker: Channel | undefined;
 
@@ -60,8 +61,6 @@ export class PlatformQueues {
   async start(): Promise<void> {
     this.#conn = await amqp.connect(this.url);
     this.#conn.on('error', () => undefined);
-    this.#ch = await this.#conn.createConfirmChannel();
-    this.#ch.on('error', () => undefined);
     // initializeInternalQueues: the dead-letter queue is a connector queue pair of its own.
     await this.register(DEAD_LETTER_QUEUE_ID, 'Bundle too large for ingestion', 'internal', ['dead letter']);
   }
@@ -71,14 +70,35 @@ export class PlatformQueues {
     this.#conn = this.#ch = undefined;
   }
 
-  #channel(): ConfirmChannel {
-    if (!this.#ch) throw new Error('PlatformQueues: not started');
-    return this.#ch;
+  /**
+   * The channel of the platform's queue operations, opened again when the broker has closed it (it
+   * closes a channel on any failed operation, e.g. a purge of a queue that is gone). The platform
+   * opens a connection per operation (F@5b43e1fe8 rabbitmq.js#amqpExecute), so one failure never
+   * spoils the next.
+   */
+  #channel(): Promise<ConfirmChannel> {
+    const conn = this.#conn;
+    if (!conn) return Promise.reject(new Error('PlatformQueues: not started'));
+    if (this.#ch) return Promise.resolve(this.#ch);
+    this.#opening ??= conn
+      .createConfirmChannel()
+      .then((ch) => {
+        ch.on('error', () => undefined);
+        ch.on('close', () => {
+          if (this.#ch === ch) this.#ch = undefined;
+        });
+        this.#ch = ch;
+        return ch;
+      })
+      .finally(() => {
+        this.#opening = undefined;
+      });
+    return this.#opening;
   }
 
   /** registerConnectorQueues: exchanges, the listen and push queues and their bindings; the connector's config. */
   async register(id: string, name: string, type: string, scope: string[]): Promise<ConnectorConfig> {
-    const ch = this.#channel();
+    const ch = await this.#channel();
     await ch.assertExchange(this.connectorExchange, 'direct', { durable: true });
     await ch.assertExchange(this.workerExchange, 'direct', { durable: true });
     const args = { name, config: { id, type, scope } };
@@ -112,21 +132,21 @@ export class PlatformQueues {
 
   /** unregisterConnector: both queues deleted (their messages with them). */
   async unregister(id: string): Promise<void> {
-    const ch = this.#channel();
+    const ch = await this.#channel();
     await ch.deleteQueue(this.listenQueue(id));
     await ch.deleteQueue(this.pushQueue(id));
   }
 
   /** The purge on a state reset (purgeConnectorQueues: the management API's queue contents delete). */
   async purge(id: string): Promise<void> {
-    const ch = this.#channel();
+    const ch = await this.#channel();
     await ch.purgeQueue(this.pushQueue(id));
     await ch.purgeQueue(this.listenQueue(id));
   }
 
   /** Publish as the platform does (publishWithConfirm): persistent, resolved once the broker confirms. */
-  publish(exchange: string, routingKey: string, body: Buffer): Promise<void> {
-    const ch = this.#channel();
+  async publish(exchange: string, routingKey: string, body: Buffer): Promise<void> {
+    const ch = await this.#channel();
     return new Promise((resolve, reject) => {
       ch.publish(exchange, routingKey, body, { deliveryMode: 2 }, (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
     });
