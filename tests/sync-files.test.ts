@@ -6,24 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
-import { startOpenctiEmulator, type OpenctiEmulator, type Stix, type StreamEventData } from '../lib/testing/opencti/index.js';
+import type { Stix, StreamEventData } from '../lib/testing/opencti/index.js';
 import { OCTI_EXT } from '../lib/testing/opencti/stix.js';
-import { cmpIds, envFor, killAll, savedPosition, startSyncProcess, syncBundle, type SyncProc, waitFor } from './helpers/sync-process.js';
+import { cmpIds, envFor, savedPosition, syncTestRun, waitFor } from './helpers/sync-process.js';
 
 jest.setTimeout(90_000);
 
-let emu: OpenctiEmulator | undefined;
-const procs: SyncProc[] = [];
-
-beforeAll(async () => {
-  await syncBundle();
-});
-
-afterEach(async () => {
-  await killAll(procs);
-  await emu?.stop();
-  emu = undefined;
-});
+const run = syncTestRun();
 
 function event(type: StreamEventData['type'], data: Stix): StreamEventData {
   return { version: '4', type, scope: 'external', message: `${type} ${data.id}`, origin: {}, data };
@@ -33,16 +22,14 @@ const MALWARE = 'malware--00000000-0000-4000-8000-0000000000f2';
 const file = (name: string) => ({ name, uri: `/storage/get/import/${name}`, mime_type: 'application/octet-stream', version: '2024-06-15T10:00:00.000Z' });
 
 test('small and large files come inline from the remote storage, in the extension and in x_opencti_files', async () => {
-  const e = await startOpenctiEmulator({ heartbeatMs: 300 });
-  emu = e;
+  const e = await run.emulator({ heartbeatMs: 300 });
   const small = Buffer.from('IOC list\n1.2.3.4\n');
   const large = randomBytes(12 * 1024 * 1024);
   e.remote.putFile('import/notes.txt', small);
   e.remote.putFile('import/sample.bin', large);
   e.remote.append(event('create', { id: REPORT, type: 'report', spec_version: '2.1', name: 'r', published: '2024-06-15T10:00:00.000Z', extensions: { [OCTI_EXT]: { extension_type: 'property-extension', files: [file('notes.txt'), file('sample.bin')] } } }));
   e.remote.append(event('create', { id: MALWARE, type: 'malware', spec_version: '2.1', name: 'm', is_family: true, x_opencti_files: [file('notes.txt')] }));
-  const p = await startSyncProcess(envFor(e));
-  procs.push(p);
+  const p = await run.process(envFor(e));
   await waitFor('both objects and their files here', () => e.compare().equal && e.local.files.size === 3, 60_000, 200);
   expect(e.local.files.get(`${REPORT} notes.txt`)?.equals(small)).toBe(true);
   expect(e.local.files.get(`${REPORT} sample.bin`)?.equals(large)).toBe(true);
@@ -54,15 +41,13 @@ test('small and large files come inline from the remote storage, in the extensio
 });
 
 test('a file the remote cannot serve for a while holds its event, retried, then arrives; nothing skipped', async () => {
-  const e = await startOpenctiEmulator({ heartbeatMs: 300 });
-  emu = e;
+  const e = await run.emulator({ heartbeatMs: 300 });
   const bytes = Buffer.from('late file');
   e.remote.putFile('import/late.txt', bytes);
   e.remote.failFile('import/late.txt', 5, 503);
   const id = e.remote.append(event('create', { id: MALWARE, type: 'malware', spec_version: '2.1', name: 'm', is_family: true, x_opencti_files: [file('late.txt')] }));
   e.seed(20, 9, 0);
-  const p = await startSyncProcess(envFor(e, { SYNC_STATE_SAVE_INTERVAL_MS: '100' }));
-  procs.push(p);
+  const p = await run.process(envFor(e, { SYNC_STATE_SAVE_INTERVAL_MS: '100' }));
   await waitFor('a failed fetch', () => p.stderr().includes('fetching the file /storage/get/import/late.txt from the remote: HTTP 503'), 20_000);
   // While it fails, the position stays before the event.
   const held = savedPosition(e);

@@ -4,29 +4,16 @@
  * REMOTE_OPENCTI_SYNCHRONIZED, REMOTE_OPENCTI_NO_DEPENDENCIES and REMOTE_OPENCTI_APPLICANT_ID.
  */
 import { jest } from '@jest/globals';
-import { startOpenctiEmulator, type OpenctiEmulator, type Stix, type StreamEventData } from '../lib/testing/opencti/index.js';
-import { envFor, killAll, startSyncProcess, syncBundle, type SyncProc, waitFor } from './helpers/sync-process.js';
+import type { OpenctiEmulator, Stix, StreamEventData } from '../lib/testing/opencti/index.js';
+import { envFor, syncTestRun, type SyncProc, waitFor } from './helpers/sync-process.js';
 
 jest.setTimeout(60_000);
 
-let emu: OpenctiEmulator | undefined;
-const procs: SyncProc[] = [];
-
-beforeAll(async () => {
-  await syncBundle();
-});
-
-afterEach(async () => {
-  await killAll(procs);
-  await emu?.stop();
-  emu = undefined;
-});
+const harness = syncTestRun();
 
 async function run(env: Record<string, string> = {}): Promise<{ e: OpenctiEmulator; p: SyncProc }> {
-  const e = await startOpenctiEmulator({ heartbeatMs: 200 });
-  emu = e;
-  const p = await startSyncProcess(envFor(e, env));
-  procs.push(p);
+  const e = await harness.emulator({ heartbeatMs: 200 });
+  const p = await harness.process(envFor(e, env));
   return { e, p };
 }
 

@@ -6,24 +6,13 @@
  * recovery mode is the platform's (lib/testing/opencti/recovery.ts).
  */
 import { jest } from '@jest/globals';
-import { startOpenctiEmulator, type OpenctiEmulator } from '../lib/testing/opencti/index.js';
+import type { OpenctiEmulator } from '../lib/testing/opencti/index.js';
 import { compareTables } from '../lib/testing/opencti/stix.js';
-import { CONNECTOR_ID, cmpIds, envFor, killAll, savedPosition, startSyncProcess, syncBundle, type SyncProc, waitFor } from './helpers/sync-process.js';
+import { CONNECTOR_ID, cmpIds, envFor, savedPosition, syncTestRun, type SyncProc, waitFor } from './helpers/sync-process.js';
 
 jest.setTimeout(120_000);
 
-let emu: OpenctiEmulator | undefined;
-const procs: SyncProc[] = [];
-
-beforeAll(async () => {
-  await syncBundle();
-});
-
-afterEach(async () => {
-  await killAll(procs);
-  await emu?.stop();
-  emu = undefined;
-});
+const run = syncTestRun();
 
 /** The default: REMOTE_OPENCTI_RECOVER unset (now), over the test timings of envFor. */
 function recoverEnv(e: OpenctiEmulator, extra: Record<string, string> = {}): Record<string, string> {
@@ -32,11 +21,7 @@ function recoverEnv(e: OpenctiEmulator, extra: Record<string, string> = {}): Rec
   return { ...env, ...extra };
 }
 
-async function start(env: Record<string, string>): Promise<SyncProc> {
-  const p = await startSyncProcess(env);
-  procs.push(p);
-  return p;
-}
+const start = (env: Record<string, string>): Promise<SyncProc> => run.process(env);
 
 async function equal(e: OpenctiEmulator, p: SyncProc, timeoutMs = 60_000): Promise<void> {
   try {
@@ -50,8 +35,7 @@ const streamRequests = (e: OpenctiEmulator) => e.remote.requests.filter((r) => r
 const savedState = (e: OpenctiEmulator) => JSON.parse(e.local.connectors.get(CONNECTOR_ID)?.state ?? '{}') as { start_from?: string; recover_until?: string | false };
 
 test.each([undefined, '6.9', '5.12'] as const)('a first run copies, through the recovery mode, what the stream no longer retains, then follows the stream (profile %s; undefined is 7.x)', async (profile) => {
-  const e = await startOpenctiEmulator({ heartbeatMs: 500, ...(profile ? { local: { profile } } : {}) });
-  emu = e;
+  const e = await run.emulator({ heartbeatMs: 500, ...(profile ? { local: { profile } } : {}) });
   e.seed(3000, 17);
   e.remote.trim(200); // most of the history is only in the remote's objects now
   const p = await start(recoverEnv(e));
@@ -69,8 +53,7 @@ test.each([undefined, '6.9', '5.12'] as const)('a first run copies, through the 
 });
 
 test('kill -9 during the copy, four times: the saved position never passes an object not yet copied, and the copy ends equal', async () => {
-  const e = await startOpenctiEmulator({ heartbeatMs: 200, local: { latencyMs: 2 } });
-  emu = e;
+  const e = await run.emulator({ heartbeatMs: 200, local: { latencyMs: 2 } });
   e.seed(12_000, 23);
   e.remote.trim(100);
   const env = recoverEnv(e, { SYNC_STATE_SAVE_INTERVAL_MS: '100' });
@@ -103,8 +86,7 @@ test('kill -9 during the copy, four times: the saved position never passes an ob
 });
 
 test('a resume position older than the stream retains is copied again through the recovery mode (all but what was removed in the gap); with REMOTE_OPENCTI_RECOVER=off it is only warned about', async () => {
-  const e = await startOpenctiEmulator({ heartbeatMs: 500 });
-  emu = e;
+  const e = await run.emulator({ heartbeatMs: 500 });
   e.seed(500, 29);
   const first = await start(recoverEnv(e));
   await equal(e, first);
@@ -146,8 +128,7 @@ test('a resume position older than the stream retains is copied again through th
 });
 
 test('REMOTE_OPENCTI_RECOVER=<date>: the objects updated until then come through the recovery mode, the rest from the stream', async () => {
-  const e = await startOpenctiEmulator({ heartbeatMs: 300 });
-  emu = e;
+  const e = await run.emulator({ heartbeatMs: 300 });
   e.seed(600, 31);
   await new Promise((r) => setTimeout(r, 20));
   const date = new Date().toISOString();
@@ -164,8 +145,7 @@ test('REMOTE_OPENCTI_RECOVER=<date>: the objects updated until then come through
 });
 
 test('a state reset from the UI copies everything again through the recovery mode, with a new recover date', async () => {
-  const e = await startOpenctiEmulator({ heartbeatMs: 100 });
-  emu = e;
+  const e = await run.emulator({ heartbeatMs: 100 });
   e.seed(400, 37);
   const p = await start(recoverEnv(e));
   await equal(e, p);

@@ -332,7 +332,6 @@ class Supervisor {
     return r.kind === 'now' ? new Date().toISOString() : r.kind === 'date' ? r.iso : undefined;
   }
 
-
   #onConnected(info: ConnectedInfo): void {
     this.#connectionId = info.connectionId ?? null;
     this.#headId = info.lastEventId ?? null;

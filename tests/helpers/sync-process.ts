@@ -2,6 +2,7 @@
  * Test helpers: bundle the synchronizer once (as `npm run build` does) and run it as a real
  * process against the OpenCTI emulator.
  */
+import { afterEach, beforeAll } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -9,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { syncStatusSchema, type SyncStatus } from '../../charm/sync/status.js';
-import type { OpenctiEmulator } from '../../lib/testing/opencti/index.js';
+import { startOpenctiEmulator, type OpenctiEmulator, type OpenctiEmulatorOptions } from '../../lib/testing/opencti/index.js';
 import { freePort } from '../../lib/testing/ports.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -139,4 +140,32 @@ export async function killAll(procs: SyncProc[]): Promise<void> {
     if (p.child.exitCode === null && p.child.signalCode === null) p.kill('SIGKILL');
     await p.exited;
   }
+}
+
+/**
+ * A test file's emulators and sync processes: the bundle built once before its tests, and after each
+ * test every process it started killed and its emulator stopped. Call at the top level of the file.
+ */
+export function syncTestRun(): { emulator(opts?: OpenctiEmulatorOptions): Promise<OpenctiEmulator>; process(env: Record<string, string>): Promise<SyncProc> } {
+  const procs: SyncProc[] = [];
+  let emu: OpenctiEmulator | undefined;
+  beforeAll(async () => {
+    await syncBundle();
+  });
+  afterEach(async () => {
+    await killAll(procs);
+    await emu?.stop();
+    emu = undefined;
+  });
+  return {
+    async emulator(opts) {
+      emu = await startOpenctiEmulator(opts);
+      return emu;
+    },
+    async process(env) {
+      const p = await startSyncProcess(env);
+      procs.push(p);
+      return p;
+    },
+  };
 }
