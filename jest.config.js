@@ -4,6 +4,8 @@
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
+  // Workspace packages resolve to their TypeScript sources (package.json "exports", tsconfig.json).
+  testEnvironmentOptions: { customExportConditions: ['@juju-ts/source', 'node', 'node-addons'] },
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {

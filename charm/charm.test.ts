@@ -1,6 +1,6 @@
 /** The synchronizer charm in the in-process simulator: given a State, when a hook runs, then... */
 import fs from 'node:fs';
-import { Context, on, type State, type StateInput } from '../lib/testing/index.js';
+import { Context, on, type State, type StateInput } from '@juju-ts/ops-testing';
 import SynchronizerCharm, { HEALTH_HOST, HEALTH_PORT, STATUS_FILE } from './charm.js';
 import { parseConfig } from './sync/config.js';
 

@@ -16,11 +16,11 @@
  *   file's errors, which may quote a server's answer, are shown only through that redaction.
  */
 import * as z from 'zod/mini';
-import type { ConfigData } from '../lib/framework/model.js';
-import { SecretNotFoundError } from '../lib/framework/errors.js';
-import { PathError, PebbleAPIError, type Check, type Container } from '../lib/framework/pebble/index.js';
-import { ActiveStatus, BlockedStatus, WaitingStatus, type StatusBase } from '../lib/framework/status.js';
-import { configEnvironment, kebabToConstant, OpenctiConnectorCharm, SERVICE } from '../lib/opencti-connector/index.js';
+import type { ConfigData } from '@juju-ts/ops';
+import { SecretNotFoundError } from '@juju-ts/ops';
+import { PathError, PebbleAPIError, type Check, type Container } from '@juju-ts/ops';
+import { ActiveStatus, BlockedStatus, WaitingStatus, type StatusBase } from '@juju-ts/ops';
+import { configEnvironment, kebabToConstant, OpenctiConnectorCharm, SERVICE } from '@juju-ts/opencti-connector';
 
 /** Where the workload image keeps the sync bundle (rock/rockcraft.yaml). */
 export const WORKLOAD_DIR = '/opt/opencti-synchronizer';

@@ -12,9 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { buildCharm } from '../lib/build/charm.js';
-import { on } from '../lib/testing/events.js';
-import { runCharm, type RunCharmResult } from '../lib/testing/dispatch.js';
+import { buildCharm } from '@juju-ts/charm-tools';
+import { on } from '@juju-ts/ops-testing';
+import { runCharm, type RunCharmResult } from '@juju-ts/ops-testing';
 import { median } from './bench-stats.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, instructions: { type: 'boolean', default: false } } });

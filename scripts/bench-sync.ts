@@ -44,9 +44,9 @@ import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { syncStatusSchema, type SyncStatus } from '../charm/sync/status.js';
-import { startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../lib/testing/opencti/index.js';
-import { freePort } from '../lib/testing/ports.js';
-import { startBroker, type Broker } from '../lib/testing/rabbitmq/broker.js';
+import { startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../lib/opencti-emulator/index.js';
+import { freePort } from '@juju-ts/ops-testing';
+import { startBroker, type Broker } from '../lib/rabbitmq/broker.js';
 import { median } from './bench-stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,7 +1,7 @@
 /**
- * Build a charm project into the directory Juju runs (see lib/build/charm.ts).
+ * Build a charm project into the directory Juju runs (see packages/charm-tools/src/build/charm.ts).
  *
- *   node --import tsx scripts/build-charm.ts [--project DIR] [--out DIR] [--no-metadata]
+ *   node --conditions=@juju-ts/source --import tsx scripts/build-charm.ts [--project DIR] [--out DIR] [--no-metadata]
  *
  * Defaults: the root charm, into dist/charm/<name>. --no-metadata leaves metadata.yaml,
  * config.yaml and actions.yaml out (charmcraft writes those itself when it packs).
@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildCharm, readCharmcraft } from '../lib/build/charm.js';
+import { buildCharm, readCharmcraft } from '@juju-ts/charm-tools';
 
 const { values } = parseArgs({ options: { project: { type: 'string', default: '.' }, out: { type: 'string' }, 'no-metadata': { type: 'boolean', default: false } } });
 const project = path.resolve(values.project!);

@@ -23,6 +23,8 @@ export async function bundle({ entry, outfile, minify = true }) {
     target: 'node20',
     minify,
     sourcemap: false,
+    // The workspace packages' TypeScript sources (see tsconfig.json), not their compiled dist/.
+    conditions: ['@juju-ts/source'],
     legalComments: 'none',
     logLevel: 'warning',
     // Bundled CommonJS dependencies may call require(); give ESM output a real one.

@@ -4,7 +4,7 @@
  * into a local one (emulated), until the local store equals the remote's final state. The local
  * platform queues through a real RabbitMQ broker: the test run's (OPENCTI_TEST_AMQP_URL, set by jest's
  * global setup) when set, otherwise a private one this script starts and stops (Debian's
- * rabbitmq-server, lib/testing/rabbitmq/broker.ts; scripts/setup.sh installs it).
+ * rabbitmq-server, lib/rabbitmq/broker.ts; scripts/setup.sh installs it).
  *
  *   npm start [-- --events N] [--remote-port P] [--local-port P] [--timeout SECONDS] [--seed S]
  *             [--profile 5.12|6.9|7.x] [--verbose]
@@ -21,11 +21,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildCharm } from '../lib/build/charm.js';
-import { PROFILES, startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../lib/testing/opencti/index.js';
-import { startBroker, type Broker } from '../lib/testing/rabbitmq/broker.js';
-import { ModelSim, type HookRecord } from '../lib/testing/model.js';
-import { portFree } from '../lib/testing/ports.js';
+import { buildCharm } from '@juju-ts/charm-tools';
+import { PROFILES, startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../lib/opencti-emulator/index.js';
+import { startBroker, type Broker } from '../lib/rabbitmq/broker.js';
+import { ModelSim, type HookRecord } from '@juju-ts/ops-testing';
+import { portFree } from '@juju-ts/ops-testing';
 // @ts-expect-error: a plain ES module without types (the build script).
 import { bundle } from './build.mjs';
 

@@ -5,11 +5,12 @@
  *
  * Exit codes: 0 written, 2 bad usage or input (nothing written), 1 anything else.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CONNECTOR_TYPES } from '../interfaces/opencti-connector/schema.js';
-import { DEFAULT_UPSTREAM_VERSION, planConnector, ScaffoldError, writeConnector } from '../lib/scaffold/index.js';
-import { shown } from '../lib/scaffold/spec.js';
+import { CONNECTOR_TYPES } from '@juju-ts/opencti-connector/interface';
+import { DEFAULT_UPSTREAM_VERSION, planConnector, ScaffoldError, writeConnector } from '@juju-ts/opencti-connector/scaffold';
+import { shown } from '@juju-ts/opencti-connector/scaffold';
 
 const USAGE = `usage: npm run new -- <name> --type <TYPE> [options]
 
@@ -30,6 +31,14 @@ README.md) to connectors/<name>/ of this checkout.
 Exit codes: 0 written, 2 bad usage or input (nothing is written), 1 anything else.`;
 
 class UsageError extends Error {}
+
+/** The nearest folder above `dir` whose node_modules holds the framework packages, if any. */
+function workspaceRoot(dir: string): string | undefined {
+  for (let d = path.dirname(dir); d !== path.dirname(d); d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'node_modules', '@juju-ts', 'ops', 'package.json'))) return d;
+  }
+  return undefined;
+}
 
 function parse(argv: string[]) {
   let parsed;
@@ -87,7 +96,10 @@ function main(argv: string[]): number {
     console.log(`wrote ${spec.charmName} (${spec.type}) to ${where}/`);
     for (const f of written.files) console.log(`  ${f}${written.replaced.includes(f) ? '  (replaced)' : ''}`);
     console.log(`config options (${options.length}): ${options.map(([n, o]) => `${n}${o.optional ? '' : '*'}`).join(', ')}  (* required)`);
-    console.log(`next: npm test -- ${path.relative(spec.repoRoot, written.target) || '.'}`);
+    const checkout = workspaceRoot(written.target);
+    // Inside a checkout that has the framework packages (this project's), its test command runs
+    // the charm's test; elsewhere the charm installs them itself.
+    console.log(checkout ? `next: npm test -- ${path.relative(checkout, written.target)}${checkout === path.resolve(cwd) ? "" : `  (from ${checkout})`}` : `next: cd ${where} && npm install && npm test`);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {

@@ -3,11 +3,11 @@
  *   npm run emulator -- --remote-port 4001 --local-port 4000 [--events 1000] [--heartbeat-ms 5000] [--seed 1]
  * Prints the URLs and tokens, then serves until Ctrl-C. The local platform queues through a RabbitMQ
  * broker: OPENCTI_TEST_AMQP_URL when set, otherwise a private one started here and stopped on exit
- * (Debian's rabbitmq-server, lib/testing/rabbitmq/broker.ts; scripts/setup.sh installs it).
+ * (Debian's rabbitmq-server, lib/rabbitmq/broker.ts; scripts/setup.sh installs it).
  */
 import { parseArgs } from 'node:util';
-import { startOpenctiEmulator } from '../lib/testing/opencti/index.js';
-import { startBroker, type Broker } from '../lib/testing/rabbitmq/broker.js';
+import { startOpenctiEmulator } from '../lib/opencti-emulator/index.js';
+import { startBroker, type Broker } from '../lib/rabbitmq/broker.js';
 
 const USAGE = 'usage: npm run emulator -- --remote-port N --local-port M [--events K] [--heartbeat-ms MS] [--seed S] [--host H]';
 

@@ -1,10 +1,10 @@
 /**
  * `npm run pack [-- --project DIR] [--out FILE] [--node PATH | --no-node]`: write the .charm file
- * offline (see lib/pack/charm.ts). Default: the root charm, shipping this machine's node.
+ * offline (see packages/charm-tools/src/pack/charm.ts). Default: the root charm, shipping this machine's node.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { packCharm } from '../lib/pack/charm.js';
+import { packCharm } from '@juju-ts/charm-tools';
 
 const { values } = parseArgs({ options: { project: { type: 'string', default: '.' }, out: { type: 'string' }, node: { type: 'string' }, 'no-node': { type: 'boolean', default: false } } });
 try {

@@ -11,11 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { runCharm } from '../lib/testing/dispatch.js';
-import { charmDirectory } from '../lib/testing/model.js';
-import { loadScenario, runScenario } from '../lib/testing/scenario.js';
-import { parseState } from '../lib/testing/state.js';
-import { parseEventSpec, summarizeRun } from '../lib/testing/summary.js';
+import { runCharm } from '@juju-ts/ops-testing';
+import { charmDirectory } from '@juju-ts/ops-testing';
+import { loadScenario, runScenario } from '@juju-ts/ops-testing';
+import { parseState } from '@juju-ts/ops-testing';
+import { parseEventSpec, summarizeRun } from '@juju-ts/ops-testing';
 
 const USAGE = `usage:
   npm run sim -- run <charm> <event> [options]   run one hook through the charm's dispatch

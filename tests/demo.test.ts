@@ -7,7 +7,7 @@
  */
 import { execa } from 'execa';
 
-const demo = (...args: string[]) => execa(process.execPath, ['--disable-warning=ExperimentalWarning', '--import', 'tsx', 'scripts/demo.ts', ...args], { reject: false });
+const demo = (...args: string[]) => execa(process.execPath, ['--disable-warning=ExperimentalWarning', '--conditions=@juju-ts/source', '--import', 'tsx', 'scripts/demo.ts', ...args], { reject: false });
 
 test('the demo synchronizes the emulated platforms end to end and exits 0', async () => {
   const r = await demo('--events', '600', '--seed', '3');

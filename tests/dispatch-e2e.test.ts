@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildCharm } from '../lib/build/charm.js';
-import { on } from '../lib/testing/events.js';
-import { runCharm } from '../lib/testing/dispatch.js';
+import { buildCharm } from '@juju-ts/charm-tools';
+import { on } from '@juju-ts/ops-testing';
+import { runCharm } from '@juju-ts/ops-testing';
 
 let charmDir: string;
 beforeAll(async () => {

@@ -4,7 +4,7 @@
  * `juju scale-application`; each hook runs through the charm's real dispatch. The model's own view
  * (status, relation data, secrets, the connector's Pebble plan) is the oracle.
  */
-import { ModelSim } from '../lib/testing/model.js';
+import { ModelSim } from '@juju-ts/ops-testing';
 
 let model: ModelSim;
 beforeAll(async () => {

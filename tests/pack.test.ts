@@ -7,9 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parse as parseYaml } from 'yaml';
-import { packCharm } from '../lib/pack/charm.js';
-import { extractZip, readZip } from '../lib/pack/zip.js';
-import { ModelSim } from '../lib/testing/model.js';
+import { packCharm } from '@juju-ts/charm-tools';
+import { extractZip, readZip } from '@juju-ts/charm-tools';
+import { ModelSim } from '@juju-ts/ops-testing';
 
 let dir: string;
 let charmFile: string;
@@ -59,7 +59,7 @@ test('metadata, config and manifest are charmcraft\'s translations of charmcraft
 
 test('the .charm file itself runs through the simulator CLI', async () => {
   const { execa } = await import('execa');
-  const r = await execa(process.execPath, ['--import', 'tsx', 'scripts/sim.ts', 'run', charmFile, 'config-changed'], { reject: false });
+  const r = await execa(process.execPath, ['--conditions=@juju-ts/source', '--import', 'tsx', 'scripts/sim.ts', 'run', charmFile, 'config-changed'], { reject: false });
   expect(r.exitCode).toBe(0);
   expect(r.stdout).toMatch(/unit status: waiting "missing configurations: connector-confidence-level, remote-opencti-url, remote-opencti-token"/);
 });

@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { buildCharm } from '../lib/build/charm.js';
-import { runCharm } from '../lib/testing/dispatch.js';
-import { on } from '../lib/testing/index.js';
+import { buildCharm } from '@juju-ts/charm-tools';
+import { runCharm } from '@juju-ts/ops-testing';
+import { on } from '@juju-ts/ops-testing';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const FIXTURE = path.join(ROOT, 'examples/readmes/acme-feed.md');
@@ -21,7 +21,7 @@ function cleanEnv(): Record<string, string> {
 
 /** `npm run new -- <args>` typed in `cwd`: npm runs the script in the package root and says where the user was. */
 const scaffold = (args: string[], cwd = ROOT) =>
-  execa(process.execPath, ['--import', 'tsx', 'scripts/new-connector.ts', ...args], {
+  execa(process.execPath, ['--conditions=@juju-ts/source', '--import', 'tsx', 'scripts/new-connector.ts', ...args], {
     cwd: ROOT,
     reject: false,
     env: { ...cleanEnv(), npm_lifecycle_event: 'new', INIT_CWD: cwd },
@@ -29,8 +29,8 @@ const scaffold = (args: string[], cwd = ROOT) =>
   });
 
 test('a connector from a current-layout README: generated, bundled, run, and its generated test passes under jest', async () => {
-  // Inside the repository, so the charm's relative imports reach lib/ and jest's rootDir covers
-  // it; tmp/ is gitignored and left out of the main run (jest.config.js).
+  // Inside the repository, so the framework packages resolve from its node_modules and jest's
+  // rootDir covers it; tmp/ is gitignored and left out of the main run (jest.config.js).
   fs.mkdirSync(path.join(ROOT, 'tmp'), { recursive: true });
   const work = fs.mkdtempSync(path.join(ROOT, 'tmp', 'scaffold-ci-'));
   const built = fs.mkdtempSync(path.join(os.tmpdir(), 'scaffold-built-'));
@@ -39,7 +39,8 @@ test('a connector from a current-layout README: generated, bundled, run, and its
     const r = await scaffold(['acme-feed', '--type', 'EXTERNAL_IMPORT', '--from-readme', FIXTURE, '--dir', target]);
     expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: '' });
     expect(r.stdout).toContain('wrote opencti-acme-feed-connector (EXTERNAL_IMPORT) to ');
-    expect(fs.readdirSync(target).sort()).toEqual(['README.md', 'charmcraft.yaml', 'rock', 'src', 'tests']);
+    expect(fs.readdirSync(target).sort()).toEqual(['.gitignore', 'README.md', 'charmcraft.yaml', 'jest.config.js', 'package.json', 'rock', 'src', 'tests', 'tsconfig.json']);
+    expect(r.stdout).toContain(`next: npm test -- ${path.relative(ROOT, target)}`);
 
     // It bundles, and the bundle runs a hook as Juju would run it.
     const charm = await buildCharm({ projectDir: target, outDir: built });
@@ -61,7 +62,7 @@ test('a connector from a current-layout README: generated, bundled, run, and its
     const testFile = path.join(target, 'tests/charm.test.ts');
     const jest = await execa(
       process.execPath,
-      ['--experimental-vm-modules', '--disable-warning=ExperimentalWarning', 'node_modules/jest/bin/jest.js', testFile, '--runTestsByPath', '--ci', '--no-watchman', '--testPathIgnorePatterns=/node_modules/', '--json'],
+      ['--conditions=@juju-ts/source', '--experimental-vm-modules', '--disable-warning=ExperimentalWarning', 'node_modules/jest/bin/jest.js', testFile, '--runTestsByPath', '--ci', '--no-watchman', '--testPathIgnorePatterns=/node_modules/', '--json'],
       { cwd: ROOT, reject: false, env: cleanEnv(), extendEnv: false },
     );
     const report = JSON.parse(jest.stdout) as { success: boolean; numPassedTests: number; numTotalTests: number; testResults: { name: string }[] };
@@ -113,16 +114,18 @@ test('the bin entry runs the same command from any directory', async () => {
     const bin = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).bin['opencti-new-connector'];
     const r = await execa(path.join(ROOT, bin), ['feed', '-t', 'STREAM', '-d', 'feed'], { cwd, reject: false, env: cleanEnv(), extendEnv: false });
     expect({ exitCode: r.exitCode, stderr: r.stderr }).toMatchObject({ exitCode: 0 });
-    // Outside the checkout: it says what that means.
-    expect(r.stderr).toMatch(/^warning: target feed is outside .*: the charm imports that checkout's lib\/ by a relative path/);
-    expect(fs.readFileSync(path.join(cwd, 'feed/src/charm.ts'), 'utf8')).toContain(`from '${path.relative(path.join(cwd, 'feed/src'), path.join(ROOT, 'lib/opencti-connector/index.js'))}'`);
+    // Outside the checkout the charm installs the framework packages itself, by name.
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('next: cd feed && npm install && npm test');
+    expect(fs.readFileSync(path.join(cwd, 'feed/src/charm.ts'), 'utf8')).toContain(`from '@juju-ts/opencti-connector'`);
+    expect(JSON.parse(fs.readFileSync(path.join(cwd, 'feed/package.json'), 'utf8')).dependencies).toHaveProperty('@juju-ts/opencti-connector');
   } finally {
     fs.rmSync(cwd, { recursive: true, force: true });
   }
 }, 60_000);
 
 test('the worked example deploys and integrates in the model simulator (the scenario of docs/scaffolding.md)', async () => {
-  const r = await execa(process.execPath, ['--import', 'tsx', 'scripts/sim.ts', 'scenario', 'examples/scenarios/acme-feed.yaml'], { cwd: ROOT, reject: false });
+  const r = await execa(process.execPath, ['--conditions=@juju-ts/source', '--import', 'tsx', 'scripts/sim.ts', 'scenario', 'examples/scenarios/acme-feed.yaml'], { cwd: ROOT, reject: false });
   expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: '' });
   expect(r.stdout).toMatch(/acme-feed\/0 opencti-connector-relation-changed → active/);
   expect(r.stdout).toMatch(/scenario passed: 7 steps, \d+ hooks/);

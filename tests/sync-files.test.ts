@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
-import type { Stix, StreamEventData } from '../lib/testing/opencti/index.js';
-import { OCTI_EXT } from '../lib/testing/opencti/stix.js';
+import type { Stix, StreamEventData } from '../lib/opencti-emulator/index.js';
+import { OCTI_EXT } from '../lib/opencti-emulator/stix.js';
 import { cmpIds, envFor, savedPosition, syncTestRun, waitFor } from './helpers/sync-process.js';
 
 jest.setTimeout(90_000);

@@ -4,7 +4,7 @@
  * REMOTE_OPENCTI_SYNCHRONIZED, REMOTE_OPENCTI_NO_DEPENDENCIES and REMOTE_OPENCTI_APPLICANT_ID.
  */
 import { jest } from '@jest/globals';
-import type { OpenctiEmulator, Stix, StreamEventData } from '../lib/testing/opencti/index.js';
+import type { OpenctiEmulator, Stix, StreamEventData } from '../lib/opencti-emulator/index.js';
 import { envFor, syncTestRun, type SyncProc, waitFor } from './helpers/sync-process.js';
 
 jest.setTimeout(60_000);

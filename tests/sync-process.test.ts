@@ -10,9 +10,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { syncStatusSchema } from '../charm/sync/status.js';
-import { startOpenctiEmulator, type OpenctiEmulator, type Stix, type StreamEventData } from '../lib/testing/opencti/index.js';
-import { OCTI_EXT } from '../lib/testing/opencti/stix.js';
-import { startBroker } from '../lib/testing/rabbitmq/broker.js';
+import { startOpenctiEmulator, type OpenctiEmulator, type Stix, type StreamEventData } from '../lib/opencti-emulator/index.js';
+import { OCTI_EXT } from '../lib/opencti-emulator/stix.js';
+import { startBroker } from '../lib/rabbitmq/broker.js';
 import { cmpIds, CONNECTOR_ID, envFor, killAll, savedPosition, startSyncProcess, syncBundle, type SyncProc, waitFor } from './helpers/sync-process.js';
 
 import { jest } from '@jest/globals';

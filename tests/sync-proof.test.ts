@@ -8,7 +8,7 @@
  * worker at least once (the emulator records each write with the event it came from).
  */
 import { jest } from '@jest/globals';
-import { startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../lib/testing/opencti/index.js';
+import { startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../lib/opencti-emulator/index.js';
 import { cmpIds, envFor, killAll, savedPosition, startSyncProcess, syncBundle, type SyncProc, waitFor } from './helpers/sync-process.js';
 
 jest.setTimeout(240_000);

@@ -3,11 +3,11 @@
  * stream's recovery mode, then follows the stream; a kill during the copy resumes it without the
  * saved position passing an object not yet copied; a position the stream no longer retains is
  * copied again the same way. The synchronizer runs as a real process against the emulator, whose
- * recovery mode is the platform's (lib/testing/opencti/recovery.ts).
+ * recovery mode is the platform's (lib/opencti-emulator/recovery.ts).
  */
 import { jest } from '@jest/globals';
-import type { OpenctiEmulator } from '../lib/testing/opencti/index.js';
-import { compareTables } from '../lib/testing/opencti/stix.js';
+import type { OpenctiEmulator } from '../lib/opencti-emulator/index.js';
+import { compareTables } from '../lib/opencti-emulator/stix.js';
 import { CONNECTOR_ID, cmpIds, envFor, savedPosition, syncTestRun, type SyncProc, waitFor } from './helpers/sync-process.js';
 
 jest.setTimeout(120_000);

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { jest } from '@jest/globals';
 import { syncStatusSchema } from '../charm/sync/status.js';
-import { startOpenctiEmulator, type OpenctiEmulator } from '../lib/testing/opencti/index.js';
+import { startOpenctiEmulator, type OpenctiEmulator } from '../lib/opencti-emulator/index.js';
 import { envFor, killAll, startSyncProcess, syncBundle, type SyncProc, waitFor } from './helpers/sync-process.js';
 
 jest.setTimeout(60_000);

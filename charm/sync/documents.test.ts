@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSchema, isObjectType, parse, validate, type GraphQLSchema } from 'graphql';
-import { PROFILES } from '../../lib/testing/opencti/platform/profiles.js';
-import { platformSdl } from '../../lib/testing/opencti/platform/schema.js';
+import { PROFILES } from '../../lib/opencti-emulator/platform/profiles.js';
+import { platformSdl } from '../../lib/opencti-emulator/platform/schema.js';
 import { BUNDLE_PUSH_WORK, DOCUMENTS } from './documents.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LocalError, LocalPlatform } from './local.js';
-import { startOpenctiEmulator, type OpenctiEmulator } from '../../lib/testing/opencti/index.js';
+import { startOpenctiEmulator, type OpenctiEmulator } from '../../lib/opencti-emulator/index.js';
 
 const CONNECTOR = 'b7c1b0a2-5f5e-4d8e-9a55-0c2d5b1e7f01';
 const TOKEN_LEAK = /local-token/;

@@ -5,13 +5,13 @@
  * main.ts prints itself. Server answers can echo a token (an error message quoting the request),
  * so hiding the token where we build messages is not enough: it is hidden where they are output.
  *
- * The algorithm is the charm framework's (lib/framework/redact.ts), so the charm and its workload
+ * The algorithm is the charm framework's (packages/ops/src/redact.ts), so the charm and its workload
  * hide the same forms of a value.
  */
-import { Redactor } from '../../lib/framework/redact.js';
+import { Redactor } from '@juju-ts/ops';
 import type { SyncConfig } from './config.js';
 
-export { Redactor, REDACTED, redactUrlUserinfo } from '../../lib/framework/redact.js';
+export { Redactor, REDACTED, redactUrlUserinfo } from '@juju-ts/ops';
 
 /** The environment variables whose values are secrets. */
 export const SECRET_VARIABLES = ['OPENCTI_TOKEN', 'REMOTE_OPENCTI_TOKEN'] as const;

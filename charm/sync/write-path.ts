@@ -1,7 +1,7 @@
 /**
  * How this synchronizer writes to a given local platform version: which message carries each kind
  * of event, how a step is confirmed, and what the version lacks (opencti-ingestion.md; the version
- * boundaries are those of the platform's and the worker's code, cited in lib/testing/opencti/platform).
+ * boundaries are those of the platform's and the worker's code, cited in lib/opencti-emulator/platform).
  *
  * The default (`amqp`) is the platform's own synchronizer's way: messages on the connector's push
  * queue, applied by the platform's workers with the headers their fields carry. `api`

@@ -1,6 +1,6 @@
 // In-process charm tests with the simulator: given a State, when an event runs, then the output
 // State shows what the charm did. (Included verbatim in docs/simulation.md.)
-import { Context, on } from '../../lib/testing/index.js';
+import { Context, on } from '@juju-ts/ops-testing';
 import TinyCharm from './src/charm.js';
 import fs from 'node:fs';
 

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { syncStatusSchema, type SyncStatus } from '../../charm/sync/status.js';
-import { startOpenctiEmulator, type OpenctiEmulator, type OpenctiEmulatorOptions } from '../../lib/testing/opencti/index.js';
-import { freePort } from '../../lib/testing/ports.js';
+import { startOpenctiEmulator, type OpenctiEmulator, type OpenctiEmulatorOptions } from '../../lib/opencti-emulator/index.js';
+import { freePort } from '@juju-ts/ops-testing';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let bundled: Promise<string> | undefined;

@@ -7,7 +7,7 @@
  * derived variables, validateConfig() for rules beyond the option types, checks() and
  * workloadStatus() for the workload's health, booleanStyle if the connector reads True/False.
  */
-import { OpenctiConnectorCharm } from '../../../lib/opencti-connector/index.js';
+import { OpenctiConnectorCharm } from '@juju-ts/opencti-connector';
 
 export default class OpenctiAcmeFeedConnectorCharm extends OpenctiConnectorCharm {
   readonly connectorType = 'EXTERNAL_IMPORT';

@@ -1,11 +1,11 @@
 /**
- * opencti-acme-feed-connector in the in-process simulator (lib/testing, docs/simulation.md):
+ * opencti-acme-feed-connector in the in-process simulator (@juju-ts/ops-testing):
  * with its config, the opencti-connector relation and OpenCTI's token secret the charm is active
  * and runs the connector with the expected environment. Made by the scaffolder; grow it with the
  * charm.
  */
 import fs from 'node:fs';
-import { Context, on, type State, type StateInput } from '../../../lib/testing/index.js';
+import { Context, on, type State, type StateInput } from '@juju-ts/ops-testing';
 import Charm from '../src/charm.js';
 
 const NAME = 'opencti-acme-feed-connector';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { ActiveStatus, BlockedStatus, CharmBase, SecretNotFoundError, WaitingStatus, type ActionEvent, type Framework, type RelationBrokenEvent } from '../../../lib/framework/index.js';
-import { OpenctiConnectorRequirer } from '../../../interfaces/opencti-connector/index.js';
+import { ActiveStatus, BlockedStatus, CharmBase, SecretNotFoundError, WaitingStatus, type ActionEvent, type Framework, type RelationBrokenEvent } from '@juju-ts/ops';
+import { OpenctiConnectorRequirer } from '@juju-ts/opencti-connector/interface';
 
 /** The OpenCTI side of opencti-connector, reduced to what the relation needs. */
 export default class OpenctiLiteCharm extends CharmBase {

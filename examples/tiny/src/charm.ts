@@ -1,4 +1,4 @@
-import { ActiveStatus, BlockedStatus, CharmBase, type Framework } from '../../../lib/framework/index.js';
+import { ActiveStatus, BlockedStatus, CharmBase, type Framework } from '@juju-ts/ops';
 
 /** Greets in its status on config-changed; counts greetings in stored state. */
 export default class TinyCharm extends CharmBase {

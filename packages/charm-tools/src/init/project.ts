@@ -1,0 +1,99 @@
+/**
+ * The files that make a folder a TypeScript charm project of its own, depending on the framework
+ * packages by name: package.json (scripts to build, test, simulate and pack), tsconfig.json,
+ * jest.config.js and .gitignore. Shared by the plain-charm starter (`juju-ts-init`) and the OpenCTI
+ * connector scaffolder, so every generated charm builds, tests and packs the same way.
+ */
+import { createRequire } from 'node:module';
+
+/** This package's version: the framework packages are released together, at one version. */
+export const FRAMEWORK_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+/**
+ * The test and type-check tools a charm project pins: the versions this project itself is tested
+ * with (a test checks they match its package.json). TypeScript stays on 5.9 for ts-jest 29.
+ */
+export const DEV_TOOL_VERSIONS = {
+  '@types/jest': '29.5.14',
+  '@types/node': '20.19.43',
+  jest: '29.7.0',
+  'ts-jest': '29.4.15',
+  typescript: '5.9.3',
+} as const;
+
+export interface ProjectInput {
+  /** The charm's name (charmcraft.yaml `name`), also the npm package name. */
+  name: string;
+  description: string;
+  /** Framework packages the charm imports at run time, besides @juju-ts/ops. */
+  packages?: string[];
+}
+
+function sorted(o: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export function renderPackageJson(input: ProjectInput): string {
+  const runtime = ['@juju-ts/ops', ...(input.packages ?? [])];
+  const pkg = {
+    name: input.name,
+    version: '0.1.0',
+    private: true,
+    description: input.description,
+    type: 'module',
+    scripts: {
+      build: 'juju-ts-build --project . --out build/charm',
+      test: 'node --experimental-vm-modules --disable-warning=ExperimentalWarning node_modules/jest/bin/jest.js',
+      typecheck: 'tsc -p tsconfig.json',
+      sim: 'juju-ts-sim',
+      pack: 'juju-ts-pack --project .',
+    },
+    dependencies: sorted(Object.fromEntries(runtime.map((p) => [p, FRAMEWORK_VERSION]))),
+    devDependencies: sorted({ '@juju-ts/charm-tools': FRAMEWORK_VERSION, '@juju-ts/ops-testing': FRAMEWORK_VERSION, ...DEV_TOOL_VERSIONS }),
+  };
+  return `${JSON.stringify(pkg, null, 2)}\n`;
+}
+
+export const TSCONFIG = `{
+  // Type-checking only (npm run typecheck): juju-ts-build bundles the charm with esbuild, and
+  // ts-jest transpiles the tests.
+  "compilerOptions": {
+    "target": "ES2022",
+    "module": "NodeNext",
+    "moduleResolution": "NodeNext",
+    "lib": ["ES2023"],
+    "types": ["node", "jest"],
+    "strict": true,
+    "noUncheckedIndexedAccess": true,
+    "isolatedModules": true,
+    "verbatimModuleSyntax": true,
+    "skipLibCheck": true,
+    "noEmit": true
+  },
+  "include": ["src", "tests"]
+}
+`;
+
+export const JEST_CONFIG = `// Jest in native ESM mode (npm test passes --experimental-vm-modules): the framework packages are
+// ES modules. ts-jest transpiles each test file on its own.
+/** @type {import('jest').Config} */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\\\.{1,2}/.*)\\\\.js$': '$1' },
+  transform: {
+    '^.+\\\\.ts$': ['ts-jest', { useESM: true, tsconfig: { isolatedModules: true, verbatimModuleSyntax: false } }],
+  },
+  testMatch: ['<rootDir>/tests/**/*.test.ts'],
+};
+`;
+
+export const GITIGNORE = `node_modules/
+build/
+*.charm
+`;
+
+/** package.json, tsconfig.json, jest.config.js and .gitignore, by path. */
+export function renderProjectFiles(input: ProjectInput): Record<string, string> {
+  return { 'package.json': renderPackageJson(input), 'tsconfig.json': TSCONFIG, 'jest.config.js': JEST_CONFIG, '.gitignore': GITIGNORE };
+}

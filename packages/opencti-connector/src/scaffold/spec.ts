@@ -1,0 +1,188 @@
+/**
+ * What the scaffolder is asked for (the CLI's flags), checked all at once, and the connector it
+ * describes: names, type, options, upstream source and where it goes. Nothing here writes.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { CONNECTOR_TYPES, type ConnectorType } from '../interface/schema.js';
+import { ScaffoldError } from '@juju-ts/charm-tools';
+import { optionsFromRows, type ConfigOption } from './options.js';
+import { readConfigTables } from './readme.js';
+
+/** The OpenCTI connectors release a new rock builds unless told otherwise. */
+export const DEFAULT_UPSTREAM_VERSION = '6.9.24';
+export const UPSTREAM_REPO = 'https://github.com/OpenCTI-Platform/connectors.git';
+
+const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/** The CLI's flags, as given. */
+export const ScaffoldInputSchema = z.object({
+  name: z.string(),
+  type: z.string(),
+  displayName: z.string().optional(),
+  /** Target directory, relative to `cwd` (default: connectors/<name>). */
+  dir: z.string().optional(),
+  /** A connector README whose configuration tables become config options. */
+  fromReadme: z.string().optional(),
+  /** The connector's folder in OpenCTI-Platform/connectors (default: <type folder>/<name>). */
+  upstreamPath: z.string().optional(),
+  /** The OpenCTI connectors release (git tag) the rock builds. */
+  upstreamVersion: z.string().optional(),
+  force: z.boolean().optional(),
+});
+export type ScaffoldInput = z.input<typeof ScaffoldInputSchema>;
+
+/** Everything the templates need. */
+export interface ConnectorSpec {
+  /** kebab case, e.g. `acme-feed`. */
+  name: string;
+  /** `opencti-<name>-connector`: charm, container and (with `-image`) resource name. */
+  charmName: string;
+  /** `Opencti<Name>ConnectorCharm`. */
+  className: string;
+  type: ConnectorType;
+  displayName: string;
+  options: Record<string, ConfigOption>;
+  upstream: { repo: string; version: string; path: string; installDir: string };
+  /** Where the charm goes (absolute). */
+  target: string;
+  /** The file name of the README the options came from. */
+  readme?: string;
+}
+
+export interface ResolvedSpec {
+  spec: ConnectorSpec;
+  /** Not fatal; the CLI prints them. */
+  warnings: string[];
+  /** The target exists (and --force was given). */
+  exists: boolean;
+}
+
+/** `acme-feed` → `AcmeFeed`. */
+export function kebabToPascal(name: string): string {
+  return name
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
+}
+
+/** `acme-feed` → `Acme Feed`. */
+export function displayNameOf(name: string): string {
+  return name
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(' ');
+}
+
+/** The folder of each connector type in OpenCTI-Platform/connectors. */
+export function upstreamFolder(type: ConnectorType): string {
+  return type.toLowerCase().replace(/_/g, '-');
+}
+
+/**
+ * Check every input and work out the connector. Throws ScaffoldError listing every problem:
+ * the name, the type, the display name, the README, the upstream path and version, the target.
+ */
+export function resolveSpec(raw: ScaffoldInput, opts: { cwd?: string } = {}): ResolvedSpec {
+  const input = ScaffoldInputSchema.parse(raw);
+  const cwd = opts.cwd ?? process.cwd();
+  const problems: string[] = [];
+  const warnings: string[] = [];
+
+  const name = input.name;
+  if (!KEBAB.test(name)) {
+    problems.push(`name "${name}" is not kebab case: use lower-case letters, digits and single hyphens, starting with a letter (e.g. acme-feed)`);
+  } else if (name.startsWith('opencti-') || name.endsWith('-connector')) {
+    warnings.push(`the charm will be called opencti-${name}-connector: the name need not repeat "opencti" or "connector"`);
+  }
+
+  const typeText = input.type.toUpperCase().replace(/-/g, '_');
+  const type = (CONNECTOR_TYPES as readonly string[]).includes(typeText) ? (typeText as ConnectorType) : undefined;
+  if (!type) problems.push(`unknown connector type "${input.type}": use one of ${CONNECTOR_TYPES.join(', ')}`);
+
+  const displayName = input.displayName?.trim() || displayNameOf(name);
+  if (/[\r\n]|\*\//.test(displayName)) problems.push(`display name ${JSON.stringify(input.displayName)} must be one line (and not contain "*/")`);
+
+  const version = input.upstreamVersion ?? DEFAULT_UPSTREAM_VERSION;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(version)) problems.push(`upstream version "${version}" is not a git tag name (e.g. ${DEFAULT_UPSTREAM_VERSION})`);
+  const upstreamPath = input.upstreamPath ?? (type ? `${upstreamFolder(type)}/${name}` : '');
+  const badPath = !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(upstreamPath) || upstreamPath.split('/').some((p) => p === '..' || p === '.');
+  if (type && badPath && (input.upstreamPath !== undefined || KEBAB.test(name))) {
+    problems.push(`upstream path "${upstreamPath}" must be a relative folder in the connectors repository (e.g. external-import/${name})`);
+  }
+
+  let options: Record<string, ConfigOption> = optionsFromRows([]);
+  if (input.fromReadme !== undefined) {
+    const file = path.resolve(cwd, input.fromReadme);
+    let text: string | undefined;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      problems.push(`cannot read the README ${input.fromReadme}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    if (text !== undefined) {
+      try {
+        const config = readConfigTables(text, input.fromReadme);
+        warnings.push(...config.warnings);
+        options = optionsFromRows(config.rows);
+      } catch (e) {
+        if (!(e instanceof ScaffoldError)) throw e;
+        problems.push(...e.problems);
+      }
+    }
+  }
+
+  const target = path.resolve(cwd, input.dir ?? path.join('connectors', name));
+  let exists = false;
+  // Without --dir the target comes from the name: only look at it when the name is valid.
+  if (input.dir !== undefined || KEBAB.test(name)) {
+    try {
+      const st = fs.statSync(target);
+      exists = true;
+      if (!st.isDirectory()) problems.push(`target ${shown(target, cwd)} exists and is not a directory`);
+      else if (otherProject(target, `opencti-${name}-connector`)) {
+        problems.push(`target ${shown(target, cwd)} holds another project (${otherProject(target, `opencti-${name}-connector`)}): give the charm a directory of its own, e.g. connectors/${KEBAB.test(name) ? name : '<name>'}`);
+      } else if (!input.force) problems.push(`target ${shown(target, cwd)} already exists; pass --force to replace the files the scaffolder writes there (other files are kept)`);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`cannot use target ${shown(target, cwd)}: ${(e as Error).message}`);
+    }
+  }
+  if (problems.length) throw new ScaffoldError(problems);
+  const installDir = `opencti-connector-${path.posix.basename(upstreamPath)}`;
+  return {
+    spec: {
+      name,
+      charmName: `opencti-${name}-connector`,
+      className: `Opencti${kebabToPascal(name)}ConnectorCharm`,
+      type: type!,
+      displayName,
+      options,
+      upstream: { repo: UPSTREAM_REPO, version, path: upstreamPath, installDir },
+      target,
+      ...(input.fromReadme !== undefined ? { readme: path.basename(input.fromReadme) } : {}),
+    },
+    warnings,
+    exists,
+  };
+}
+
+/**
+ * The package.json name of a project in `dir` that is not this charm, if any: the scaffolder
+ * writes package.json, README.md and the like, so even --force must not replace another
+ * project's (a checkout's root, say).
+ */
+function otherProject(dir: string, charmName: string): string | undefined {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown };
+    return pkg.name === charmName ? undefined : `package.json "${String(pkg.name)}"`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A path as the user would write it: relative to cwd when inside it. */
+export function shown(p: string, cwd: string): string {
+  const rel = path.relative(cwd, p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}

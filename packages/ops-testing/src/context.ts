@@ -1,0 +1,207 @@
+/**
+ * In-process simulation, Scenario-style: `new Context(MyCharm, { meta })` then
+ * `await ctx.run(on.configChanged(), state)` returns the State after the hook.
+ *
+ * The charm runs through the framework's real entry (`dispatch`), its hook tools are answered by
+ * the fake Juju agent with the exact argv the production backend builds, and framework state goes
+ * through memory storage seeded from `state.deferred` / `state.storedStates`. Nothing of ours is
+ * mocked: the output State is what the charm wrote.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { CharmClass } from '@juju-ts/ops';
+import { AbortDispatch } from '@juju-ts/ops';
+import { dispatch, type DispatchResult } from '@juju-ts/ops';
+import { CharmMeta } from '@juju-ts/ops';
+import { MemoryStorage, emptyStoredData, type StoredData } from '@juju-ts/ops';
+import { agentRunner, UnitAgent, type JujuLogRecord, type ToolCall } from './juju/agent.js';
+import { ContainerSet } from './containers.js';
+import { hookEnvironment, type SimEvent } from './events.js';
+import { parseState, type State, type StateInput } from './state.js';
+
+export interface ContextOptions {
+  /** charmcraft.yaml as text, as a parsed object, or a CharmMeta. */
+  meta: string | Record<string, unknown> | CharmMeta;
+  /** Application name (default: the charm name). */
+  appName?: string;
+  unitId?: number;
+  /** JUJU_VERSION (default 3.6.14, Scenario's default). */
+  jujuVersion?: string;
+  /** JUJU_CHARM_DIR (default: the OS temp dir; only legacy hooks and file storage would use it). */
+  charmDir?: string;
+  /** Extra environment for every run. */
+  env?: Record<string, string>;
+  /** Pebble: `fake` (default: services do not really run) or `run` (they do; see docs/pebble.md). */
+  containers?: { mode?: 'fake' | 'run'; pathMap?: Record<string, string> };
+}
+
+/** The charm raised; `cause` is the original error and `state` what Juju would keep. */
+export class UncaughtCharmError extends Error {
+  override name = 'UncaughtCharmError';
+  constructor(
+    override readonly cause: unknown,
+    readonly state: State,
+    readonly event: string,
+  ) {
+    super(`charm raised during ${event}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/** The action called `event.fail()`. */
+export class ActionFailed extends Error {
+  override name = 'ActionFailed';
+  constructor(
+    message: string,
+    readonly state: State,
+  ) {
+    super(message);
+  }
+}
+
+/** Everything observable about the last run besides the State. */
+export interface RunRecord {
+  event: SimEvent;
+  exitCode: number;
+  logs: JujuLogRecord[];
+  toolCalls: ToolCall[];
+  unitStatusHistory: State['unitStatus'][];
+  appStatusHistory: State['appStatus'][];
+  actionResults: Record<string, string>;
+  actionLogs: string[];
+  removedSecretRevisions: { id: string; revision: number | 'all' }[];
+  dispatch: DispatchResult;
+}
+
+export class Context {
+  readonly meta: CharmMeta;
+  readonly appName: string;
+  readonly unitId: number;
+  /** Details of the most recent run. */
+  last: RunRecord | null = null;
+
+  constructor(
+    readonly charmClass: CharmClass,
+    readonly options: ContextOptions,
+  ) {
+    const m = options.meta;
+    this.meta = m instanceof CharmMeta ? m : CharmMeta.fromCharmcraft((typeof m === 'string' ? parseYaml(m) : m) ?? {});
+    this.appName = options.appName ?? this.meta.name;
+    this.unitId = options.unitId ?? 0;
+  }
+
+  get unitName(): string {
+    return `${this.appName}/${this.unitId}`;
+  }
+
+  /** Run one event against a state; resolves to the state after the hook. */
+  async run(event: SimEvent, input: StateInput | State = {}): Promise<State> {
+    const state = parseState(input);
+    this.checkConsistency(event, state);
+    const agent = new UnitAgent(state, {
+      unitName: this.unitName,
+      meta: this.meta,
+      charmDir: this.options.charmDir ?? os.tmpdir(),
+      hook: event.name,
+      relationId: event.relationId,
+      remoteUnit: event.remoteUnit,
+      remoteApp: event.remoteApp,
+      action: event.action ? { name: event.action.name, params: event.action.params } : undefined,
+    });
+    const storage = new MemoryStorage(toStoredData(state));
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ctx-'));
+    const containers = await ContainerSet.start(state.containers, { dir: path.join(tmp, 'c'), ...this.options.containers });
+    const env = {
+      ...hookEnvironment(event, {
+        unitName: this.unitName,
+        modelName: state.model.name,
+        modelUuid: state.model.uuid,
+        charmDir: this.options.charmDir ?? os.tmpdir(),
+        jujuVersion: this.options.jujuVersion ?? '3.6.14',
+        proxy: state.proxy,
+      }),
+      CHARM_CONTAINERS_DIR: containers.dir,
+      ...this.options.env,
+    };
+    let result: DispatchResult;
+    let containerStates: State['containers'];
+    try {
+      result = await dispatch(this.charmClass, {
+        env,
+        argv1: '',
+        runner: agentRunner(agent),
+        storage,
+        meta: this.meta,
+        quiet: true,
+      });
+      containerStates = containers.snapshot();
+    } finally {
+      await containers.stop();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    const out = agent.finish(result.exitCode === 0);
+    // Pebble is not transactional: what the charm did to its containers stays, success or not.
+    out.containers = containerStates;
+    const committed = result.exitCode === 0 && !(result.error instanceof AbortDispatch);
+    Object.assign(out, fromStoredData(committed ? storage.data : toStoredData(state)));
+    this.last = {
+      event,
+      exitCode: result.exitCode,
+      logs: agent.logs,
+      toolCalls: agent.calls,
+      unitStatusHistory: agent.statusHistory.unit,
+      appStatusHistory: agent.statusHistory.app,
+      actionResults: agent.action.results,
+      actionLogs: agent.action.logs,
+      removedSecretRevisions: agent.removedSecretRevisions,
+      dispatch: result,
+    };
+    if (result.exitCode !== 0 && !(result.error instanceof AbortDispatch)) {
+      throw new UncaughtCharmError(result.error, out, event.name);
+    }
+    if (agent.action.failure !== undefined) throw new ActionFailed(agent.action.failure, out);
+    return out;
+  }
+
+  /** Catch states Juju could never produce, before they confuse a test (Scenario's consistency check). */
+  private checkConsistency(event: SimEvent, state: State): void {
+    const problems: string[] = [];
+    const ids = new Set<number>();
+    for (const r of state.relations) {
+      if (ids.has(r.id)) problems.push(`relation id ${r.id} is used twice`);
+      ids.add(r.id);
+      if (!this.meta.relations.has(r.endpoint)) problems.push(`relation ${r.id}: charm declares no endpoint "${r.endpoint}"`);
+    }
+    if (event.relationId !== undefined && !ids.has(event.relationId)) {
+      problems.push(`event ${event.name} is for relation ${event.relationId}, which is not in the state`);
+    }
+    for (const c of state.containers) {
+      if (!this.meta.containers.includes(c.name)) problems.push(`container "${c.name}" is not declared by the charm`);
+    }
+    for (const k of Object.keys(state.config)) {
+      if (!this.meta.config.has(k)) problems.push(`config option "${k}" is not declared by the charm`);
+    }
+    if (event.action && !this.meta.actions.has(event.action.name)) problems.push(`the charm declares no action "${event.action.name}"`);
+    if (problems.length) throw new Error(`inconsistent scenario:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+function toStoredData(state: State): StoredData {
+  const data = emptyStoredData();
+  for (const d of state.deferred) {
+    data.notices.push({ eventPath: d.eventPath, observerPath: d.observerPath, methodName: d.methodName });
+    data.snapshots[d.eventPath] = d.snapshot;
+    const n = Number(/\[(\d+)\]$/.exec(d.eventPath)?.[1] ?? 0);
+    data.eventCount = Math.max(data.eventCount, n);
+  }
+  data.stored = structuredClone(state.storedStates);
+  return data;
+}
+
+function fromStoredData(data: StoredData): Pick<State, 'deferred' | 'storedStates'> {
+  return {
+    deferred: data.notices.map((n) => ({ ...n, snapshot: (data.snapshots[n.eventPath] ?? {}) as Record<string, unknown> })),
+    storedStates: structuredClone(data.stored) as State['storedStates'],
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * Out-of-process simulation: run a built (or unpacked) charm's `dispatch` exactly as Juju does.
+ *
+ * - cwd is the unit's charm directory; the environment is Juju's (juju-hooks.md 7A) built from
+ *   scratch, so nothing of ours (OPERATOR_DISPATCH included) leaks in;
+ * - the hook tools on PATH are jujuc clients talking to a fake unit agent over a unix socket;
+ * - relation data, secrets, ports and controller state are applied only when the hook exits 0;
+ *   status and logs at once;
+ * - framework state lives in the unit directory's `.unit-state.json`, as in production, and is
+ *   reflected in the output State (`deferred`, `storedStates`).
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { CharmMeta } from '@juju-ts/ops';
+import { FileStorage } from '@juju-ts/ops';
+import { UnitAgent, type JujuLogRecord, type ToolCall } from './juju/agent.js';
+import { ContainerSet } from './containers.js';
+import { AgentServer, writeToolsDir } from './juju/server.js';
+import { hookEnvironment, type SimEvent } from './events.js';
+import { parseState, type State, type StateInput } from './state.js';
+
+export interface RunCharmOptions {
+  /** The charm tree Juju would unpack: dispatch, metadata.yaml, the bundle... */
+  charmDir: string;
+  /** The unit's own copy (kept between hooks by the model simulator). Default: a temporary one. */
+  unitDir?: string;
+  event: SimEvent;
+  state?: StateInput | State;
+  /** Default: the charm name. */
+  appName?: string;
+  unitId?: number;
+  jujuVersion?: string;
+  /** Kill the hook after this long (default 120 s, Juju has no limit but a stuck hook is a bug). */
+  timeoutMs?: number;
+  /** Extra environment. */
+  env?: Record<string, string>;
+  /**
+   * Pebble: by default one fake-mode emulator per container of the State for this hook only. Pass
+   * `containersDir` when the caller runs the emulators itself (they outlive hooks in a model).
+   */
+  containers?: { containersDir?: string; mode?: 'fake' | 'run'; pathMap?: Record<string, string> };
+}
+
+export interface RunCharmResult {
+  state: State;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  logs: JujuLogRecord[];
+  toolCalls: ToolCall[];
+  durationMs: number;
+  unitStatusHistory: State['unitStatus'][];
+  actionResults: Record<string, string>;
+  actionFailure?: string;
+}
+
+let toolsDir: Promise<string> | undefined;
+
+/** Give a unit its own charm directory: links to the charm's files, plus its own state file. */
+export function prepareUnitDir(charmDir: string, unitDir: string): void {
+  fs.mkdirSync(unitDir, { recursive: true });
+  for (const entry of fs.readdirSync(charmDir)) {
+    if (entry === FileStorage.FILENAME) continue;
+    const link = path.join(unitDir, entry);
+    if (!fs.existsSync(link)) fs.symlinkSync(path.resolve(charmDir, entry), link);
+  }
+}
+
+export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult> {
+  const state = parseState(options.state ?? {});
+  const meta = await CharmMeta.load(options.charmDir);
+  const appName = options.appName ?? meta.name;
+  const unitName = `${appName}/${options.unitId ?? 0}`;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hook-'));
+  const unitDir = path.resolve(options.unitDir ?? path.join(tmp, 'charm'));
+  prepareUnitDir(options.charmDir, unitDir);
+  writeStateFile(unitDir, state);
+
+  const agent = new UnitAgent(state, {
+    unitName,
+    meta,
+    charmDir: unitDir,
+    hook: options.event.name,
+    relationId: options.event.relationId,
+    remoteUnit: options.event.remoteUnit,
+    remoteApp: options.event.remoteApp,
+    action: options.event.action ? { name: options.event.action.name, params: options.event.action.params } : undefined,
+  });
+  const external = options.containers?.containersDir;
+  const containers = external
+    ? undefined
+    : await ContainerSet.start(state.containers, { dir: path.join(tmp, 'c'), mode: options.containers?.mode, pathMap: options.containers?.pathMap });
+  const contextId = `${unitName}-${randomUUID()}`;
+  const server = await AgentServer.start(path.join(tmp, 'agent.sock'), (id) => (id === contextId ? agent : undefined));
+  toolsDir ??= writeToolsDir(path.join(os.tmpdir(), `charm-sim-tools-${process.getuid?.() ?? 0}`)).then((t) => t.dir);
+  const tools = await toolsDir;
+
+  const env: Record<string, string> = {
+    PATH: `${tools}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+    HOME: process.env.HOME ?? '/root',
+    LANG: process.env.LANG ?? 'C.UTF-8',
+    ...hookEnvironment(options.event, {
+      unitName,
+      modelName: state.model.name,
+      modelUuid: state.model.uuid,
+      charmDir: unitDir,
+      jujuVersion: options.jujuVersion ?? '3.6.14',
+      proxy: state.proxy,
+    }),
+    JUJU_AGENT_SOCKET_ADDRESS: server.socketPath,
+    JUJU_AGENT_SOCKET_NETWORK: 'unix',
+    JUJU_CONTEXT_ID: contextId,
+    CHARM_CONTAINERS_DIR: external ?? containers!.dir,
+    ...options.env,
+  };
+  const started = performance.now();
+  try {
+    const r = await execa(path.join(unitDir, 'dispatch'), [], {
+      cwd: unitDir,
+      env,
+      extendEnv: false,
+      reject: false,
+      timeout: options.timeoutMs ?? 120_000,
+      stdin: 'ignore',
+    });
+    const exitCode = r.exitCode ?? (r.timedOut ? 124 : 1);
+    const out = agent.finish(exitCode === 0);
+    Object.assign(out, readStateFile(unitDir));
+    if (containers) out.containers = containers.snapshot();
+    return {
+      state: out,
+      exitCode,
+      stdout: String(r.stdout ?? ''),
+      stderr: String(r.stderr ?? '') + (r.timedOut ? `\nhook timed out after ${options.timeoutMs ?? 120_000} ms` : ''),
+      logs: agent.logs,
+      toolCalls: agent.calls,
+      durationMs: performance.now() - started,
+      unitStatusHistory: agent.statusHistory.unit,
+      actionResults: agent.action.results,
+      actionFailure: agent.action.failure,
+    };
+  } finally {
+    await containers?.stop();
+    await server.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Write the unit's framework state file from a State (deferred events and stored state). */
+export function writeStateFile(unitDir: string, state: Pick<State, 'deferred' | 'storedStates'>): void {
+  const file = path.join(unitDir, FileStorage.FILENAME);
+  let eventCount = 0;
+  for (const d of state.deferred) eventCount = Math.max(eventCount, Number(/\[(\d+)\]$/.exec(d.eventPath)?.[1] ?? 0));
+  const doc = {
+    version: 1,
+    eventCount,
+    notices: state.deferred.map(({ eventPath, observerPath, methodName }) => ({ eventPath, observerPath, methodName })),
+    snapshots: Object.fromEntries(state.deferred.map((d) => [d.eventPath, d.snapshot])),
+    stored: state.storedStates,
+  };
+  fs.writeFileSync(file, JSON.stringify(doc), { mode: 0o600 });
+}
+
+/** Read deferred events and stored state back from the unit's state file. */
+export function readStateFile(unitDir: string): Pick<State, 'deferred' | 'storedStates'> {
+  const file = path.join(unitDir, FileStorage.FILENAME);
+  if (!fs.existsSync(file)) return { deferred: [], storedStates: {} };
+  const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    notices: { eventPath: string; observerPath: string; methodName: string }[];
+    snapshots: Record<string, Record<string, unknown>>;
+    stored: State['storedStates'];
+  };
+  return {
+    deferred: doc.notices.map((n) => ({ ...n, snapshot: doc.snapshots[n.eventPath] ?? {} })),
+    storedStates: doc.stored,
+  };
+}
