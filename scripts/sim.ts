@@ -11,10 +11,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { CharmMeta } from '../lib/framework/meta.js';
 import { runCharm } from '../lib/testing/dispatch.js';
 import { charmDirectory } from '../lib/testing/model.js';
 import { loadScenario, runScenario } from '../lib/testing/scenario.js';
-import { parseState } from '../lib/testing/state.js';
+import { assertConsistent, InconsistentStateError, parseState } from '../lib/testing/state.js';
 import { parseEventSpec, summarizeRun } from '../lib/testing/summary.js';
 
 const USAGE = `usage:
@@ -31,13 +32,31 @@ const USAGE = `usage:
   npm run sim -- scenario <file.yaml>            run a model scenario (deploy, integrate, config, ...)`;
 
 class UsageError extends Error {}
+/** Input Juju could never run (the usage was fine): one line per problem, no usage text. */
+class InputError extends Error {}
 
-async function charmDir(spec: string): Promise<{ dir: string; cleanup: () => void }> {
+/**
+ * The charm's metadata now, and its runnable directory on demand: a project is built only once the
+ * event and state have been checked against its metadata.
+ */
+async function openCharm(spec: string): Promise<{ meta: CharmMeta; dir: () => Promise<string>; cleanup: () => void }> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-charm-'));
+  const cleanup = () => fs.rmSync(work, { recursive: true, force: true });
   try {
-    return { dir: await charmDirectory(spec, work), cleanup: () => fs.rmSync(work, { recursive: true, force: true }) };
+    const p = path.resolve(spec);
+    const isProject = fs.existsSync(path.join(p, 'charmcraft.yaml')) && !fs.existsSync(path.join(p, 'dispatch'));
+    const ready = isProject ? undefined : await charmDirectory(spec, work);
+    const meta = await CharmMeta.load(ready ?? p);
+    const dir = async () => {
+      try {
+        return ready ?? (await charmDirectory(spec, work));
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    };
+    return { meta, dir, cleanup };
   } catch (e) {
-    fs.rmSync(work, { recursive: true, force: true });
+    cleanup();
     throw new UsageError((e as Error).message);
   }
 }
@@ -79,17 +98,19 @@ async function run(argv: string[]): Promise<number> {
     const v = kv.slice(eq + 1);
     params[kv.slice(0, eq)] = /^(true|false|-?\d+(\.\d+)?)$/.test(v) ? JSON.parse(v) : v;
   }
-  let event;
-  try {
-    event = parseEventSpec(eventSpec, state, { remoteUnit: values['remote-unit'], params });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
   const unitId = values['unit-id'] === undefined ? 0 : Number(values['unit-id']);
   if (!Number.isInteger(unitId) || unitId < 0) throw new UsageError(`--unit-id must be a whole number, got ${values['unit-id']}`);
-  const { dir, cleanup } = await charmDir(charm);
+  const { meta, dir, cleanup } = await openCharm(charm);
   try {
-    const r = await runCharm({ charmDir: dir, event, state, appName: values.app, unitId });
+    let event;
+    try {
+      event = parseEventSpec(eventSpec, state, { remoteUnit: values['remote-unit'], params, meta });
+      assertConsistent(meta, state, event);
+    } catch (e) {
+      if (e instanceof InconsistentStateError) throw new InputError(e.problems.join('\n'));
+      throw new UsageError((e as Error).message);
+    }
+    const r = await runCharm({ charmDir: await dir(), event, state, appName: values.app, unitId });
     for (const line of summarizeRun({ before: state, after: r.state, event, exitCode: r.exitCode, logs: r.logs, stderr: r.stderr, durationMs: r.durationMs })) console.log(line);
     if (event.action) {
       if (Object.keys(r.actionResults).length) console.log(`  action results: ${JSON.stringify(r.actionResults)}`);
@@ -140,6 +161,10 @@ async function main(): Promise<number> {
     }
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {
+    if (e instanceof InputError) {
+      for (const line of e.message.split('\n')) console.error(`error: ${line}`);
+      return 2;
+    }
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`error: ${(e as Error).message}\n\n${USAGE}`);
       return 2;

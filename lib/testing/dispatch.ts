@@ -20,7 +20,7 @@ import { UnitAgent, type JujuLogRecord, type ToolCall } from './juju/agent.js';
 import { ContainerSet } from './containers.js';
 import { AgentServer, writeToolsDir } from './juju/server.js';
 import { hookEnvironment, type SimEvent } from './events.js';
-import { parseState, type State, type StateInput } from './state.js';
+import { assertConsistent, parseState, type State, type StateInput } from './state.js';
 
 export interface RunCharmOptions {
   /** The charm tree Juju would unpack: dispatch, metadata.yaml, the bundle... */
@@ -37,6 +37,8 @@ export interface RunCharmOptions {
   timeoutMs?: number;
   /** Extra environment. */
   env?: Record<string, string>;
+  /** Run even a state or event Juju could never produce (only to test a charm's defences; see Context.run). */
+  skipConsistencyChecks?: boolean;
   /**
    * Pebble: by default one fake-mode emulator per container of the State for this hook only. Pass
    * `containersDir` when the caller runs the emulators itself (they outlive hooks in a model).
@@ -72,6 +74,8 @@ export function prepareUnitDir(charmDir: string, unitDir: string): void {
 export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult> {
   const state = parseState(options.state ?? {});
   const meta = await CharmMeta.load(options.charmDir);
+  // The same refusal as the in-process Context: nothing runs for a state Juju could not produce.
+  if (!options.skipConsistencyChecks) assertConsistent(meta, state, options.event, { containersElsewhere: options.containers?.containersDir !== undefined });
   const appName = options.appName ?? meta.name;
   const unitName = `${appName}/${options.unitId ?? 0}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hook-'));
