@@ -103,20 +103,17 @@ export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult
   const tools = await toolsDir;
 
   const env: Record<string, string> = {
-    PATH: `${tools}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-    HOME: process.env.HOME ?? '/root',
-    LANG: process.env.LANG ?? 'C.UTF-8',
-    ...hookEnvironment(options.event, {
+    ...jujuHookEnvironment(options.event, {
       unitName,
       modelName: state.model.name,
       modelUuid: state.model.uuid,
       charmDir: unitDir,
       jujuVersion: options.jujuVersion ?? '3.6.14',
       proxy: state.proxy,
+      toolsDir: tools,
+      contextId,
+      agentSocket: server.socketPath,
     }),
-    JUJU_AGENT_SOCKET_ADDRESS: server.socketPath,
-    JUJU_AGENT_SOCKET_NETWORK: 'unix',
-    JUJU_CONTEXT_ID: contextId,
     CHARM_CONTAINERS_DIR: external ?? containers!.dir,
     ...options.env,
   };
@@ -151,6 +148,58 @@ export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult
     await server.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * The PATH Juju's agent has in a Kubernetes charm container: the base image's default (Ubuntu's,
+ * assumed: Juju passes on its own PATH, which comes from the image).
+ */
+const IMAGE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The hook process's whole environment, built from scratch as Juju's uniter builds it (HookVars in
+ * juju/juju worker/uniter/runner/context/context.go, ubuntuEnv in env.go; the runner sets the
+ * command's Env to exactly that list, runner.go): nothing of the caller's environment leaks in,
+ * not even PATH or HOME (Juju sets no HOME). PATH is the hook tools, then the image's PATH.
+ *
+ * The one deliberate difference: the directory of the Node.js running the simulator comes right
+ * after the hook tools, so a charm whose dispatch falls back to `node` on PATH (no ./bin/node) runs
+ * with the same Node as the simulator. A real charm container has no Node unless the charm ships it.
+ */
+export function jujuHookEnvironment(
+  event: SimEvent,
+  opts: Parameters<typeof hookEnvironment>[1] & { toolsDir: string; contextId: string; agentSocket: string },
+): Record<string, string> {
+  const nodeDir = path.dirname(process.execPath);
+  const imagePath = IMAGE_PATH.split(':');
+  const env: Record<string, string> = {
+    // ubuntuEnv
+    APT_LISTCHANGES_FRONTEND: 'none',
+    DEBIAN_FRONTEND: 'noninteractive',
+    LANG: 'C.UTF-8',
+    TERM: 'tmux-256color',
+    PATH: [opts.toolsDir, ...(imagePath.includes(nodeDir) ? [] : [nodeDir]), ...imagePath].join(':'),
+    // HookVars: Juju exports these even when empty ("better to explicitly export them as empty").
+    CHARM_DIR: opts.charmDir,
+    JUJU_CONTEXT_ID: opts.contextId,
+    JUJU_AGENT_SOCKET_ADDRESS: opts.agentSocket,
+    JUJU_AGENT_SOCKET_NETWORK: 'unix',
+    JUJU_API_ADDRESSES: '',
+    JUJU_MACHINE_ID: '',
+    JUJU_PRINCIPAL_UNIT: '',
+    JUJU_AVAILABILITY_ZONE: '',
+    CLOUD_API_VERSION: '',
+    JUJU_CHARM_HTTP_PROXY: '',
+    JUJU_CHARM_HTTPS_PROXY: '',
+    JUJU_CHARM_FTP_PROXY: '',
+    JUJU_CHARM_NO_PROXY: '',
+    ...hookEnvironment(event, opts),
+  };
+  // A relation hook always has JUJU_REMOTE_UNIT, empty when no unit is concerned (created, broken,
+  // an application databag change); an action has its tag.
+  if (env.JUJU_RELATION !== undefined) env.JUJU_REMOTE_UNIT ??= '';
+  if (event.action) env.JUJU_ACTION_TAG = `action-${event.action.id}`;
+  return env;
 }
 
 /** Write the unit's framework state file from a State (deferred events and stored state). */
