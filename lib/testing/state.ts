@@ -49,7 +49,10 @@ export const secretSchema = z
     expire: z.string().optional(),
     rotate: z.enum(['never', 'hourly', 'daily', 'weekly', 'monthly', 'quarterly', 'yearly']).optional(),
     revisions: z.array(secretRevisionSchema).min(1),
-    /** The revision this unit reads without --refresh (consumers); defaults to the first. */
+    /**
+     * Consumers: the revision this unit reads without --refresh. Omitted: the unit never read the
+     * secret, so its first read gets (and starts tracking) the latest revision, as in Juju.
+     */
     trackedRevision: z.number().int().positive().optional(),
     /** Relation id → application or unit names the secret is granted to (owners only). */
     grants: z.record(z.string(), z.array(z.string())).default({}),
@@ -57,13 +60,16 @@ export const secretSchema = z
   .strict();
 export type SecretState = z.infer<typeof secretSchema>;
 
-/** `content` / `latestContent` shorthands become revisions 1 and 2. */
+/**
+ * `content` / `latestContent` shorthands become revisions 1 and 2; with `latestContent` the unit
+ * tracks revision 1 (Scenario's tracked_content) unless `trackedRevision` says otherwise.
+ */
 const secretInputSchema = z.preprocess((v) => {
   if (v && typeof v === 'object' && !('revisions' in v) && 'content' in v) {
     const { content, latestContent, ...rest } = v as Record<string, unknown>;
     const revisions = [{ revision: 1, content }];
     if (latestContent) revisions.push({ revision: 2, content: latestContent });
-    return { ...rest, revisions };
+    return { ...(latestContent && rest.owner == null ? { trackedRevision: 1 } : {}), ...rest, revisions };
   }
   return v;
 }, secretSchema);
