@@ -1,7 +1,7 @@
 /**
  * The simulator's command line: `npm run sim -- <command> ...` (see docs/simulation.md).
  *
- *   run <charm> <event> [--state FILE] [--out FILE] [--remote-unit U] [--param K=V]... [--app NAME] [--unit-id N]
+ *   run <charm> <event> [--state FILE] [--out FILE] [--remote-unit U] [--param K=V]... [--app NAME] [--unit-id N] [--root-dir DIR]
  *   scenario <file.yaml>
  *
  * Exit codes: 0 done, 1 the hook or scenario failed, 2 bad usage or input.
@@ -29,6 +29,9 @@ const USAGE = `usage:
       --param K=V         action parameter (repeatable)
       --app NAME          application name (default: the charm name)
       --unit-id N         unit number (default 0)
+      --root-dir DIR      Pebble sockets at DIR/charm/containers/<container>/pebble.socket (default /: Juju's
+                          own path, which ops charms read; another DIR needs no root, and the charm finds it
+                          through CHARM_CONTAINERS_DIR)
   npm run sim -- scenario <file.yaml>            run a model scenario (deploy, integrate, config, ...)`;
 
 class UsageError extends Error {}
@@ -70,6 +73,18 @@ function readStateFile(file: string | undefined): unknown {
   }
 }
 
+/** Juju's socket directory under `rootDir`, or a clear refusal where we may not create it. */
+function makeContainersDir(rootDir: string): void {
+  const dir = path.join(rootDir, 'charm', 'containers');
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new InputError(
+      `cannot create ${dir} for the Pebble sockets (${(e as NodeJS.ErrnoException).code}): run as root, or pass --root-dir DIR (then only a charm that reads CHARM_CONTAINERS_DIR finds Pebble)`,
+    );
+  }
+}
+
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -81,6 +96,7 @@ async function run(argv: string[]): Promise<number> {
       param: { type: 'string', multiple: true },
       app: { type: 'string' },
       'unit-id': { type: 'string' },
+      'root-dir': { type: 'string', default: '/' },
     },
   });
   const [charm, eventSpec, ...extra] = positionals;
@@ -110,7 +126,9 @@ async function run(argv: string[]): Promise<number> {
       if (e instanceof InconsistentStateError) throw new InputError(e.problems.join('\n'));
       throw new UsageError((e as Error).message);
     }
-    const r = await runCharm({ charmDir: await dir(), event, state, appName: values.app, unitId });
+    const rootDir = path.resolve(values['root-dir']!);
+    if (state.containers.length) makeContainersDir(rootDir);
+    const r = await runCharm({ charmDir: await dir(), event, state, appName: values.app, unitId, containers: { rootDir } });
     for (const line of summarizeRun({ before: state, after: r.state, event, exitCode: r.exitCode, logs: r.logs, stderr: r.stderr, durationMs: r.durationMs })) console.log(line);
     if (event.action) {
       if (Object.keys(r.actionResults).length) console.log(`  action results: ${JSON.stringify(r.actionResults)}`);

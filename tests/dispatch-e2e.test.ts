@@ -92,6 +92,8 @@ test('the hook environment is built from scratch as Juju builds it: nothing of t
     );
     expect(env).toMatchObject({ LANG: 'C.UTF-8', JUJU_REMOTE_UNIT: '', JUJU_CHARM_HTTP_PROXY: 'http://proxy:3128', JUJU_CHARM_NO_PROXY: '' });
     expect(env.CHARM_DIR).toBe(env.JUJU_CHARM_DIR);
+    // Pebble sockets in Juju's layout under the run's own root (rootDir: '/' is Juju's path, without CHARM_CONTAINERS_DIR).
+    expect(env.CHARM_CONTAINERS_DIR).toMatch(/^\/.+\/charm\/containers$/);
     // Hook tools first, then this Node's directory (the one deliberate difference), then the image's PATH.
     const [tools, ...rest] = env.PATH!.split(':');
     expect(fs.existsSync(path.join(tools!, 'juju-log'))).toBe(true);

@@ -30,7 +30,9 @@ test('scenario: an unmet expectation fails naming the step; a malformed file nam
 
 test('run: one hook against a state file, a readable summary, the new state written', async () => {
   const out = path.join(os.tmpdir(), `sim-out-${process.pid}.yaml`);
-  const r = await sim('run', 'examples/connector-lite', 'opencti-connector-relation-changed', '--remote-unit', 'none', '--state', 'examples/scenarios/connector-state.yaml', '--out', out);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-root-'));
+  const r = await sim('run', 'examples/connector-lite', 'opencti-connector-relation-changed', '--remote-unit', 'none', '--state', 'examples/scenarios/connector-state.yaml', '--out', out, '--root-dir', root);
+  fs.rmSync(root, { recursive: true, force: true });
   expect(r.exitCode).toBe(0);
   expect(r.stdout).toMatch(/unit status: active \(was unknown\)/);
   expect(r.stdout).toMatch(/\+ connector_type = "STREAM"/);
@@ -82,4 +84,19 @@ test('run: an event the charm cannot receive, or a state Juju could not produce,
   expect(badConfig.stderr.trim()).toBe('error: config option "shout" is of type boolean, but its value is "yes"');
   expect(badConfig.stdout).toBe('');
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('run: Pebble listens at Juju\'s path under --root-dir, DIR/charm/containers/<container>/pebble.socket', async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-sock-'));
+  const charm = path.join(work, 'charm');
+  fs.mkdirSync(charm);
+  fs.writeFileSync(path.join(charm, 'metadata.yaml'), 'name: socky\ncontainers: { web: { resource: img } }\n');
+  // The hook reports where it was told to look, and fails unless a socket is there.
+  fs.writeFileSync(path.join(charm, 'dispatch'), '#!/bin/sh\njuju-log -- "dir=$CHARM_CONTAINERS_DIR"\ntest -S "$CHARM_CONTAINERS_DIR/web/pebble.socket"\n', { mode: 0o755 });
+  fs.writeFileSync(path.join(work, 'state.yaml'), 'containers: [{ name: web, canConnect: true }]\n');
+  const root = path.join(work, 'root');
+  const r = await sim('run', charm, 'web-pebble-ready', '--state', path.join(work, 'state.yaml'), '--root-dir', root);
+  expect(r.stdout).toMatch(/^web-pebble-ready: exit 0/);
+  expect(r.stdout).toContain(`dir=${root}/charm/containers`);
+  fs.rmSync(work, { recursive: true, force: true });
 });

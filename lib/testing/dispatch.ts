@@ -17,7 +17,7 @@ import { execa } from 'execa';
 import { CharmMeta } from '../framework/meta.js';
 import { FileStorage } from '../framework/storage.js';
 import { UnitAgent, type JujuLogRecord, type ToolCall } from './juju/agent.js';
-import { ContainerSet } from './containers.js';
+import { ContainerSet, JUJU_CONTAINERS_DIR } from './containers.js';
 import { AgentServer, writeToolsDir } from './juju/server.js';
 import { hookEnvironment, type SimEvent } from './events.js';
 import { assertConsistent, parseState, type State, type StateInput } from './state.js';
@@ -40,10 +40,13 @@ export interface RunCharmOptions {
   /** Run even a state or event Juju could never produce (only to test a charm's defences; see Context.run). */
   skipConsistencyChecks?: boolean;
   /**
-   * Pebble: by default one fake-mode emulator per container of the State for this hook only. Pass
-   * `containersDir` when the caller runs the emulators itself (they outlive hooks in a model).
+   * Pebble: by default one fake-mode emulator per container of the State for this hook only, its
+   * socket at Juju's path under `rootDir`: `<rootDir>/charm/containers/<name>/pebble.socket`.
+   * `rootDir` defaults to a fresh temporary directory (no root needed, runs never collide); `/` is
+   * Juju's own path, which an unmodified ops charm reads. Pass `containersDir` when the caller runs
+   * the emulators itself (they outlive hooks in a model).
    */
-  containers?: { containersDir?: string; mode?: 'fake' | 'run'; pathMap?: Record<string, string> };
+  containers?: { rootDir?: string; containersDir?: string; mode?: 'fake' | 'run'; pathMap?: Record<string, string> };
 }
 
 export interface RunCharmResult {
@@ -96,7 +99,12 @@ export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult
   const external = options.containers?.containersDir;
   const containers = external
     ? undefined
-    : await ContainerSet.start(state.containers, { dir: path.join(tmp, 'c'), mode: options.containers?.mode, pathMap: options.containers?.pathMap });
+    : await ContainerSet.start(state.containers, {
+        rootDir: options.containers?.rootDir ?? tmp,
+        filesDir: path.join(tmp, 'fs'),
+        mode: options.containers?.mode,
+        pathMap: options.containers?.pathMap,
+      });
   const contextId = `${unitName}-${randomUUID()}`;
   const server = await AgentServer.start(path.join(tmp, 'agent.sock'), (id) => (id === contextId ? agent : undefined));
   toolsDir ??= writeToolsDir(path.join(os.tmpdir(), `charm-sim-tools-${process.getuid?.() ?? 0}`)).then((t) => t.dir);
@@ -114,7 +122,9 @@ export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult
       contextId,
       agentSocket: server.socketPath,
     }),
-    CHARM_CONTAINERS_DIR: external ?? containers!.dir,
+    // Our framework's variable, for sockets elsewhere than Juju's path; at Juju's path, the
+    // environment is Juju's alone and the framework's default finds the sockets.
+    ...(path.resolve(external ?? containers!.dir) === `/${JUJU_CONTAINERS_DIR}` ? {} : { CHARM_CONTAINERS_DIR: external ?? containers!.dir }),
     ...options.env,
   };
   const started = performance.now();
