@@ -1,7 +1,7 @@
 /**
  * The simulator's command line: `npm run sim -- <command> ...` (see docs/simulation.md).
  *
- *   run <charm> <event> [--state FILE] [--out FILE] [--remote-unit U] [--param K=V]... [--app NAME] [--unit-id N]
+ *   run <charm> <event> [--state FILE] [--out FILE] [--remote-unit U] [--param K=V]... [--app NAME] [--unit-id N] [--root-dir DIR]
  *   scenario <file.yaml>
  *
  * Exit codes: 0 done, 1 the hook or scenario failed, 2 bad usage or input.
@@ -11,11 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { runCharm } from '@juju-ts/ops-testing';
-import { charmDirectory } from '@juju-ts/ops-testing';
-import { loadScenario, runScenario } from '@juju-ts/ops-testing';
-import { parseState } from '@juju-ts/ops-testing';
-import { parseEventSpec, summarizeRun } from '@juju-ts/ops-testing';
+import { CharmMeta } from '@juju-ts/ops';
+import { assertConsistent, charmDirectory, InconsistentStateError, loadScenario, parseEventSpec, parseState, runCharm, runScenario, summarizeRun } from '@juju-ts/ops-testing';
 
 const USAGE = `usage:
   npm run sim -- run <charm> <event> [options]   run one hook through the charm's dispatch
@@ -28,16 +25,37 @@ const USAGE = `usage:
       --param K=V         action parameter (repeatable)
       --app NAME          application name (default: the charm name)
       --unit-id N         unit number (default 0)
+      --root-dir DIR      Pebble sockets at DIR/charm/containers/<container>/pebble.socket (default /: Juju's
+                          own path, which ops charms read; another DIR needs no root, and the charm finds it
+                          through CHARM_CONTAINERS_DIR)
   npm run sim -- scenario <file.yaml>            run a model scenario (deploy, integrate, config, ...)`;
 
 class UsageError extends Error {}
+/** Input Juju could never run (the usage was fine): one line per problem, no usage text. */
+class InputError extends Error {}
 
-async function charmDir(spec: string): Promise<{ dir: string; cleanup: () => void }> {
+/**
+ * The charm's metadata now, and its runnable directory on demand: a project is built only once the
+ * event and state have been checked against its metadata.
+ */
+async function openCharm(spec: string): Promise<{ meta: CharmMeta; dir: () => Promise<string>; cleanup: () => void }> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-charm-'));
+  const cleanup = () => fs.rmSync(work, { recursive: true, force: true });
   try {
-    return { dir: await charmDirectory(spec, work), cleanup: () => fs.rmSync(work, { recursive: true, force: true }) };
+    const p = path.resolve(spec);
+    const isProject = fs.existsSync(path.join(p, 'charmcraft.yaml')) && !fs.existsSync(path.join(p, 'dispatch'));
+    const ready = isProject ? undefined : await charmDirectory(spec, work);
+    const meta = await CharmMeta.load(ready ?? p);
+    const dir = async () => {
+      try {
+        return ready ?? (await charmDirectory(spec, work));
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    };
+    return { meta, dir, cleanup };
   } catch (e) {
-    fs.rmSync(work, { recursive: true, force: true });
+    cleanup();
     throw new UsageError((e as Error).message);
   }
 }
@@ -48,6 +66,18 @@ function readStateFile(file: string | undefined): unknown {
     return parseYaml(fs.readFileSync(file, 'utf8')) ?? {};
   } catch (e) {
     throw new UsageError(`cannot read state file ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** Juju's socket directory under `rootDir`, or a clear refusal where we may not create it. */
+function makeContainersDir(rootDir: string): void {
+  const dir = path.join(rootDir, 'charm', 'containers');
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new InputError(
+      `cannot create ${dir} for the Pebble sockets (${(e as NodeJS.ErrnoException).code}): run as root, or pass --root-dir DIR (then only a charm that reads CHARM_CONTAINERS_DIR finds Pebble)`,
+    );
   }
 }
 
@@ -62,6 +92,7 @@ async function run(argv: string[]): Promise<number> {
       param: { type: 'string', multiple: true },
       app: { type: 'string' },
       'unit-id': { type: 'string' },
+      'root-dir': { type: 'string', default: '/' },
     },
   });
   const [charm, eventSpec, ...extra] = positionals;
@@ -79,17 +110,21 @@ async function run(argv: string[]): Promise<number> {
     const v = kv.slice(eq + 1);
     params[kv.slice(0, eq)] = /^(true|false|-?\d+(\.\d+)?)$/.test(v) ? JSON.parse(v) : v;
   }
-  let event;
-  try {
-    event = parseEventSpec(eventSpec, state, { remoteUnit: values['remote-unit'], params });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
   const unitId = values['unit-id'] === undefined ? 0 : Number(values['unit-id']);
   if (!Number.isInteger(unitId) || unitId < 0) throw new UsageError(`--unit-id must be a whole number, got ${values['unit-id']}`);
-  const { dir, cleanup } = await charmDir(charm);
+  const { meta, dir, cleanup } = await openCharm(charm);
   try {
-    const r = await runCharm({ charmDir: dir, event, state, appName: values.app, unitId });
+    let event;
+    try {
+      event = parseEventSpec(eventSpec, state, { remoteUnit: values['remote-unit'], params, meta });
+      assertConsistent(meta, state, event);
+    } catch (e) {
+      if (e instanceof InconsistentStateError) throw new InputError(e.problems.join('\n'));
+      throw new UsageError((e as Error).message);
+    }
+    const rootDir = path.resolve(values['root-dir']!);
+    if (state.containers.length) makeContainersDir(rootDir);
+    const r = await runCharm({ charmDir: await dir(), event, state, appName: values.app, unitId, containers: { rootDir } });
     for (const line of summarizeRun({ before: state, after: r.state, event, exitCode: r.exitCode, logs: r.logs, stderr: r.stderr, durationMs: r.durationMs })) console.log(line);
     if (event.action) {
       if (Object.keys(r.actionResults).length) console.log(`  action results: ${JSON.stringify(r.actionResults)}`);
@@ -140,6 +175,10 @@ async function main(): Promise<number> {
     }
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {
+    if (e instanceof InputError) {
+      for (const line of e.message.split('\n')) console.error(`error: ${line}`);
+      return 2;
+    }
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`error: ${(e as Error).message}\n\n${USAGE}`);
       return 2;

@@ -30,7 +30,9 @@ test('scenario: an unmet expectation fails naming the step; a malformed file nam
 
 test('run: one hook against a state file, a readable summary, the new state written', async () => {
   const out = path.join(os.tmpdir(), `sim-out-${process.pid}.yaml`);
-  const r = await sim('run', 'examples/connector-lite', 'opencti-connector-relation-changed', '--remote-unit', 'none', '--state', 'examples/scenarios/connector-state.yaml', '--out', out);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-root-'));
+  const r = await sim('run', 'examples/connector-lite', 'opencti-connector-relation-changed', '--remote-unit', 'none', '--state', 'examples/scenarios/connector-state.yaml', '--out', out, '--root-dir', root);
+  fs.rmSync(root, { recursive: true, force: true });
   expect(r.exitCode).toBe(0);
   expect(r.stdout).toMatch(/unit status: active \(was unknown\)/);
   expect(r.stdout).toMatch(/\+ connector_type = "STREAM"/);
@@ -60,4 +62,41 @@ test('run: bad input is a usage error (exit 2) that says what is wrong', async (
   const nothingNear = await sim('run', 'examples/tiny', 'deploy-everything');
   expect(nothingNear.exitCode).toBe(2);
   expect(nothingNear.stderr).toMatch(/unknown event "deploy-everything" \(Juju runs install, start/);
+});
+
+test('run: an event the charm cannot receive, or a state Juju could not produce, is refused (exit 2) in one line before anything runs', async () => {
+  const endpoint = await sim('run', 'examples/connector-lite', 'opencti-conector-relation-changed');
+  expect(endpoint.exitCode).toBe(2);
+  expect(endpoint.stderr.trim()).toBe(
+    'error: event opencti-conector-relation-changed: the charm declares no endpoint "opencti-conector" (did you mean opencti-connector?); declared: opencti-connector',
+  );
+  const container = await sim('run', 'examples/connector-lite', 'connector-pebble-ready');
+  expect(container.exitCode).toBe(2);
+  expect(container.stderr).toMatch(/^error: event connector-pebble-ready: the charm declares no container "connector"; declared: connector-lite$/m);
+  const action = await sim('run', 'examples/tiny', 'action:greet');
+  expect(action.exitCode).toBe(2);
+  expect(action.stderr).toMatch(/^error: event greet: the charm declares no action "greet"; declared: none$/m);
+  // The same checks as the in-process Context: a config value of the wrong type never reaches the charm.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-bad-'));
+  fs.writeFileSync(path.join(dir, 'state.yaml'), 'config: { shout: "yes" }\n');
+  const badConfig = await sim('run', 'examples/tiny', 'config-changed', '--state', path.join(dir, 'state.yaml'));
+  expect(badConfig.exitCode).toBe(2);
+  expect(badConfig.stderr.trim()).toBe('error: config option "shout" is of type boolean, but its value is "yes"');
+  expect(badConfig.stdout).toBe('');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('run: Pebble listens at Juju\'s path under --root-dir, DIR/charm/containers/<container>/pebble.socket', async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-sock-'));
+  const charm = path.join(work, 'charm');
+  fs.mkdirSync(charm);
+  fs.writeFileSync(path.join(charm, 'metadata.yaml'), 'name: socky\ncontainers: { web: { resource: img } }\n');
+  // The hook reports where it was told to look, and fails unless a socket is there.
+  fs.writeFileSync(path.join(charm, 'dispatch'), '#!/bin/sh\njuju-log -- "dir=$CHARM_CONTAINERS_DIR"\ntest -S "$CHARM_CONTAINERS_DIR/web/pebble.socket"\n', { mode: 0o755 });
+  fs.writeFileSync(path.join(work, 'state.yaml'), 'containers: [{ name: web, canConnect: true }]\n');
+  const root = path.join(work, 'root');
+  const r = await sim('run', charm, 'web-pebble-ready', '--state', path.join(work, 'state.yaml'), '--root-dir', root);
+  expect(r.stdout).toMatch(/^web-pebble-ready: exit 0/);
+  expect(r.stdout).toContain(`dir=${root}/charm/containers`);
+  fs.rmSync(work, { recursive: true, force: true });
 });

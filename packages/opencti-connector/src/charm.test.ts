@@ -287,7 +287,9 @@ describe('every status path', () => {
     expect(await status({ ...state(name, cfg), leader: false })).toEqual({ name: 'waiting', message: 'waiting for leadership: only the leader can read the connector id' });
   });
   test('config of the wrong type → blocked, naming the option', async () => {
-    expect(await status(state(name, { ...cfg, 'connector-confidence-level': 'high' as unknown as number }))).toEqual({
+    // A state Juju refuses at `juju config`: let it through to test the charm's own defence.
+    const out = await ctx.run(on.configChanged(), state(name, { ...cfg, 'connector-confidence-level': 'high' as unknown as number }), { skipConsistencyChecks: true });
+    expect(out.unitStatus).toEqual({
       name: 'blocked',
       message: 'Invalid config: option "connector-confidence-level" must be an integer (got "high")',
     });

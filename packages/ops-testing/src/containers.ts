@@ -1,7 +1,7 @@
 /**
  * The workload containers of a simulated unit: one Pebble emulator per container in the State,
- * each a real HTTP server on `<dir>/<container>/pebble.socket`, so the charm's Pebble client runs
- * unchanged. A container with `canConnect: false` has no socket, as in Kubernetes before the
+ * each a real HTTP server on `<dir>/<container>/pebble.socket` (Juju's layout under a root
+ * directory with `rootDir`), so the charm's Pebble client runs unchanged. A container with `canConnect: false` has no socket, as in Kubernetes before the
  * container is up. After the hook, the emulators are read back into the State.
  */
 import fs from 'node:fs';
@@ -10,8 +10,15 @@ import { PebbleEmulator, type EmulatorMode } from './pebble/index.js';
 import type { ContainerState } from './state.js';
 
 export interface ContainerSetOptions {
-  /** The directory passed to the charm as CHARM_CONTAINERS_DIR (keep it short: socket paths ≤ 107 bytes). */
-  dir: string;
+  /** The directory of the `<container>/pebble.socket`s (keep it short: socket paths ≤ 107 bytes). */
+  dir?: string;
+  /**
+   * Instead of `dir`: the root under which Juju's layout is made, sockets at
+   * `<rootDir>/charm/containers/<container>/pebble.socket`. `/` is Juju's own path.
+   */
+  rootDir?: string;
+  /** Where the containers' files live, `<filesDir>/<container>` (default `<dir>/<container>/root`). */
+  filesDir?: string;
   /** `fake` (default): services do not really run. `run`: they do. */
   mode?: EmulatorMode;
   /** Run mode: container path prefix → host path for commands. */
@@ -28,11 +35,12 @@ export class ContainerSet {
   ) {}
 
   static async start(states: readonly ContainerState[], options: ContainerSetOptions): Promise<ContainerSet> {
+    const dir = options.dir ?? path.join(options.rootDir ?? fail('ContainerSet needs dir or rootDir'), JUJU_CONTAINERS_DIR);
     const emulators = new Map<string, PebbleEmulator>();
     const roots = new Map<string, string>();
     try {
       for (const c of states) {
-        const root = path.join(options.dir, c.name, 'root');
+        const root = options.filesDir ? path.join(options.filesDir, c.name) : path.join(dir, c.name, 'root');
         fs.mkdirSync(root, { recursive: true });
         for (const [p, content] of Object.entries(c.files)) {
           const host = path.join(root, p);
@@ -40,7 +48,7 @@ export class ContainerSet {
           fs.writeFileSync(host, content);
         }
         const emu = await PebbleEmulator.start({
-          socketPath: path.join(options.dir, c.name, 'pebble.socket'),
+          socketPath: path.join(dir, c.name, 'pebble.socket'),
           mode: options.mode ?? 'fake',
           rootDir: root,
           pathMap: options.pathMap,
@@ -56,7 +64,7 @@ export class ContainerSet {
       await Promise.all([...emulators.values()].map((e2) => e2.stop()));
       throw e;
     }
-    return new ContainerSet(options.dir, emulators, roots);
+    return new ContainerSet(dir, emulators, roots);
   }
 
   /** The containers as they are now, in State form (with the combined plan). */
@@ -75,6 +83,13 @@ export class ContainerSet {
   async stop(): Promise<void> {
     await Promise.all([...this.emulators.values()].map((e) => e.stop()));
   }
+}
+
+/** Where Juju mounts the Pebble sockets in a charm container, relative to its root. */
+export const JUJU_CONTAINERS_DIR = 'charm/containers';
+
+function fail(message: string): never {
+  throw new Error(message);
 }
 
 /** Every regular file under `root`, keyed by its path inside the container. */

@@ -81,3 +81,13 @@ test('a secret hook always has JUJU_SECRET_LABEL, empty when the secret has none
   expect((await secretCtx.run(on.secretChanged({ id: secret.id }), { secrets: [secret] })).unitStatus.message).toBe('label: (none)');
   expect((await secretCtx.run(on.secretChanged({ id: secret.id, label: 'db' }), { secrets: [{ ...secret, label: 'db' }] })).unitStatus.message).toBe('label: db');
 });
+
+test('the consistency checks shared with the simulator: config types, and events for what the charm does not declare', async () => {
+  await expect(ctx.run(on.configChanged(), { config: { port: '8080' } })).rejects.toThrow(/config option "port" is of type int, but its value is "8080"/);
+  await expect(ctx.run(on.configChanged(), { config: { port: 80.5 } })).rejects.toThrow(/config option "port" is of type int, but its value is 80.5/);
+  await expect(ctx.run(on.pebbleReady('wbe'), {})).rejects.toThrow(/the charm declares no container "wbe" \(did you mean web\?\); declared: web/);
+  await expect(ctx.run(on.pebbleReady('web'), {})).rejects.toThrow(/event web-pebble-ready is for container "web", which is not in the state/);
+  const owned = { id: 'secret:0123456789abcdefghij', owner: 'app' as const, revisions: [{ revision: 1, content: { k: 'v' } }] };
+  await expect(ctx.run(on.secretChanged(owned), { secrets: [owned] })).rejects.toThrow(/secret-changed goes to the secret's consumers, but this unit owns/);
+  await expect(ctx.run(on.secretRotate({ ...owned, owner: null } as never), { secrets: [{ ...owned, owner: null }] })).rejects.toThrow(/secret-rotate goes to the secret's owner/);
+});

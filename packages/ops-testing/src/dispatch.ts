@@ -17,10 +17,10 @@ import { execa } from 'execa';
 import { CharmMeta } from '@juju-ts/ops';
 import { FileStorage } from '@juju-ts/ops';
 import { UnitAgent, type JujuLogRecord, type ToolCall } from './juju/agent.js';
-import { ContainerSet } from './containers.js';
+import { ContainerSet, JUJU_CONTAINERS_DIR } from './containers.js';
 import { AgentServer, writeToolsDir } from './juju/server.js';
 import { hookEnvironment, type SimEvent } from './events.js';
-import { parseState, type State, type StateInput } from './state.js';
+import { assertConsistent, parseState, type State, type StateInput } from './state.js';
 
 export interface RunCharmOptions {
   /** The charm tree Juju would unpack: dispatch, metadata.yaml, the bundle... */
@@ -37,11 +37,16 @@ export interface RunCharmOptions {
   timeoutMs?: number;
   /** Extra environment. */
   env?: Record<string, string>;
+  /** Run even a state or event Juju could never produce (only to test a charm's defences; see Context.run). */
+  skipConsistencyChecks?: boolean;
   /**
-   * Pebble: by default one fake-mode emulator per container of the State for this hook only. Pass
-   * `containersDir` when the caller runs the emulators itself (they outlive hooks in a model).
+   * Pebble: by default one fake-mode emulator per container of the State for this hook only, its
+   * socket at Juju's path under `rootDir`: `<rootDir>/charm/containers/<name>/pebble.socket`.
+   * `rootDir` defaults to a fresh temporary directory (no root needed, runs never collide); `/` is
+   * Juju's own path, which an unmodified ops charm reads. Pass `containersDir` when the caller runs
+   * the emulators itself (they outlive hooks in a model).
    */
-  containers?: { containersDir?: string; mode?: 'fake' | 'run'; pathMap?: Record<string, string> };
+  containers?: { rootDir?: string; containersDir?: string; mode?: 'fake' | 'run'; pathMap?: Record<string, string> };
 }
 
 export interface RunCharmResult {
@@ -72,6 +77,8 @@ export function prepareUnitDir(charmDir: string, unitDir: string): void {
 export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult> {
   const state = parseState(options.state ?? {});
   const meta = await CharmMeta.load(options.charmDir);
+  // The same refusal as the in-process Context: nothing runs for a state Juju could not produce.
+  if (!options.skipConsistencyChecks) assertConsistent(meta, state, options.event, { containersElsewhere: options.containers?.containersDir !== undefined });
   const appName = options.appName ?? meta.name;
   const unitName = `${appName}/${options.unitId ?? 0}`;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hook-'));
@@ -92,28 +99,32 @@ export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult
   const external = options.containers?.containersDir;
   const containers = external
     ? undefined
-    : await ContainerSet.start(state.containers, { dir: path.join(tmp, 'c'), mode: options.containers?.mode, pathMap: options.containers?.pathMap });
+    : await ContainerSet.start(state.containers, {
+        rootDir: options.containers?.rootDir ?? tmp,
+        filesDir: path.join(tmp, 'fs'),
+        mode: options.containers?.mode,
+        pathMap: options.containers?.pathMap,
+      });
   const contextId = `${unitName}-${randomUUID()}`;
   const server = await AgentServer.start(path.join(tmp, 'agent.sock'), (id) => (id === contextId ? agent : undefined));
   toolsDir ??= writeToolsDir(path.join(os.tmpdir(), `charm-sim-tools-${process.getuid?.() ?? 0}`)).then((t) => t.dir);
   const tools = await toolsDir;
 
   const env: Record<string, string> = {
-    PATH: `${tools}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-    HOME: process.env.HOME ?? '/root',
-    LANG: process.env.LANG ?? 'C.UTF-8',
-    ...hookEnvironment(options.event, {
+    ...jujuHookEnvironment(options.event, {
       unitName,
       modelName: state.model.name,
       modelUuid: state.model.uuid,
       charmDir: unitDir,
       jujuVersion: options.jujuVersion ?? '3.6.14',
       proxy: state.proxy,
+      toolsDir: tools,
+      contextId,
+      agentSocket: server.socketPath,
     }),
-    JUJU_AGENT_SOCKET_ADDRESS: server.socketPath,
-    JUJU_AGENT_SOCKET_NETWORK: 'unix',
-    JUJU_CONTEXT_ID: contextId,
-    CHARM_CONTAINERS_DIR: external ?? containers!.dir,
+    // Our framework's variable, for sockets elsewhere than Juju's path; at Juju's path, the
+    // environment is Juju's alone and the framework's default finds the sockets.
+    ...(path.resolve(external ?? containers!.dir) === `/${JUJU_CONTAINERS_DIR}` ? {} : { CHARM_CONTAINERS_DIR: external ?? containers!.dir }),
     ...options.env,
   };
   const started = performance.now();
@@ -147,6 +158,58 @@ export async function runCharm(options: RunCharmOptions): Promise<RunCharmResult
     await server.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * The PATH Juju's agent has in a Kubernetes charm container: the base image's default (Ubuntu's,
+ * assumed: Juju passes on its own PATH, which comes from the image).
+ */
+const IMAGE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The hook process's whole environment, built from scratch as Juju's uniter builds it (HookVars in
+ * juju/juju worker/uniter/runner/context/context.go, ubuntuEnv in env.go; the runner sets the
+ * command's Env to exactly that list, runner.go): nothing of the caller's environment leaks in,
+ * not even PATH or HOME (Juju sets no HOME). PATH is the hook tools, then the image's PATH.
+ *
+ * The one deliberate difference: the directory of the Node.js running the simulator comes right
+ * after the hook tools, so a charm whose dispatch falls back to `node` on PATH (no ./bin/node) runs
+ * with the same Node as the simulator. A real charm container has no Node unless the charm ships it.
+ */
+export function jujuHookEnvironment(
+  event: SimEvent,
+  opts: Parameters<typeof hookEnvironment>[1] & { toolsDir: string; contextId: string; agentSocket: string },
+): Record<string, string> {
+  const nodeDir = path.dirname(process.execPath);
+  const imagePath = IMAGE_PATH.split(':');
+  const env: Record<string, string> = {
+    // ubuntuEnv
+    APT_LISTCHANGES_FRONTEND: 'none',
+    DEBIAN_FRONTEND: 'noninteractive',
+    LANG: 'C.UTF-8',
+    TERM: 'tmux-256color',
+    PATH: [opts.toolsDir, ...(imagePath.includes(nodeDir) ? [] : [nodeDir]), ...imagePath].join(':'),
+    // HookVars: Juju exports these even when empty ("better to explicitly export them as empty").
+    CHARM_DIR: opts.charmDir,
+    JUJU_CONTEXT_ID: opts.contextId,
+    JUJU_AGENT_SOCKET_ADDRESS: opts.agentSocket,
+    JUJU_AGENT_SOCKET_NETWORK: 'unix',
+    JUJU_API_ADDRESSES: '',
+    JUJU_MACHINE_ID: '',
+    JUJU_PRINCIPAL_UNIT: '',
+    JUJU_AVAILABILITY_ZONE: '',
+    CLOUD_API_VERSION: '',
+    JUJU_CHARM_HTTP_PROXY: '',
+    JUJU_CHARM_HTTPS_PROXY: '',
+    JUJU_CHARM_FTP_PROXY: '',
+    JUJU_CHARM_NO_PROXY: '',
+    ...hookEnvironment(event, opts),
+  };
+  // A relation hook always has JUJU_REMOTE_UNIT, empty when no unit is concerned (created, broken,
+  // an application databag change); an action has its tag.
+  if (env.JUJU_RELATION !== undefined) env.JUJU_REMOTE_UNIT ??= '';
+  if (event.action) env.JUJU_ACTION_TAG = `action-${event.action.id}`;
+  return env;
 }
 
 /** Write the unit's framework state file from a State (deferred events and stored state). */

@@ -533,8 +533,9 @@ export class ModelSim {
         expire: owned ? s.expire : undefined,
         rotate: owned ? s.rotate : undefined,
         revisions: s.revisions.map((r) => ({ revision: r.revision, content: { ...r.content } })),
-        // Juju: the first read gets the latest revision and starts tracking it.
-        trackedRevision: c?.tracked ?? s.revisions.at(-1)!.revision,
+        // A unit that never read the secret has no consumer record: the agent's first read then
+        // gets the latest revision and starts tracking it, as Juju's does.
+        trackedRevision: c?.tracked,
         grants: owned ? Object.fromEntries([...s.grants].filter(([k]) => k !== '').map(([k, v]) => [k, [...v].sort()])) : {},
       });
       for (const k of Object.keys(secrets.at(-1)!) as (keyof SecretState)[]) if (secrets.at(-1)![k] === undefined) delete secrets.at(-1)![k];

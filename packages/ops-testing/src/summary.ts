@@ -3,12 +3,21 @@
  * Pebble plan and services, deferred events, logs), and how to name an event on the command line.
  * Secret content is never printed, only its keys.
  */
+import type { CharmMeta } from '@juju-ts/ops';
 import { on, type SimEvent } from './events.js';
-import type { State } from './state.js';
+import { eventMetaProblems, InconsistentStateError, nearestNames, type State } from './state.js';
 
-/** Turn a command-line event name into a SimEvent, resolving relations and secrets in `state`. */
-export function parseEventSpec(spec: string, state: State, opts: { remoteUnit?: string; params?: Record<string, unknown> } = {}): SimEvent {
+/**
+ * Turn a command-line event name into a SimEvent, resolving relations and secrets in `state`. With
+ * `meta`, an event for an endpoint, container, storage or action the charm does not declare is
+ * refused first, naming the nearest declared ones.
+ */
+export function parseEventSpec(spec: string, state: State, opts: { remoteUnit?: string; params?: Record<string, unknown>; meta?: CharmMeta } = {}): SimEvent {
   const [name, arg] = spec.split(/:(.*)/s) as [string, string | undefined];
+  if (opts.meta && (name !== 'action' || arg)) {
+    const problems = eventMetaProblems(opts.meta, name === 'action' ? { name: arg!, env: {}, action: { name: arg! } } : { name, env: {} });
+    if (problems.length) throw new InconsistentStateError(problems);
+  }
   if (name === 'action') {
     if (!arg) throw new Error('name the action: action:<name>');
     return on.action(arg, { params: opts.params });
@@ -73,19 +82,8 @@ const PATTERNS = ['<endpoint>-relation-{created,joined,changed,departed,broken}[
 
 /** Juju would never run this hook: say so, with the nearest hook names. */
 function unknownEvent(name: string): string {
-  const near = PLAIN_HOOKS.map((h) => [h, editDistance(name, h)] as const).filter(([, d]) => d <= Math.max(2, Math.floor(name.length / 3))).sort((a, b) => a[1] - b[1]).slice(0, 2).map(([h]) => h);
+  const near = nearestNames(name, PLAIN_HOOKS);
   return `unknown event "${name}"${near.length ? `: did you mean ${near.join(' or ')}?` : ''} (Juju runs ${PLAIN_HOOKS.join(', ')}, and ${PATTERNS.join(', ')})`;
-}
-
-/** Levenshtein distance, for suggestions. */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length] as number;
 }
 
 const fmtStatus = (s: State['unitStatus']) => `${s.name}${s.message ? ` "${s.message}"` : ''}`;

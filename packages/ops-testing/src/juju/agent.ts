@@ -911,14 +911,16 @@ export class UnitAgent {
       return { ...committed.revisions.at(-1)!.content };
     }
     const latest = s.revisions.at(-1)!;
+    // --peek reads the latest and saves no tracking (the consumer record of a never-read secret too).
     if (peek) return { ...latest.content };
     const id = s.id;
-    // The controller saves a consumer's tracking and label during the call: hook failure or not.
+    // The controller saves a consumer's tracking and label during the call: hook failure or not. A
+    // unit that never read the secret has no consumer record; Juju then creates one as --refresh
+    // would, on the latest revision (apiserver/facades/agent/secretsmanager, getSecretContent).
     this.both((st) => {
       const c = st.secrets.find((x) => x.id === id);
       if (!c) return;
-      if (refresh) c.trackedRevision = latest.revision;
-      else c.trackedRevision ??= c.revisions[0]!.revision;
+      if (refresh || c.trackedRevision === undefined) c.trackedRevision = latest.revision;
       if (ref && label !== '') c.label = label;
     });
     const tracked = s.trackedRevision!;

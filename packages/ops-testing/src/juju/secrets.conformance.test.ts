@@ -16,7 +16,7 @@ const GRANTED = '9m4e2mr0ui3e8a215n4g';
 const APP = 'cq1ohbgui3e8a215n4g0';
 const UNIT = 'cq1ohbgui3e8a215n5g0';
 const secrets = [
-  { id: `secret:${GRANTED}`, label: 'tok', revisions: [{ revision: 1, content: { token: 'one' } }, { revision: 2, content: { token: 'two' } }] },
+  { id: `secret:${GRANTED}`, label: 'tok', trackedRevision: 1, revisions: [{ revision: 1, content: { token: 'one' } }, { revision: 2, content: { token: 'two' } }] },
   { id: `secret:${APP}`, owner: 'app' as const, label: 'mine', description: 'd', revisions: [{ revision: 1, content: { pass: 'p1' } }], grants: { '3': ['pg'] } },
   { id: `secret:${UNIT}`, owner: 'unit' as const, revisions: [{ revision: 1, content: { key: 'k1' } }, { revision: 2, content: { key: 'k2' } }] },
 ];
@@ -41,6 +41,18 @@ describe('secret-get', () => {
     expect(await h.run('secret-get', ['--format=json', GRANTED, '--refresh'])).toEqual(ok('{"token":"two"}\n'));
     expect(await h.run('secret-get', ['--format=json', GRANTED])).toEqual(ok('{"token":"two"}\n'));
     expect(find(h.agent.finish(false), GRANTED)).toMatchObject({ trackedRevision: 2 });
+  });
+
+  test('a secret this unit never read: the first read gets the latest revision and starts tracking it (at once); --peek tracks nothing', async () => {
+    const unread = { ...secrets[0]!, trackedRevision: undefined, revisions: [...secrets[0]!.revisions, { revision: 3, content: { token: 'three' } }] };
+    h.use({ ...leader, secrets: [unread] });
+    expect(await h.run('secret-get', ['--format=json', GRANTED, '--peek'])).toEqual(ok('{"token":"three"}\n'));
+    expect(find(h.agent.finish(false), GRANTED)!.trackedRevision).toBeUndefined();
+    expect(await h.run('secret-get', ['--format=json', GRANTED])).toEqual(ok('{"token":"three"}\n'));
+    expect(find(h.agent.finish(false), GRANTED)).toMatchObject({ trackedRevision: 3 });
+    // Tracking, not latest: a revision added now is not seen without --refresh.
+    h.use({ ...leader, secrets: [{ ...unread, trackedRevision: 3, revisions: [...unread.revisions, { revision: 4, content: { token: 'four' } }] }] });
+    expect(await h.run('secret-get', ['--format=json', GRANTED])).toEqual(ok('{"token":"three"}\n'));
   });
 
   test('--label: alone it finds the secret; with an id it records the label (at once, for a consumer)', async () => {
