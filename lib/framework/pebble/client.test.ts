@@ -301,6 +301,9 @@ describe('against the emulator', () => {
     expect([cfg.size, cfg.permissions]).toEqual([5, 0o600]);
     expect((await c.listFiles('/etc/app', { pattern: '*.yaml' })).map((f) => f.name)).toEqual(['config.yaml']);
     expect((await c.listFiles('/etc/app', { itself: true }))[0]!.type).toBe('directory');
+    // A malformed pattern over an empty directory is no error for Pebble: an empty list.
+    await c.makeDir('/etc/empty');
+    expect(await c.listFiles('/etc/empty', { pattern: '[' })).toEqual([]);
     expect(await c.exists('/etc/app/config.yaml')).toBe(true);
     expect(await c.exists('/etc/nope')).toBe(false);
     expect(await c.isDir('/etc/app')).toBe(true);

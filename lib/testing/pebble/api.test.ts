@@ -329,6 +329,17 @@ describe('files (raw)', () => {
     expectError(await get('/v1/files?action=zip'), 400, 'invalid action "zip"');
   });
 
+  test('list with a malformed pattern: 200 [] for an empty directory, 400 once a name is matched (Go path.Match)', async () => {
+    await emu.files.makeDir({ path: '/empty' });
+    await emu.files.makeDir({ path: '/full' });
+    await emu.files.write({ path: '/full/a' }, Buffer.from('x'));
+    const empty = await get('/v1/files?action=list&path=/empty&pattern=%5B');
+    expect(empty.status).toBe(200);
+    expect(empty.json).toEqual({ type: 'sync', 'status-code': 200, status: 'OK', result: [] });
+    expectError(await get('/v1/files?action=list&path=/full&pattern=%5B'), 400, 'syntax error in pattern', 'generic-file-error');
+    expect(((await get('/v1/files?action=list&path=/full&pattern=%5Ba%5D')).json as { result: unknown[] }).result).toHaveLength(1);
+  });
+
   test('read answers 200 multipart with a response part even for a missing file', async () => {
     const r = await get('/v1/files?action=read&path=/missing', { Accept: 'multipart/form-data' });
     expect(r.status).toBe(200);

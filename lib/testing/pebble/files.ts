@@ -5,6 +5,7 @@ import { promises as fsp, type Stats } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { BadPatternError, goPathMatch } from './gomatch.js';
 
 export interface FileError {
   message: string;
@@ -86,27 +87,14 @@ function readIdNames(file: string): Map<number, string> {
   return m;
 }
 
-/** Go's path.Match for one name (*, ?, [...] classes, backslash escapes). */
-function globToRegExp(pattern: string): RegExp {
-  let re = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '\\') {
-      i++;
-      if (i >= pattern.length) throw new GoFileError('syntax error in pattern', undefined);
-      re += pattern[i]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    } else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) throw new GoFileError('syntax error in pattern', undefined);
-      let cls = pattern.slice(i + 1, end);
-      if (cls.startsWith('^')) cls = '^' + cls.slice(1);
-      re += `[${cls.replace(/\\/g, '\\\\')}]`;
-      i = end;
-    } else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Go's path.Match on one entry name; a malformed pattern is a generic file error (400). */
+function matchName(pattern: string, name: string): boolean {
+  try {
+    return goPathMatch(pattern, name);
+  } catch (e) {
+    if (e instanceof BadPatternError) throw new GoFileError(e.message, undefined);
+    throw e;
   }
-  return new RegExp(re + '$');
 }
 
 export class ContainerFiles {
@@ -139,7 +127,6 @@ export class ContainerFiles {
   async list(p: string, pattern: string, itself: boolean): Promise<Record<string, unknown>[]> {
     const host = this.hostPath(p);
     const st = await statGo(host, p);
-    const matcher = pattern ? globToRegExp(pattern) : null;
     let entries: Array<{ name: string; full: string; hostFull: string }>;
     if (!st.isDirectory() || itself) {
       entries = [{ name: path.posix.basename(p) || '/', full: p, hostFull: host }];
@@ -156,7 +143,7 @@ export class ContainerFiles {
     const groups = readIdNames('/etc/group');
     const out: Record<string, unknown>[] = [];
     for (const entry of entries) {
-      if (matcher && !matcher.test(entry.name)) continue;
+      if (pattern && !matchName(pattern, entry.name)) continue;
       let s: Stats;
       try {
         s = await fsp.lstat(entry.hostFull);
