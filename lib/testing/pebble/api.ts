@@ -190,7 +190,9 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
             .filter((c) => select === 'all' || (select === 'ready') === c.ready)
             .filter((c) => !wanted || (Array.isArray(c.attrs['service-names']) && (c.attrs['service-names'] as string[]).includes(wanted)))
             .map((c) => c.toJSON());
-          return syncReply(out);
+          // Pebble collects the changes from a Go map, so their order is unspecified; shuffling
+          // keeps a client (or a test) from relying on one (P:internals/daemon/api_changes.go).
+          return syncReply(shuffle(out));
         },
       },
     },
@@ -428,6 +430,15 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
       if (!res.headersSent) res.destroy();
     });
   };
+}
+
+/** Fisher-Yates, in place. */
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
 }
 
 function findChange(b: ApiBackend, id: string): Change {
