@@ -279,6 +279,24 @@ describe('changes', () => {
       await e2.stop();
     }
   });
+  test('a failed start without output still logs "Most recent service output:" with the bare indent', async () => {
+    const clock = new FakeClock();
+    const e2 = await PebbleEmulator.start({ socketPath: path.join(tmp.dir, 'e3', 'pebble.socket'), mode: 'fake', clock, okayDelayMs: 1000 });
+    try {
+      e2.seed({ layers: { base: LAYER } });
+      const r = (await postJson(e2.socketPath, '/v1/services', { action: 'start', services: ['web'] })).json as { change: string };
+      await clock.advance(100);
+      e2.simulateExit('web', 1);
+      const c = (await rawRequest(e2.socketPath, 'GET', `/v1/changes/${r.change}/wait`)).json as {
+        result: { tasks: Array<{ log: string[] }> };
+      };
+      const log = c.result.tasks[0]!.log;
+      expect(log[0]).toMatch(/^\S+ INFO Most recent service output:\n {4}$/);
+      expect(log[1]).toMatch(/ ERROR service start attempt: exited quickly with code 1, will restart$/);
+    } finally {
+      await e2.stop();
+    }
+  });
 });
 
 describe('checks and health', () => {

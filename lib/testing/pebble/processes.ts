@@ -279,6 +279,20 @@ export class FakeLauncher implements Launcher {
 const PREFIX_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z \[[^\]]+\] /;
 
 /**
+ * Where the last `k` lines of `text` start, counted as Pebble's RingBuffer.reverseLinePosition
+ * does: walking back from the end, the trailing newline closes the last line, and the walk stops
+ * at the newline that closes the line before the k lines.
+ */
+function tailStart(text: string, k: number): number {
+  let newlines = -1;
+  for (let i = text.length - 1; i >= 0; i--) {
+    if (text[i] === '\n') newlines++;
+    if (newlines === k) return i + 1;
+  }
+  return text.startsWith('\n') ? 1 : 0;
+}
+
+/**
  * A service's output, kept as Pebble keeps it: each line prefixed with a timestamp and the
  * service name, in a buffer bounded to `maxBytes` (oldest lines dropped first).
  */
@@ -328,11 +342,15 @@ export class OutputBuffer {
       .join('\n');
   }
 
-  /** The last `n` lines, prefixes stripped, indented; "(...)" first when there were more. */
+  /**
+   * Pebble's servicelog.LastLines(n, indent, stripPrefix): the text after the (n+1)th newline
+   * from the end (so n lines, or n+1 when the last line is unfinished), trimmed of surrounding
+   * whitespace as one string, "(...)" in place of the first line when more than n remain, then
+   * each line's prefix stripped and the indent added. Never empty: no output gives the indent.
+   */
   lastLines(n: number, indent: string): string {
-    const all = (this.lines.join('') + this.partial).trim();
-    if (all === '') return '';
-    const lines = all.split('\n').slice(-(n + 1));
+    const all = this.formatted();
+    const lines = all.slice(tailStart(all, n + 1)).trim().split('\n');
     if (lines.length > n) lines[0] = '(...)';
     return lines.map((l) => indent + l.replace(PREFIX_RE, '')).join('\n');
   }

@@ -412,8 +412,8 @@ export class ServiceManager {
       throw new Error('start aborted, sent SIGKILL to process');
     }
     if (result) {
-      const lines = s.logs.lastLines(20, '    ');
-      if (lines) task.logf('INFO', `Most recent service output:\n${lines}`);
+      // Logged even when the service printed nothing: LastLines then gives the bare indent.
+      task.logf('INFO', `Most recent service output:\n${s.logs.lastLines(20, '    ')}`);
       throw new Error(`service start attempt: ${result.message}`);
     }
   }
