@@ -313,6 +313,12 @@ describe('against the emulator', () => {
     expect([pullErr.kind, pullErr.pathMessage]).toEqual(['not-found', 'stat /etc/nope: no such file or directory']);
     const pushErr = (await c.push('/no/such/dir/f', 'x').catch((e: unknown) => e)) as PathError;
     expect(pushErr.kind).toBe('not-found');
+    // Pebble's AtomicWrite names its temporary file "<path>.<12 letters>~" in the error.
+    expect(pushErr.pathMessage).toMatch(/^open \/no\/such\/dir\/f\.[BCDFGHJKLMNPQRSTVWXYbcdfghjklmnpqrstvwxy0-9]{12}~: no such file or directory$/);
+    await c.makeDir('/etc/app/sub');
+    const overDir = (await c.push('/etc/app/sub', 'x').catch((e: unknown) => e)) as PathError;
+    expect(overDir.pathMessage).toMatch(/^rename \/etc\/app\/sub\.\w{12}~ \/etc\/app\/sub: is a directory$/);
+    expect((await c.listFiles('/etc/app')).map((f) => f.name)).not.toContainEqual(expect.stringMatching(/~$/));
 
     await c.makeDir('/var/lib/app/data', { makeParents: true });
     const mkErr = (await c.makeDir('/var/lib/app/data').catch((e: unknown) => e)) as PathError;

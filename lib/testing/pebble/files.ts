@@ -36,12 +36,26 @@ const ERRNO_TEXT: Record<string, string> = {
   EISDIR: 'is a directory',
   ENOTEMPTY: 'directory not empty',
   EINVAL: 'invalid argument',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'file name too long',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EXDEV: 'invalid cross-device link',
 };
 
 function goError(op: string, containerPath: string, e: unknown): GoFileError {
   const code = (e as NodeJS.ErrnoException).code;
   const text = (code && ERRNO_TEXT[code]) ?? (e as Error).message;
   return new GoFileError(`${op} ${containerPath}: ${text}`, code);
+}
+
+// The alphabet of x-go's randutil.RandomString (no vowels), which names AtomicWrite's temp files.
+const TMP_LETTERS = 'BCDFGHJKLMNPQRSTVWXYbcdfghjklmnpqrstvwxy0123456789';
+
+/** The suffix osutil.NewAtomicFile gives its temporary file: "." + 12 random letters + "~". */
+function atomicTmpSuffix(): string {
+  const bytes = randomBytes(12);
+  return '.' + Array.from(bytes, (b) => TMP_LETTERS[b % TMP_LETTERS.length]).join('') + '~';
 }
 
 /** stat(2) of a host path, failing like Go's os.Stat on the container path. */
@@ -94,6 +108,43 @@ function matchName(pattern: string, name: string): boolean {
   } catch (e) {
     if (e instanceof BadPatternError) throw new GoFileError(e.message, undefined);
     throw e;
+  }
+}
+
+/**
+ * osutil.AtomicWriteChown with AtomicWriteChmod (P:internals/osutil/io.go): create
+ * "<path>.<random>~" exclusively, chmod it, write, fsync, rename it over the target. Each step's
+ * error names the file that step touched, so most errors name the temporary file, as Pebble's do
+ * (`open /etc/app/x.BCd3…~: no such file or directory`); the temporary file is removed on error.
+ */
+async function atomicWrite(host: string, containerPath: string, content: Buffer, mode: number): Promise<void> {
+  const suffix = atomicTmpSuffix();
+  const tmp = { host: host + suffix, shown: containerPath + suffix };
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(tmp.host, 'wx', mode);
+  } catch (e) {
+    throw goError('open', tmp.shown, e);
+  }
+  let step = 'chmod';
+  try {
+    await fh.chmod(mode);
+    step = 'write';
+    await fh.writeFile(content);
+    step = 'sync';
+    await fh.sync();
+    step = 'close';
+    await fh.close();
+    step = 'rename';
+    await fsp.rename(tmp.host, host);
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await fsp.rm(tmp.host, { force: true }).catch(() => undefined);
+    if (step === 'rename') {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new GoFileError(`rename ${tmp.shown} ${containerPath}: ${(code && ERRNO_TEXT[code]) ?? (e as Error).message}`, code);
+    }
+    throw goError(step, tmp.shown, e);
   }
 }
 
@@ -189,15 +240,7 @@ export class ContainerFiles {
       }
     }
     const mode = parsePermissions(item.permissions, 0o644);
-    const tmp = `${host}.${randomBytes(6).toString('hex')}~`;
-    try {
-      await fsp.writeFile(tmp, content, { mode });
-      await fsp.chmod(tmp, mode);
-      await fsp.rename(tmp, host);
-    } catch (e) {
-      await fsp.rm(tmp, { force: true }).catch(() => undefined);
-      throw goError('open', item.path, e);
-    }
+    await atomicWrite(host, item.path, content, mode);
   }
 
   async makeDir(item: { path: string; 'make-parents'?: boolean; permissions?: string }): Promise<void> {

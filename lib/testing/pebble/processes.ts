@@ -14,6 +14,11 @@ export interface LaunchSpec {
   displayArgv0: string;
   displayWorkingDir: string;
   env: Record<string, string>;
+  /**
+   * The PATH a bare command name is looked up in: the emulated daemon's own, not the service's
+   * environment (Pebble's exec.Command looks the name up before the environment is set).
+   */
+  lookupPath: string;
   /** Host working directory ('' = the emulator's own). */
   cwd: string;
 }
@@ -67,6 +72,40 @@ function lookPath(file: string, pathEnv: string, cwd: string): string {
   throw new Error(`exec: ${JSON.stringify(file)}: executable file not found in $PATH`);
 }
 
+/** Go's exec.Command: a bare name is looked up in PATH (its error comes first); a path is kept. */
+function resolveCommand(spec: LaunchSpec, file: string): string {
+  if (file.includes('/')) return path.resolve(spec.cwd || process.cwd(), file);
+  try {
+    return lookPath(file, spec.lookupPath, spec.cwd);
+  } catch (e) {
+    throw new Error(`cannot start service: ${(e as Error).message.replace(JSON.stringify(file), JSON.stringify(spec.displayArgv0))}`);
+  }
+}
+
+/**
+ * What the forked child would hit: chdir into working-dir, then execve. Pebble sets SysProcAttr,
+ * so Go's os.StartProcess skips its friendlier "chdir <dir>" pre-check and both failures read
+ * "fork/exec <command path>: <errno>" (the path as exec.Command resolved it).
+ */
+function checkSpawnable(spec: LaunchSpec, file: string, resolved: string): void {
+  const shown = file.includes('/') ? spec.displayArgv0 : resolved;
+  const fail = (why: string) => new Error(`cannot start service: fork/exec ${shown}: ${why}`);
+  if (spec.cwd) {
+    let st;
+    try {
+      st = statSync(spec.cwd);
+    } catch (e) {
+      throw fail((e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : 'no such file or directory');
+    }
+    if (!st.isDirectory()) throw fail('not a directory');
+  }
+  try {
+    accessSync(resolved, constants.X_OK);
+  } catch (e) {
+    throw fail((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : 'permission denied');
+  }
+}
+
 // Every live real process group, so that a crashing test run does not leave orphans behind.
 const liveGroups = new Set<number>();
 let exitHookInstalled = false;
@@ -99,28 +138,8 @@ export class ExecaLauncher implements Launcher {
   launch(spec: LaunchSpec, hooks: LaunchHooks): ProcessHandle {
     const [file, ...args] = spec.argv;
     if (file === undefined) throw new Error('cannot start service: empty command');
-    if (spec.cwd) {
-      try {
-        if (!statSync(spec.cwd).isDirectory()) throw new Error('not a directory');
-      } catch {
-        throw new Error(`cannot start service: chdir ${spec.displayWorkingDir}: no such file or directory`);
-      }
-    }
-    let resolved: string;
-    try {
-      resolved = lookPath(file, spec.env['PATH'] ?? process.env['PATH'] ?? '', spec.cwd);
-    } catch (e) {
-      throw new Error(`cannot start service: ${(e as Error).message.replace(JSON.stringify(file), JSON.stringify(spec.displayArgv0))}`);
-    }
-    if (file.includes('/')) {
-      try {
-        accessSync(resolved, constants.X_OK);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        const why = code === 'ENOENT' ? 'no such file or directory' : 'permission denied';
-        throw new Error(`cannot start service: fork/exec ${spec.displayArgv0}: ${why}`);
-      }
-    }
+    const resolved = resolveCommand(spec, file);
+    checkSpawnable(spec, file, resolved);
     const child = execa(resolved, args, {
       env: spec.env,
       extendEnv: false,

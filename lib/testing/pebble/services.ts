@@ -189,6 +189,7 @@ export class ServiceManager {
         displayArgv0: words[0] ?? '',
         displayWorkingDir: s.config.workingDir,
         env,
+        lookupPath: this.o.env['PATH'] ?? '',
         cwd: s.config.workingDir ? this.o.mapPath(s.config.workingDir) : '',
       },
       {
