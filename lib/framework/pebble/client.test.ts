@@ -77,7 +77,7 @@ describe('canConnect', () => {
       expect(await c.canConnect()).toBe(false);
       await emu.setReady(true);
       expect(await c.canConnect()).toBe(true);
-      expect((await (await c.client()).systemInfo()).version).toBe('1.32.1-emulator');
+      expect((await (await c.client()).systemInfo()).version).toBe('v1.29.0');
       await emu.setReady(false);
       expect(await c.canConnect()).toBe(false);
     } finally {

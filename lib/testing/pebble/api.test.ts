@@ -50,7 +50,18 @@ describe('envelopes', () => {
     expect(r.status).toBe(200);
     expect(r.contentType).toBe('application/json');
     expect(r.text.startsWith('{"type":"sync","status-code":200,"status":"OK","result":{"boot-id":"')).toBe(true);
-    expect((r.json as { result: { version: string } }).result.version).toBe('1.32.1-emulator');
+    expect((r.json as { result: { version: string } }).result.version).toBe('v1.29.0');
+  });
+
+  test('system-info: version v1.29.0 and a random boot-id per Pebble start (Pebble as PID 1)', async () => {
+    const info = async () => ((await get('/v1/system-info')).json as { result: { 'boot-id': string } }).result['boot-id'];
+    const first = await info();
+    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    await emu.setReady(false);
+    await emu.setReady(true);
+    expect(await info()).toBe(first);
+    await emu.setReady(true, { fresh: true });
+    expect(await info()).not.toBe(first);
   });
 
   test('async: 202 with the change id and "result":null', async () => {
@@ -79,6 +90,20 @@ describe('POST /v1/layers and GET /v1/plan', () => {
     expectError(await post('/v1/layers', { action: 'add', format: 'yaml', layer: '' }), 400, 'label must be set');
     expectError(await post('/v1/layers', { action: 'add', label: 'a', format: 'json', layer: '' }), 400, 'invalid format "json"');
     expectError(await get('/v1/plan'), 400, 'invalid format ""');
+  });
+
+  test('bodies are decoded like Go json.Decoder: its error texts after the endpoint prefix', async () => {
+    const raw = (p: string, body: string) => rawRequest(sock, 'POST', p, body, { 'Content-Type': 'application/json' });
+    expectError(await raw('/v1/layers', ''), 400, 'cannot decode request body: EOF');
+    expectError(await raw('/v1/layers', '{"action":'), 400, 'cannot decode request body: unexpected EOF');
+    expectError(await raw('/v1/services', '{action}'), 400, "cannot decode data from request body: invalid character 'a' looking for beginning of object key string");
+    expectError(
+      await raw('/v1/layers', '{"action":"add","combine":"yes"}'),
+      400,
+      'cannot decode request body: json: cannot unmarshal string into Go struct field .combine of type bool',
+    );
+    // Trailing data after the first value is never read.
+    expect((await raw('/v1/services', '{"action":"replan"} junk')).status).toBe(202);
   });
 
   test('result true, plan as a YAML string', async () => {

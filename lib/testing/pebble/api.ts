@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { encodeMultipart, newBoundary, parseHeaderParams, parseMultipart, MultipartError } from '../../framework/pebble/multipart.js';
+import { GoJsonError, decodeGoJson, goBool, goInt, goString, goStrings, type GoType } from './gojson.js';
 import { formatGoDuration, parseGoDuration, statusText } from './gotext.js';
 import type { Change } from './changes.js';
 import { ChecksNotFound } from './checks.js';
@@ -79,21 +80,35 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function decodeJson<S extends z.ZodType>(body: Buffer, schema: S, prefix: string): z.infer<S> {
-  let raw: unknown;
+/**
+ * Decode a body as Pebble's json.Decoder does into the Go payload type `go` (Go's error texts
+ * after `prefix`), then give it its TypeScript shape and defaults with the zod schema.
+ */
+function decodeJson<S extends z.ZodType>(body: Buffer, schema: S, prefix: string, go: GoType): z.infer<S> {
   try {
-    raw = JSON.parse(body.toString('utf8'));
+    return schema.parse(decodeGoJson(body, go));
   } catch (e) {
-    throw bad(`${prefix}: ${(e as Error).message}`);
+    if (e instanceof GoJsonError) throw bad(`${prefix}: ${e.message}`);
+    throw e;
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.join('.') ?? '';
-    throw bad(`${prefix}: json: cannot unmarshal ${where ? `field ${where}` : 'value'}: ${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
 }
+
+// The Go payload types (P:internals/daemon/api_*.go); anonymous structs have no name.
+const anon = (fields: Record<string, GoType>): GoType => ({ kind: 'struct', name: '', fields });
+const GoOwnership = { permissions: goString, 'user-id': goInt, user: goString, 'group-id': goInt, group: goString };
+const GO_LAYERS = anon({ action: goString, combine: goBool, inner: goBool, label: goString, format: goString, layer: goString });
+const GO_SERVICES = anon({ action: goString, services: goStrings });
+const GO_CHECKS = anon({ action: goString, checks: goStrings });
+const GO_CHANGE = anon({ action: goString });
+const GO_FILES = anon({
+  action: goString,
+  dirs: { kind: 'slice', name: '[]daemon.makeDirsItem', elem: { kind: 'struct', name: 'makeDirsItem', fields: { path: goString, 'make-parents': goBool, ...GoOwnership } } },
+  paths: { kind: 'slice', name: '[]daemon.removePathsItem', elem: { kind: 'struct', name: 'removePathsItem', fields: { path: goString, recursive: goBool } } },
+});
+const GO_WRITE = anon({
+  action: goString,
+  files: { kind: 'slice', name: '[]daemon.writeFilesItem', elem: { kind: 'struct', name: 'writeFilesItem', fields: { path: goString, 'make-dirs': goBool, ...GoOwnership } } },
+});
 
 /** strutil.MultiCommaSeparatedList: split every value on commas, trim, drop empties. */
 function multiComma(values: string[]): string[] {
@@ -202,7 +217,7 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
         GET: async (_req, _url, [id]) => syncReply(findChange(b, id!).toJSON()),
         POST: async (req, _url, [id]) => {
           const change = findChange(b, id!);
-          const body = decodeJson(await readBody(req), ChangeBody, 'cannot decode data from request body');
+          const body = decodeJson(await readBody(req), ChangeBody, 'cannot decode data from request body', GO_CHANGE);
           if (body.action !== 'abort') throw bad(`invalid action ${JSON.stringify(body.action)}`);
           if (change.ready) throw bad(`cannot abort change ${id!} with nothing pending`);
           change.abort();
@@ -251,7 +266,7 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
       methods: {
         GET: async (_req, url) => syncReply(b.serviceManager.infos(multiComma(url.searchParams.getAll('names')))),
         POST: async (req) => {
-          const body = decodeJson(await readBody(req), ServicesBody, 'cannot decode data from request body');
+          const body = decodeJson(await readBody(req), ServicesBody, 'cannot decode data from request body', GO_SERVICES);
           const change = b.servicesAction(body.action, body.services ?? []);
           return asyncReply(change.id);
         },
@@ -280,7 +295,7 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
       pattern: /^\/v1\/layers$/,
       methods: {
         POST: async (req) => {
-          const body = decodeJson(await readBody(req), LayersBody, 'cannot decode request body');
+          const body = decodeJson(await readBody(req), LayersBody, 'cannot decode request body', GO_LAYERS);
           if (body.action !== 'add') throw bad(`invalid action ${JSON.stringify(body.action)}`);
           if (body.label === '') throw bad('label must be set');
           if (body.format !== 'yaml') throw bad(`invalid format ${JSON.stringify(body.format)}`);
@@ -325,7 +340,7 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
             return writeFiles(b.files, await readBody(req), boundary);
           }
           if (mediaType === 'application/json') {
-            const body = decodeJson(await readBody(req), FilesJsonBody, 'cannot decode request body');
+            const body = decodeJson(await readBody(req), FilesJsonBody, 'cannot decode request body', GO_FILES);
             if (body.action === 'make-dirs') {
               const out: FileResult[] = [];
               for (const dir of body.dirs ?? []) {
@@ -371,7 +386,7 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
           return syncReply(out);
         },
         POST: async (req) => {
-          const body = decodeJson(await readBody(req), ChecksBody, 'cannot decode data from request body');
+          const body = decodeJson(await readBody(req), ChecksBody, 'cannot decode data from request body', GO_CHECKS);
           const checks = body.checks ?? [];
           if (checks.length === 0) throw bad(`must specify checks for ${body.action} action`);
           let changed: string[];
@@ -480,7 +495,7 @@ async function writeFiles(files: ContainerFiles, body: Buffer, boundary: string)
   const [first, ...rest] = parts;
   if (!first) throw bad('cannot read request metadata: EOF');
   if (first.name !== 'request') throw bad(`metadata field name must be "request", got ${JSON.stringify(first.name)}`);
-  const meta = decodeJson(first.body, WriteMeta, 'cannot decode request metadata');
+  const meta = decodeJson(first.body, WriteMeta, 'cannot decode request metadata', GO_WRITE);
   if (meta.action !== 'write') throw bad(`multipart action must be "write", got ${JSON.stringify(meta.action)}`);
   const items = meta.files ?? [];
   if (items.length === 0) throw bad('must specify one or more files');

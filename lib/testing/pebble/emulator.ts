@@ -73,7 +73,7 @@ export interface PebbleEmulatorOptions {
   jitter?: boolean | (() => number);
   /** The emulated Pebble's own environment, which service environments are added to. Default process.env. */
   env?: Record<string, string | undefined>;
-  /** Reported by /v1/system-info. */
+  /** Reported by /v1/system-info (default v1.29.0, the Pebble this emulator was compared with). */
   version?: string;
   /** Bound of each service's output buffer in bytes (Pebble: 100 KiB). */
   outputBufferBytes?: number;
@@ -160,7 +160,7 @@ export class PebbleEmulator extends EventEmitter<PebbleEmulatorEvents> implement
     }
     this.mode = opts.mode ?? 'fake';
     this.clock = opts.clock ?? new RealClock();
-    this.version = opts.version ?? '1.32.1-emulator';
+    this.version = opts.version ?? 'v1.29.0';
     this.ownsRootDir = opts.rootDir === undefined;
     this.rootDir = opts.rootDir ?? mkdtempSync(path.join(os.tmpdir(), 'pebble-root-'));
     this.files = new ContainerFiles(this.rootDir);
