@@ -19,6 +19,8 @@ export interface LaunchSpec {
    * environment (Pebble's exec.Command looks the name up before the environment is set).
    */
   lookupPath: string;
+  /** Run as this uid/gid (Pebble sets SysProcAttr.Credential when it is not the daemon's own). */
+  credential?: { uid: number; gid: number };
   /** Host working directory ('' = the emulator's own). */
   cwd: string;
 }
@@ -82,14 +84,27 @@ function resolveCommand(spec: LaunchSpec, file: string): string {
   }
 }
 
+/** Go's PathError from os.StartProcess: "fork/exec <path as exec.Command resolved it>: <errno>". */
+function forkExecError(spec: LaunchSpec, file: string, resolved: string): (why: string) => Error {
+  const shown = file.includes('/') ? spec.displayArgv0 : resolved;
+  return (why) => new Error(`cannot start service: fork/exec ${shown}: ${why}`);
+}
+
+/**
+ * The forked child sets its groups, gid and uid before anything else; only root may switch to
+ * another user, so anyone else fails with EPERM (Go's forkExec, setgroups/setgid/setuid).
+ */
+function checkCredential(spec: LaunchSpec, file: string, resolved: string): void {
+  if (spec.credential && process.getuid?.() !== 0) throw forkExecError(spec, file, resolved)('operation not permitted');
+}
+
 /**
  * What the forked child would hit: chdir into working-dir, then execve. Pebble sets SysProcAttr,
  * so Go's os.StartProcess skips its friendlier "chdir <dir>" pre-check and both failures read
  * "fork/exec <command path>: <errno>" (the path as exec.Command resolved it).
  */
 function checkSpawnable(spec: LaunchSpec, file: string, resolved: string): void {
-  const shown = file.includes('/') ? spec.displayArgv0 : resolved;
-  const fail = (why: string) => new Error(`cannot start service: fork/exec ${shown}: ${why}`);
+  const fail = forkExecError(spec, file, resolved);
   if (spec.cwd) {
     let st;
     try {
@@ -139,12 +154,14 @@ export class ExecaLauncher implements Launcher {
     const [file, ...args] = spec.argv;
     if (file === undefined) throw new Error('cannot start service: empty command');
     const resolved = resolveCommand(spec, file);
+    checkCredential(spec, file, resolved);
     checkSpawnable(spec, file, resolved);
     const child = execa(resolved, args, {
       env: spec.env,
       extendEnv: false,
       cwd: spec.cwd || undefined,
       detached: true, // own process group (and session), like Pebble's Setpgid
+      ...(spec.credential ?? {}),
       stdin: 'ignore',
       buffer: false,
       reject: false,

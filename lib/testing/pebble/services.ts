@@ -8,6 +8,7 @@ import type { Task } from './changes.js';
 import { formatMs, parseServiceCommand } from './gotext.js';
 import { copyService, deepEqual, type PlanModel, type ServiceConfig } from './layers.js';
 import { OutputBuffer, type Launcher, type ProcessHandle } from './processes.js';
+import { UserDb, isCurrent, normalizeUidGid } from './users.js';
 
 export type ServiceState = 'initial' | 'starting' | 'running' | 'terminating' | 'killing' | 'stopped' | 'backoff' | 'exited';
 export type ServiceCurrent = 'active' | 'inactive' | 'backoff' | 'error';
@@ -87,6 +88,8 @@ export interface ServiceManagerOptions {
   /** Maps a command word or working dir from container paths to host paths. */
   mapPath: (p: string) => string;
   outputBufferBytes: number;
+  /** Where service users and groups are looked up (default: the host's /etc/passwd and /etc/group). */
+  userDb?: UserDb;
   onEvent: (e: ServiceEvent) => void;
   onShutdown: (kind: ShutdownKind, service: string) => void;
 }
@@ -128,7 +131,11 @@ export class ServiceManager {
   /** Set at teardown: exits are no longer acted on, so nothing restarts. */
   private disposed = false;
 
-  constructor(private readonly o: ServiceManagerOptions) {}
+  private readonly userDb: UserDb;
+
+  constructor(private readonly o: ServiceManagerOptions) {
+    this.userDb = o.userDb ?? new UserDb();
+  }
 
   // -------------------------------------------------------------------------------------------
   // Queries
@@ -182,6 +189,14 @@ export class ServiceManager {
     // Container paths in the service environment are mapped like command words (run mode).
     const serviceEnv = Object.fromEntries(Object.entries(s.config.environment ?? {}).map(([k, v]) => [k, v.startsWith('/') ? this.o.mapPath(v) : v]));
     const env = { ...this.o.env, ...serviceEnv };
+    // Pebble resolves the user before starting; these errors are not "cannot start service".
+    const ids = normalizeUidGid(this.userDb, s.config.userId, s.config.groupId, s.config.user, s.config.group);
+    if (ids) {
+      // HOME and USER come from the user's entry unless the service environment sets them.
+      const entry = this.userDb.userById(ids.uid);
+      if (entry && !serviceEnv['HOME']) env['HOME'] = entry.home;
+      if (entry && !serviceEnv['USER']) env['USER'] = entry.name;
+    }
     const proc = this.o.launcher.launch(
       {
         name: s.name,
@@ -190,6 +205,7 @@ export class ServiceManager {
         displayWorkingDir: s.config.workingDir,
         env,
         lookupPath: this.o.env['PATH'] ?? '',
+        ...(ids && !isCurrent(ids) ? { credential: ids } : {}),
         cwd: s.config.workingDir ? this.o.mapPath(s.config.workingDir) : '',
       },
       {
