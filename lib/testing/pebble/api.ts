@@ -11,6 +11,9 @@ import { ChecksNotFound } from './checks.js';
 import { fileErrorStatus, toFileError, type ContainerFiles, type FileResult } from './files.js';
 import type { PlanModel } from './layers.js';
 import { renderPlanObject, renderPlanYaml } from './plan-yaml.js';
+import { runtimeRoutes } from './api-runtime.js';
+import type { NoticeStore } from './notices.js';
+import type { OutputBuffer } from './processes.js';
 import type { CheckManager } from './checks.js';
 import type { ServiceManager } from './services.js';
 import type { StateEngine } from './changes.js';
@@ -23,6 +26,9 @@ export interface ApiBackend {
   readonly serviceManager: ServiceManager;
   readonly checkManager: CheckManager;
   readonly files: ContainerFiles;
+  readonly notices: NoticeStore;
+  /** Each started service's output buffer (GET /v1/logs). */
+  logBuffers(): Map<string, OutputBuffer>;
   currentPlan(): PlanModel;
   addLayer(label: string, layerYaml: string, combine: boolean): void;
   /** Build the change for a service action; throws ApiError for a bad request. */
@@ -40,9 +46,9 @@ export class ApiError extends Error {
   }
 }
 
-const bad = (message: string, kind?: string) => new ApiError(400, message, kind);
+export const bad = (message: string, kind?: string) => new ApiError(400, message, kind);
 
-interface Reply {
+export interface Reply {
   status: number;
   body: Record<string, unknown>;
 }
@@ -71,7 +77,7 @@ function writeJson(res: ServerResponse, reply: Reply): void {
   res.end(data);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+export function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -84,7 +90,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
  * Decode a body as Pebble's json.Decoder does into the Go payload type `go` (Go's error texts
  * after `prefix`), then give it its TypeScript shape and defaults with the zod schema.
  */
-function decodeJson<S extends z.ZodType>(body: Buffer, schema: S, prefix: string, go: GoType): z.infer<S> {
+export function decodeJson<S extends z.ZodType>(body: Buffer, schema: S, prefix: string, go: GoType): z.infer<S> {
   try {
     return schema.parse(decodeGoJson(body, go));
   } catch (e) {
@@ -111,7 +117,7 @@ const GO_WRITE = anon({
 });
 
 /** strutil.MultiCommaSeparatedList: split every value on commas, trim, drop empties. */
-function multiComma(values: string[]): string[] {
+export function multiComma(values: string[]): string[] {
   return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
 }
 
@@ -154,9 +160,9 @@ const WriteMeta = z.object({
   files: z.array(z.object({ ...FileAttrs, 'make-dirs': z.boolean().optional() })).nullable().optional(),
 });
 
-type Handler = (req: IncomingMessage, url: URL, params: string[], res: ServerResponse) => Promise<Reply | null>;
+export type Handler = (req: IncomingMessage, url: URL, params: string[], res: ServerResponse) => Promise<Reply | null>;
 
-interface Route {
+export interface Route {
   pattern: RegExp;
   methods: Partial<Record<'GET' | 'POST' | 'PUT', Handler>>;
 }
@@ -404,12 +410,9 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
     },
     // Known Pebble endpoints the emulator does not implement: they exist (405 for a wrong method).
     { pattern: /^\/v1\/checks\/refresh$/, methods: { POST: notImplemented } },
-    { pattern: /^\/v1\/logs$/, methods: { GET: notImplemented } },
+    ...runtimeRoutes(b),
     { pattern: /^\/v1\/exec$/, methods: { POST: notImplemented } },
     { pattern: /^\/v1\/tasks\/[^/]+\/websocket\/[^/]+$/, methods: { GET: notImplemented } },
-    { pattern: /^\/v1\/signals$/, methods: { POST: notImplemented } },
-    { pattern: /^\/v1\/notices$/, methods: { GET: notImplemented, POST: notImplemented } },
-    { pattern: /^\/v1\/notices\/[^/]+$/, methods: { GET: notImplemented } },
     { pattern: /^\/v1\/identities$/, methods: { GET: notImplemented, POST: notImplemented } },
     { pattern: /^\/v1\/pairing$/, methods: { POST: notImplemented } },
     { pattern: /^\/v1\/metrics$/, methods: { GET: notImplemented } },

@@ -35,6 +35,8 @@ export interface ProcessHandle {
   readonly pid: number | undefined;
   /** Signal the whole process group. */
   signal(sig: 'SIGTERM' | 'SIGKILL'): void;
+  /** Send a signal to the process itself (POST /v1/signals: Pebble kills the pid, not the group). */
+  kill(sig: NodeJS.Signals): void;
   readonly exited: boolean;
 }
 
@@ -179,6 +181,14 @@ export class ExecaLauncher implements Launcher {
       get exited() {
         return exited;
       },
+      kill(sig) {
+        if (exited || pid === undefined) return;
+        try {
+          process.kill(pid, sig);
+        } catch {
+          // Gone already.
+        }
+      },
       signal(sig) {
         if (exited || pid === undefined) return;
         try {
@@ -261,6 +271,13 @@ export class FakeProcess implements ProcessHandle {
 
   get exited(): boolean {
     return this.done;
+  }
+
+  /** Signals sent with POST /v1/signals, in order (a fake process does not act on them). */
+  readonly received: NodeJS.Signals[] = [];
+
+  kill(sig: NodeJS.Signals): void {
+    if (!this.done) this.received.push(sig);
   }
 
   signal(sig: 'SIGTERM' | 'SIGKILL'): void {
@@ -368,6 +385,12 @@ export class OutputBuffer {
   /** Lines with Pebble's "<time> [name] " prefix, as `pebble logs` shows them. */
   formatted(): string {
     return this.lines.join('') + this.partial;
+  }
+
+  /** The formatted text of the last `n` lines as RingBuffer.HeadIterator(n) gives it; n < 0: all. */
+  head(n: number): string {
+    const all = this.formatted();
+    return n < 0 ? all : all.slice(tailStart(all, n));
   }
 
   /** The raw output (prefixes removed). */

@@ -3,6 +3,7 @@
 // exited), the okay-delay, on-success/on-failure/on-check-failure actions, backoff with factor,
 // limit and jitter, the backoff reset, SIGTERM then kill-delay then SIGKILL, the start/stop task
 // handlers with their "already started" logs, and replan's config-snapshot comparison.
+import { constants as osConstants } from 'node:os';
 import type { Clock, ClockTimer } from './clock.js';
 import type { Task } from './changes.js';
 import { formatMs, parseServiceCommand } from './gotext.js';
@@ -484,6 +485,30 @@ export class ServiceManager {
       .filter((c) => needsRestart.has(c.name) || c.startup === 'enabled')
       .map((c) => c.name);
     return { stop, start };
+  }
+
+  /**
+   * POST /v1/signals (P:servstate SendSignal, sendSignal): signal each named service's process;
+   * the errors of all names joined with "; ", or null.
+   */
+  sendSignal(names: string[], signal: string): string | null {
+    const errors: string[] = [];
+    for (const name of names) {
+      const s = this.services.get(name);
+      const err = !s ? 'service is not running' : this.signalOne(s, signal);
+      if (err) errors.push(`cannot send signal to ${JSON.stringify(name)}: ${err}`);
+    }
+    return errors.length ? errors.join('; ') : null;
+  }
+
+  private signalOne(s: ServiceData, signal: string): string | null {
+    if (s.state !== 'starting' && s.state !== 'running') {
+      return s.state === 'initial' ? `invalid in state ${JSON.stringify(s.state)}` : 'service is not running';
+    }
+    // unix.SignalNum knows only the upper-case SIG names.
+    if (!/^SIG[A-Z0-9]+$/.test(signal) || !(signal in osConstants.signals)) return `invalid signal name ${JSON.stringify(signal)}`;
+    s.proc?.kill(signal as NodeJS.Signals);
+    return null;
   }
 
   // -------------------------------------------------------------------------------------------
