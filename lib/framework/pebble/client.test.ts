@@ -251,6 +251,29 @@ describe('against the emulator', () => {
     }
   });
 
+  test('sendSignal, notify/getNotices/getNotice, logs', async () => {
+    const client = await c.client();
+    await c.addLayer('base', LAYER);
+    await c.start('web');
+    await client.sendSignal('SIGHUP', ['web']);
+    await c.sendSignal('SIGUSR1', 'web');
+    expect(emu.receivedSignals('web')).toEqual(['SIGHUP', 'SIGUSR1']);
+    const sigErr = (await client.sendSignal('SIGHUP', ['db']).catch((e: unknown) => e)) as PebbleAPIError;
+    expect([sigErr.code, sigErr.message]).toEqual([500, 'cannot send signal to "db": service is not running']);
+
+    const id = await client.notify('custom', 'example.com/ping', { data: { n: '1' }, repeatAfterMs: 60_000 });
+    expect(await client.notify('custom', 'example.com/ping')).toBe(id);
+    const [notice] = await client.getNotices({ types: ['custom'], keys: ['example.com/ping'] });
+    expect(notice).toMatchObject({ id, type: 'custom', key: 'example.com/ping', occurrences: 2, lastData: {}, expireAfter: '168h0m0s' });
+    expect((await c.getNotice(id)).key).toBe('example.com/ping');
+    expect((await c.getNotices({ keys: ['example.com/ping'] })).map((n) => n.id)).toEqual([id]);
+    expect(await client.getNotices({ keys: ['example.com/other'], timeoutMs: 100 })).toEqual([]);
+
+    emu.writeServiceOutput('web', 'hello\nworld\n');
+    expect((await client.logs({ services: ['web'], n: 1 })).map((l) => [l.service, l.message])).toEqual([['web', 'world']]);
+    expect((await client.logs()).map((l) => l.message)).toEqual(['hello', 'world']);
+  });
+
   test('getChange and getChanges', async () => {
     await c.addLayer('base', LAYER);
     const id = await (await c.client()).start(['db']);
