@@ -50,7 +50,18 @@ describe('envelopes', () => {
     expect(r.status).toBe(200);
     expect(r.contentType).toBe('application/json');
     expect(r.text.startsWith('{"type":"sync","status-code":200,"status":"OK","result":{"boot-id":"')).toBe(true);
-    expect((r.json as { result: { version: string } }).result.version).toBe('1.32.1-emulator');
+    expect((r.json as { result: { version: string } }).result.version).toBe('v1.29.0');
+  });
+
+  test('system-info: version v1.29.0 and a random boot-id per Pebble start (Pebble as PID 1)', async () => {
+    const info = async () => ((await get('/v1/system-info')).json as { result: { 'boot-id': string } }).result['boot-id'];
+    const first = await info();
+    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    await emu.setReady(false);
+    await emu.setReady(true);
+    expect(await info()).toBe(first);
+    await emu.setReady(true, { fresh: true });
+    expect(await info()).not.toBe(first);
   });
 
   test('async: 202 with the change id and "result":null', async () => {
@@ -79,6 +90,20 @@ describe('POST /v1/layers and GET /v1/plan', () => {
     expectError(await post('/v1/layers', { action: 'add', format: 'yaml', layer: '' }), 400, 'label must be set');
     expectError(await post('/v1/layers', { action: 'add', label: 'a', format: 'json', layer: '' }), 400, 'invalid format "json"');
     expectError(await get('/v1/plan'), 400, 'invalid format ""');
+  });
+
+  test('bodies are decoded like Go json.Decoder: its error texts after the endpoint prefix', async () => {
+    const raw = (p: string, body: string) => rawRequest(sock, 'POST', p, body, { 'Content-Type': 'application/json' });
+    expectError(await raw('/v1/layers', ''), 400, 'cannot decode request body: EOF');
+    expectError(await raw('/v1/layers', '{"action":'), 400, 'cannot decode request body: unexpected EOF');
+    expectError(await raw('/v1/services', '{action}'), 400, "cannot decode data from request body: invalid character 'a' looking for beginning of object key string");
+    expectError(
+      await raw('/v1/layers', '{"action":"add","combine":"yes"}'),
+      400,
+      'cannot decode request body: json: cannot unmarshal string into Go struct field .combine of type bool',
+    );
+    // Trailing data after the first value is never read.
+    expect((await raw('/v1/services', '{"action":"replan"} junk')).status).toBe(202);
   });
 
   test('result true, plan as a YAML string', async () => {
@@ -247,8 +272,9 @@ describe('changes', () => {
     await get(`/v1/changes/${a.change}/wait`);
     const b = (await post('/v1/services', { action: 'start', services: ['web'] })).json as { change: string };
     await get(`/v1/changes/${b.change}/wait`);
-    const ids = async (q: string) => ((await get(`/v1/changes${q}`)).json as { result: Array<{ id: string }> }).result.map((c) => c.id);
-    expect(await ids('?select=all')).toEqual([a.change, b.change]);
+    // Pebble's order is unspecified (the emulator shuffles): compare as sets.
+    const ids = async (q: string) => ((await get(`/v1/changes${q}`)).json as { result: Array<{ id: string }> }).result.map((c) => c.id).sort();
+    expect(await ids('?select=all')).toEqual([a.change, b.change].sort());
     expect(await ids('')).toEqual([]);
     expect(await ids('?select=all&for=web')).toEqual([b.change]);
     expectError(await get('/v1/changes?select=some'), 400, 'select should be one of: all,in-progress,ready');
@@ -274,6 +300,24 @@ describe('changes', () => {
       expect(log[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO Most recent service output:\n {4}listening\n {4}fatal: no config$/);
       expect(log[1]).toMatch(/ ERROR service start attempt: exited quickly with code 2, will restart$/);
       expect(e2.services.find((s) => s.name === 'web')!.current).toBe('backoff');
+    } finally {
+      await e2.stop();
+    }
+  });
+  test('a failed start without output still logs "Most recent service output:" with the bare indent', async () => {
+    const clock = new FakeClock();
+    const e2 = await PebbleEmulator.start({ socketPath: path.join(tmp.dir, 'e3', 'pebble.socket'), mode: 'fake', clock, okayDelayMs: 1000 });
+    try {
+      e2.seed({ layers: { base: LAYER } });
+      const r = (await postJson(e2.socketPath, '/v1/services', { action: 'start', services: ['web'] })).json as { change: string };
+      await clock.advance(100);
+      e2.simulateExit('web', 1);
+      const c = (await rawRequest(e2.socketPath, 'GET', `/v1/changes/${r.change}/wait`)).json as {
+        result: { tasks: Array<{ log: string[] }> };
+      };
+      const log = c.result.tasks[0]!.log;
+      expect(log[0]).toMatch(/^\S+ INFO Most recent service output:\n {4}$/);
+      expect(log[1]).toMatch(/ ERROR service start attempt: exited quickly with code 1, will restart$/);
     } finally {
       await e2.stop();
     }
@@ -327,6 +371,17 @@ describe('files (raw)', () => {
     expectError(await get('/v1/files?action=list&path=/nope'), 404, 'stat /nope: no such file or directory', 'not-found');
     expectError(await get('/v1/files?action=list&path=rel'), 400, 'path must be absolute, got "rel"');
     expectError(await get('/v1/files?action=zip'), 400, 'invalid action "zip"');
+  });
+
+  test('list with a malformed pattern: 200 [] for an empty directory, 400 once a name is matched (Go path.Match)', async () => {
+    await emu.files.makeDir({ path: '/empty' });
+    await emu.files.makeDir({ path: '/full' });
+    await emu.files.write({ path: '/full/a' }, Buffer.from('x'));
+    const empty = await get('/v1/files?action=list&path=/empty&pattern=%5B');
+    expect(empty.status).toBe(200);
+    expect(empty.json).toEqual({ type: 'sync', 'status-code': 200, status: 'OK', result: [] });
+    expectError(await get('/v1/files?action=list&path=/full&pattern=%5B'), 400, 'syntax error in pattern', 'generic-file-error');
+    expect(((await get('/v1/files?action=list&path=/full&pattern=%5Ba%5D')).json as { result: unknown[] }).result).toHaveLength(1);
   });
 
   test('read answers 200 multipart with a response part even for a missing file', async () => {

@@ -4,12 +4,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { encodeMultipart, newBoundary, parseHeaderParams, parseMultipart, MultipartError } from '@juju-ts/ops';
+import { GoJsonError, decodeGoJson, goBool, goInt, goString, goStrings, type GoType } from './gojson.js';
 import { formatGoDuration, parseGoDuration, statusText } from './gotext.js';
 import type { Change } from './changes.js';
 import { ChecksNotFound } from './checks.js';
 import { fileErrorStatus, toFileError, type ContainerFiles, type FileResult } from './files.js';
 import type { PlanModel } from './layers.js';
 import { renderPlanObject, renderPlanYaml } from './plan-yaml.js';
+import { runtimeRoutes } from './api-runtime.js';
+import type { NoticeStore } from './notices.js';
+import type { OutputBuffer } from './processes.js';
 import type { CheckManager } from './checks.js';
 import type { ServiceManager } from './services.js';
 import type { StateEngine } from './changes.js';
@@ -22,6 +26,9 @@ export interface ApiBackend {
   readonly serviceManager: ServiceManager;
   readonly checkManager: CheckManager;
   readonly files: ContainerFiles;
+  readonly notices: NoticeStore;
+  /** Each started service's output buffer (GET /v1/logs). */
+  logBuffers(): Map<string, OutputBuffer>;
   currentPlan(): PlanModel;
   addLayer(label: string, layerYaml: string, combine: boolean): void;
   /** Build the change for a service action; throws ApiError for a bad request. */
@@ -39,9 +46,9 @@ export class ApiError extends Error {
   }
 }
 
-const bad = (message: string, kind?: string) => new ApiError(400, message, kind);
+export const bad = (message: string, kind?: string) => new ApiError(400, message, kind);
 
-interface Reply {
+export interface Reply {
   status: number;
   body: Record<string, unknown>;
 }
@@ -70,7 +77,7 @@ function writeJson(res: ServerResponse, reply: Reply): void {
   res.end(data);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+export function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -79,24 +86,38 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function decodeJson<S extends z.ZodType>(body: Buffer, schema: S, prefix: string): z.infer<S> {
-  let raw: unknown;
+/**
+ * Decode a body as Pebble's json.Decoder does into the Go payload type `go` (Go's error texts
+ * after `prefix`), then give it its TypeScript shape and defaults with the zod schema.
+ */
+export function decodeJson<S extends z.ZodType>(body: Buffer, schema: S, prefix: string, go: GoType): z.infer<S> {
   try {
-    raw = JSON.parse(body.toString('utf8'));
+    return schema.parse(decodeGoJson(body, go));
   } catch (e) {
-    throw bad(`${prefix}: ${(e as Error).message}`);
+    if (e instanceof GoJsonError) throw bad(`${prefix}: ${e.message}`);
+    throw e;
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.join('.') ?? '';
-    throw bad(`${prefix}: json: cannot unmarshal ${where ? `field ${where}` : 'value'}: ${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
 }
 
+// The Go payload types (P:internals/daemon/api_*.go); anonymous structs have no name.
+const anon = (fields: Record<string, GoType>): GoType => ({ kind: 'struct', name: '', fields });
+const GoOwnership = { permissions: goString, 'user-id': goInt, user: goString, 'group-id': goInt, group: goString };
+const GO_LAYERS = anon({ action: goString, combine: goBool, inner: goBool, label: goString, format: goString, layer: goString });
+const GO_SERVICES = anon({ action: goString, services: goStrings });
+const GO_CHECKS = anon({ action: goString, checks: goStrings });
+const GO_CHANGE = anon({ action: goString });
+const GO_FILES = anon({
+  action: goString,
+  dirs: { kind: 'slice', name: '[]daemon.makeDirsItem', elem: { kind: 'struct', name: 'makeDirsItem', fields: { path: goString, 'make-parents': goBool, ...GoOwnership } } },
+  paths: { kind: 'slice', name: '[]daemon.removePathsItem', elem: { kind: 'struct', name: 'removePathsItem', fields: { path: goString, recursive: goBool } } },
+});
+const GO_WRITE = anon({
+  action: goString,
+  files: { kind: 'slice', name: '[]daemon.writeFilesItem', elem: { kind: 'struct', name: 'writeFilesItem', fields: { path: goString, 'make-dirs': goBool, ...GoOwnership } } },
+});
+
 /** strutil.MultiCommaSeparatedList: split every value on commas, trim, drop empties. */
-function multiComma(values: string[]): string[] {
+export function multiComma(values: string[]): string[] {
   return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
 }
 
@@ -139,9 +160,9 @@ const WriteMeta = z.object({
   files: z.array(z.object({ ...FileAttrs, 'make-dirs': z.boolean().optional() })).nullable().optional(),
 });
 
-type Handler = (req: IncomingMessage, url: URL, params: string[], res: ServerResponse) => Promise<Reply | null>;
+export type Handler = (req: IncomingMessage, url: URL, params: string[], res: ServerResponse) => Promise<Reply | null>;
 
-interface Route {
+export interface Route {
   pattern: RegExp;
   methods: Partial<Record<'GET' | 'POST' | 'PUT', Handler>>;
 }
@@ -190,7 +211,9 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
             .filter((c) => select === 'all' || (select === 'ready') === c.ready)
             .filter((c) => !wanted || (Array.isArray(c.attrs['service-names']) && (c.attrs['service-names'] as string[]).includes(wanted)))
             .map((c) => c.toJSON());
-          return syncReply(out);
+          // Pebble collects the changes from a Go map, so their order is unspecified; shuffling
+          // keeps a client (or a test) from relying on one (P:internals/daemon/api_changes.go).
+          return syncReply(shuffle(out));
         },
       },
     },
@@ -200,7 +223,7 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
         GET: async (_req, _url, [id]) => syncReply(findChange(b, id!).toJSON()),
         POST: async (req, _url, [id]) => {
           const change = findChange(b, id!);
-          const body = decodeJson(await readBody(req), ChangeBody, 'cannot decode data from request body');
+          const body = decodeJson(await readBody(req), ChangeBody, 'cannot decode data from request body', GO_CHANGE);
           if (body.action !== 'abort') throw bad(`invalid action ${JSON.stringify(body.action)}`);
           if (change.ready) throw bad(`cannot abort change ${id!} with nothing pending`);
           change.abort();
@@ -249,7 +272,7 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
       methods: {
         GET: async (_req, url) => syncReply(b.serviceManager.infos(multiComma(url.searchParams.getAll('names')))),
         POST: async (req) => {
-          const body = decodeJson(await readBody(req), ServicesBody, 'cannot decode data from request body');
+          const body = decodeJson(await readBody(req), ServicesBody, 'cannot decode data from request body', GO_SERVICES);
           const change = b.servicesAction(body.action, body.services ?? []);
           return asyncReply(change.id);
         },
@@ -278,7 +301,7 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
       pattern: /^\/v1\/layers$/,
       methods: {
         POST: async (req) => {
-          const body = decodeJson(await readBody(req), LayersBody, 'cannot decode request body');
+          const body = decodeJson(await readBody(req), LayersBody, 'cannot decode request body', GO_LAYERS);
           if (body.action !== 'add') throw bad(`invalid action ${JSON.stringify(body.action)}`);
           if (body.label === '') throw bad('label must be set');
           if (body.format !== 'yaml') throw bad(`invalid format ${JSON.stringify(body.format)}`);
@@ -323,7 +346,7 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
             return writeFiles(b.files, await readBody(req), boundary);
           }
           if (mediaType === 'application/json') {
-            const body = decodeJson(await readBody(req), FilesJsonBody, 'cannot decode request body');
+            const body = decodeJson(await readBody(req), FilesJsonBody, 'cannot decode request body', GO_FILES);
             if (body.action === 'make-dirs') {
               const out: FileResult[] = [];
               for (const dir of body.dirs ?? []) {
@@ -369,7 +392,7 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
           return syncReply(out);
         },
         POST: async (req) => {
-          const body = decodeJson(await readBody(req), ChecksBody, 'cannot decode data from request body');
+          const body = decodeJson(await readBody(req), ChecksBody, 'cannot decode data from request body', GO_CHECKS);
           const checks = body.checks ?? [];
           if (checks.length === 0) throw bad(`must specify checks for ${body.action} action`);
           let changed: string[];
@@ -387,12 +410,9 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
     },
     // Known Pebble endpoints the emulator does not implement: they exist (405 for a wrong method).
     { pattern: /^\/v1\/checks\/refresh$/, methods: { POST: notImplemented } },
-    { pattern: /^\/v1\/logs$/, methods: { GET: notImplemented } },
+    ...runtimeRoutes(b),
     { pattern: /^\/v1\/exec$/, methods: { POST: notImplemented } },
     { pattern: /^\/v1\/tasks\/[^/]+\/websocket\/[^/]+$/, methods: { GET: notImplemented } },
-    { pattern: /^\/v1\/signals$/, methods: { POST: notImplemented } },
-    { pattern: /^\/v1\/notices$/, methods: { GET: notImplemented, POST: notImplemented } },
-    { pattern: /^\/v1\/notices\/[^/]+$/, methods: { GET: notImplemented } },
     { pattern: /^\/v1\/identities$/, methods: { GET: notImplemented, POST: notImplemented } },
     { pattern: /^\/v1\/pairing$/, methods: { POST: notImplemented } },
     { pattern: /^\/v1\/metrics$/, methods: { GET: notImplemented } },
@@ -428,6 +448,15 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
       if (!res.headersSent) res.destroy();
     });
   };
+}
+
+/** Fisher-Yates, in place. */
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
 }
 
 function findChange(b: ApiBackend, id: string): Change {
@@ -469,7 +498,7 @@ async function writeFiles(files: ContainerFiles, body: Buffer, boundary: string)
   const [first, ...rest] = parts;
   if (!first) throw bad('cannot read request metadata: EOF');
   if (first.name !== 'request') throw bad(`metadata field name must be "request", got ${JSON.stringify(first.name)}`);
-  const meta = decodeJson(first.body, WriteMeta, 'cannot decode request metadata');
+  const meta = decodeJson(first.body, WriteMeta, 'cannot decode request metadata', GO_WRITE);
   if (meta.action !== 'write') throw bad(`multipart action must be "write", got ${JSON.stringify(meta.action)}`);
   const items = meta.files ?? [];
   if (items.length === 0) throw bad('must specify one or more files');

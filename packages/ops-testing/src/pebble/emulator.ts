@@ -38,7 +38,8 @@ import {
 } from './layers.js';
 import { parseLayer } from './layer-yaml.js';
 import { renderLayerObject, renderPlanObject, renderPlanYaml } from './plan-yaml.js';
-import { ExecaLauncher, FakeLauncher, FakeProcess, type Launcher } from './processes.js';
+import { NoticeStore } from './notices.js';
+import { ExecaLauncher, FakeLauncher, FakeProcess, type Launcher, type OutputBuffer } from './processes.js';
 import { ServiceManager, stateToCurrent, type ServiceCurrent, type ServiceEvent, type ServiceState, type ShutdownKind } from './services.js';
 
 export type EmulatorMode = 'fake' | 'run';
@@ -73,7 +74,7 @@ export interface PebbleEmulatorOptions {
   jitter?: boolean | (() => number);
   /** The emulated Pebble's own environment, which service environments are added to. Default process.env. */
   env?: Record<string, string | undefined>;
-  /** Reported by /v1/system-info. */
+  /** Reported by /v1/system-info (default v1.29.0, the Pebble this emulator was compared with). */
   version?: string;
   /** Bound of each service's output buffer in bytes (Pebble: 100 KiB). */
   outputBufferBytes?: number;
@@ -136,6 +137,8 @@ export class PebbleEmulator extends EventEmitter<PebbleEmulatorEvents> implement
   engine!: StateEngine;
   serviceManager!: ServiceManager;
   checkManager!: CheckManager;
+  /** Notices (POST/GET /v1/notices); a fresh Pebble has none. */
+  notices!: NoticeStore;
   readonly files: ContainerFiles;
 
   private planModel: PlanModel = emptyPlan();
@@ -160,7 +163,7 @@ export class PebbleEmulator extends EventEmitter<PebbleEmulatorEvents> implement
     }
     this.mode = opts.mode ?? 'fake';
     this.clock = opts.clock ?? new RealClock();
-    this.version = opts.version ?? '1.32.1-emulator';
+    this.version = opts.version ?? 'v1.29.0';
     this.ownsRootDir = opts.rootDir === undefined;
     this.rootDir = opts.rootDir ?? mkdtempSync(path.join(os.tmpdir(), 'pebble-root-'));
     this.files = new ContainerFiles(this.rootDir);
@@ -190,6 +193,7 @@ export class PebbleEmulator extends EventEmitter<PebbleEmulatorEvents> implement
     this.bootId = randomUUID();
     this.launcher = this.mode === 'run' ? new ExecaLauncher() : new FakeLauncher();
     this.engine = new StateEngine(this.clock);
+    this.notices = new NoticeStore(() => this.clock.now());
     const jitterOpt = this.opts.jitter ?? true;
     const jitter = typeof jitterOpt === 'function' ? jitterOpt : jitterOpt ? () => Math.random() * 0.1 : () => 0;
     this.serviceManager = new ServiceManager({
@@ -323,6 +327,10 @@ export class PebbleEmulator extends EventEmitter<PebbleEmulatorEvents> implement
 
   currentPlan(): PlanModel {
     return this.planModel;
+  }
+
+  logBuffers(): Map<string, OutputBuffer> {
+    return new Map([...this.serviceManager.services].map(([name, s]) => [name, s.logs]));
   }
 
   /** POST /v1/layers semantics: append, or combine in place; all or nothing. */
@@ -526,6 +534,11 @@ export class PebbleEmulator extends EventEmitter<PebbleEmulatorEvents> implement
   /** Fake mode: the service's process exits with `code` (supervision reacts as to a real exit). */
   simulateExit(name: string, code: number): void {
     this.fakeProcess(name).exit(code);
+  }
+
+  /** Fake mode: the signals POST /v1/signals sent to the service's current process, in order. */
+  receivedSignals(name: string): string[] {
+    return [...this.fakeProcess(name).received];
   }
 
   /** Fake mode: the service's process writes output. */

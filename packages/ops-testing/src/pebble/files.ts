@@ -5,6 +5,7 @@ import { promises as fsp, type Stats } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { BadPatternError, goPathMatch } from './gomatch.js';
 
 export interface FileError {
   message: string;
@@ -35,12 +36,26 @@ const ERRNO_TEXT: Record<string, string> = {
   EISDIR: 'is a directory',
   ENOTEMPTY: 'directory not empty',
   EINVAL: 'invalid argument',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'file name too long',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EXDEV: 'invalid cross-device link',
 };
 
 function goError(op: string, containerPath: string, e: unknown): GoFileError {
   const code = (e as NodeJS.ErrnoException).code;
   const text = (code && ERRNO_TEXT[code]) ?? (e as Error).message;
   return new GoFileError(`${op} ${containerPath}: ${text}`, code);
+}
+
+// The alphabet of x-go's randutil.RandomString (no vowels), which names AtomicWrite's temp files.
+const TMP_LETTERS = 'BCDFGHJKLMNPQRSTVWXYbcdfghjklmnpqrstvwxy0123456789';
+
+/** The suffix osutil.NewAtomicFile gives its temporary file: "." + 12 random letters + "~". */
+function atomicTmpSuffix(): string {
+  const bytes = randomBytes(12);
+  return '.' + Array.from(bytes, (b) => TMP_LETTERS[b % TMP_LETTERS.length]).join('') + '~';
 }
 
 /** stat(2) of a host path, failing like Go's os.Stat on the container path. */
@@ -86,27 +101,51 @@ function readIdNames(file: string): Map<number, string> {
   return m;
 }
 
-/** Go's path.Match for one name (*, ?, [...] classes, backslash escapes). */
-function globToRegExp(pattern: string): RegExp {
-  let re = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '\\') {
-      i++;
-      if (i >= pattern.length) throw new GoFileError('syntax error in pattern', undefined);
-      re += pattern[i]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    } else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end < 0) throw new GoFileError('syntax error in pattern', undefined);
-      let cls = pattern.slice(i + 1, end);
-      if (cls.startsWith('^')) cls = '^' + cls.slice(1);
-      re += `[${cls.replace(/\\/g, '\\\\')}]`;
-      i = end;
-    } else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Go's path.Match on one entry name; a malformed pattern is a generic file error (400). */
+function matchName(pattern: string, name: string): boolean {
+  try {
+    return goPathMatch(pattern, name);
+  } catch (e) {
+    if (e instanceof BadPatternError) throw new GoFileError(e.message, undefined);
+    throw e;
   }
-  return new RegExp(re + '$');
+}
+
+/**
+ * osutil.AtomicWriteChown with AtomicWriteChmod (P:internals/osutil/io.go): create
+ * "<path>.<random>~" exclusively, chmod it, write, fsync, rename it over the target. Each step's
+ * error names the file that step touched, so most errors name the temporary file, as Pebble's do
+ * (`open /etc/app/x.BCd3…~: no such file or directory`); the temporary file is removed on error.
+ */
+async function atomicWrite(host: string, containerPath: string, content: Buffer, mode: number): Promise<void> {
+  const suffix = atomicTmpSuffix();
+  const tmp = { host: host + suffix, shown: containerPath + suffix };
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(tmp.host, 'wx', mode);
+  } catch (e) {
+    throw goError('open', tmp.shown, e);
+  }
+  let step = 'chmod';
+  try {
+    await fh.chmod(mode);
+    step = 'write';
+    await fh.writeFile(content);
+    step = 'sync';
+    await fh.sync();
+    step = 'close';
+    await fh.close();
+    step = 'rename';
+    await fsp.rename(tmp.host, host);
+  } catch (e) {
+    await fh.close().catch(() => undefined);
+    await fsp.rm(tmp.host, { force: true }).catch(() => undefined);
+    if (step === 'rename') {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new GoFileError(`rename ${tmp.shown} ${containerPath}: ${(code && ERRNO_TEXT[code]) ?? (e as Error).message}`, code);
+    }
+    throw goError(step, tmp.shown, e);
+  }
 }
 
 export class ContainerFiles {
@@ -139,7 +178,6 @@ export class ContainerFiles {
   async list(p: string, pattern: string, itself: boolean): Promise<Record<string, unknown>[]> {
     const host = this.hostPath(p);
     const st = await statGo(host, p);
-    const matcher = pattern ? globToRegExp(pattern) : null;
     let entries: Array<{ name: string; full: string; hostFull: string }>;
     if (!st.isDirectory() || itself) {
       entries = [{ name: path.posix.basename(p) || '/', full: p, hostFull: host }];
@@ -156,7 +194,7 @@ export class ContainerFiles {
     const groups = readIdNames('/etc/group');
     const out: Record<string, unknown>[] = [];
     for (const entry of entries) {
-      if (matcher && !matcher.test(entry.name)) continue;
+      if (pattern && !matchName(pattern, entry.name)) continue;
       let s: Stats;
       try {
         s = await fsp.lstat(entry.hostFull);
@@ -202,15 +240,7 @@ export class ContainerFiles {
       }
     }
     const mode = parsePermissions(item.permissions, 0o644);
-    const tmp = `${host}.${randomBytes(6).toString('hex')}~`;
-    try {
-      await fsp.writeFile(tmp, content, { mode });
-      await fsp.chmod(tmp, mode);
-      await fsp.rename(tmp, host);
-    } catch (e) {
-      await fsp.rm(tmp, { force: true }).catch(() => undefined);
-      throw goError('open', item.path, e);
-    }
+    await atomicWrite(host, item.path, content, mode);
   }
 
   async makeDir(item: { path: string; 'make-parents'?: boolean; permissions?: string }): Promise<void> {

@@ -3,6 +3,7 @@
 // Go Merge rules, plan validation, and service start/stop ordering in lanes. Decoding layer YAML
 // lives in layer-yaml.ts, rendering the plan in plan-yaml.ts.
 import { parseServiceCommand, shlexSplit } from './gotext.js';
+import { UserDb, normalizeUidGid } from './users.js';
 // ---------------------------------------------------------------------------------------------
 // Internal model (mirrors the Go structs, including "set or not" for optional values)
 
@@ -260,6 +261,12 @@ export function validateLayer(layer: LayerModel): void {
         shlexSplit(check.exec.command);
       } catch (e) {
         throw new FormatError(`plan check ${q} command invalid: ${(e as Error).message}`);
+      }
+      const { userId, groupId, user, group } = check.exec;
+      try {
+        normalizeUidGid(new UserDb(), userId, groupId, user, group);
+      } catch (e) {
+        throw new FormatError(`plan check ${q} has invalid user/group: ${(e as Error).message}`);
       }
     }
   }

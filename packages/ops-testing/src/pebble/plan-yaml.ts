@@ -1,7 +1,8 @@
 // The plan and layers rendered as Pebble prints them: Go struct field order, omitempty, sorted
 // map keys, yaml.v3's 4-space indentation.
-import { stringify } from 'yaml';
+import { Document, Scalar, isScalar, visit } from 'yaml';
 import { formatGoDuration } from './gotext.js';
+import { yamlV3QuotesString } from './yaml-v3-quote.js';
 import type { CheckConfig, LayerModel, LogTargetConfig, PlanModel, ServiceConfig } from './layers.js';
 
 type Out = Record<string, unknown>;
@@ -107,9 +108,19 @@ export function renderLayerObject(layer: LayerModel): Out {
   return { ...o, ...renderPlanObject(layer) };
 }
 
-/** YAML as Pebble's yaml.v3 prints it: 4-space indentation, indented sequences, `{}` when empty. */
+/**
+ * YAML as Pebble's yaml.v3 prints it: 4-space indentation, indented sequences, `{}` when empty;
+ * strings yaml.v3 would not leave plain (`yes`, `2024-01-02`, `1_000`) double-quoted, and other
+ * strings that cannot be plain single-quoted, as its emitter prefers.
+ */
 export function toYaml(value: Out): string {
-  return stringify(value, { indent: 4, indentSeq: true, lineWidth: 0 });
+  const doc = new Document(value);
+  visit(doc, {
+    Scalar(_key, node) {
+      if (isScalar(node) && typeof node.value === 'string' && yamlV3QuotesString(node.value)) node.type = Scalar.QUOTE_DOUBLE;
+    },
+  });
+  return doc.toString({ indent: 4, indentSeq: true, lineWidth: 0, singleQuote: true });
 }
 
 export function renderPlanYaml(p: PlanModel): string {

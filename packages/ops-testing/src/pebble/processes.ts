@@ -14,6 +14,13 @@ export interface LaunchSpec {
   displayArgv0: string;
   displayWorkingDir: string;
   env: Record<string, string>;
+  /**
+   * The PATH a bare command name is looked up in: the emulated daemon's own, not the service's
+   * environment (Pebble's exec.Command looks the name up before the environment is set).
+   */
+  lookupPath: string;
+  /** Run as this uid/gid (Pebble sets SysProcAttr.Credential when it is not the daemon's own). */
+  credential?: { uid: number; gid: number };
   /** Host working directory ('' = the emulator's own). */
   cwd: string;
 }
@@ -28,6 +35,8 @@ export interface ProcessHandle {
   readonly pid: number | undefined;
   /** Signal the whole process group. */
   signal(sig: 'SIGTERM' | 'SIGKILL'): void;
+  /** Send a signal to the process itself (POST /v1/signals: Pebble kills the pid, not the group). */
+  kill(sig: NodeJS.Signals): void;
   readonly exited: boolean;
 }
 
@@ -67,6 +76,53 @@ function lookPath(file: string, pathEnv: string, cwd: string): string {
   throw new Error(`exec: ${JSON.stringify(file)}: executable file not found in $PATH`);
 }
 
+/** Go's exec.Command: a bare name is looked up in PATH (its error comes first); a path is kept. */
+function resolveCommand(spec: LaunchSpec, file: string): string {
+  if (file.includes('/')) return path.resolve(spec.cwd || process.cwd(), file);
+  try {
+    return lookPath(file, spec.lookupPath, spec.cwd);
+  } catch (e) {
+    throw new Error(`cannot start service: ${(e as Error).message.replace(JSON.stringify(file), JSON.stringify(spec.displayArgv0))}`);
+  }
+}
+
+/** Go's PathError from os.StartProcess: "fork/exec <path as exec.Command resolved it>: <errno>". */
+function forkExecError(spec: LaunchSpec, file: string, resolved: string): (why: string) => Error {
+  const shown = file.includes('/') ? spec.displayArgv0 : resolved;
+  return (why) => new Error(`cannot start service: fork/exec ${shown}: ${why}`);
+}
+
+/**
+ * The forked child sets its groups, gid and uid before anything else; only root may switch to
+ * another user, so anyone else fails with EPERM (Go's forkExec, setgroups/setgid/setuid).
+ */
+function checkCredential(spec: LaunchSpec, file: string, resolved: string): void {
+  if (spec.credential && process.getuid?.() !== 0) throw forkExecError(spec, file, resolved)('operation not permitted');
+}
+
+/**
+ * What the forked child would hit: chdir into working-dir, then execve. Pebble sets SysProcAttr,
+ * so Go's os.StartProcess skips its friendlier "chdir <dir>" pre-check and both failures read
+ * "fork/exec <command path>: <errno>" (the path as exec.Command resolved it).
+ */
+function checkSpawnable(spec: LaunchSpec, file: string, resolved: string): void {
+  const fail = forkExecError(spec, file, resolved);
+  if (spec.cwd) {
+    let st;
+    try {
+      st = statSync(spec.cwd);
+    } catch (e) {
+      throw fail((e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : 'no such file or directory');
+    }
+    if (!st.isDirectory()) throw fail('not a directory');
+  }
+  try {
+    accessSync(resolved, constants.X_OK);
+  } catch (e) {
+    throw fail((e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : 'permission denied');
+  }
+}
+
 // Every live real process group, so that a crashing test run does not leave orphans behind.
 const liveGroups = new Set<number>();
 let exitHookInstalled = false;
@@ -99,33 +155,15 @@ export class ExecaLauncher implements Launcher {
   launch(spec: LaunchSpec, hooks: LaunchHooks): ProcessHandle {
     const [file, ...args] = spec.argv;
     if (file === undefined) throw new Error('cannot start service: empty command');
-    if (spec.cwd) {
-      try {
-        if (!statSync(spec.cwd).isDirectory()) throw new Error('not a directory');
-      } catch {
-        throw new Error(`cannot start service: chdir ${spec.displayWorkingDir}: no such file or directory`);
-      }
-    }
-    let resolved: string;
-    try {
-      resolved = lookPath(file, spec.env['PATH'] ?? process.env['PATH'] ?? '', spec.cwd);
-    } catch (e) {
-      throw new Error(`cannot start service: ${(e as Error).message.replace(JSON.stringify(file), JSON.stringify(spec.displayArgv0))}`);
-    }
-    if (file.includes('/')) {
-      try {
-        accessSync(resolved, constants.X_OK);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        const why = code === 'ENOENT' ? 'no such file or directory' : 'permission denied';
-        throw new Error(`cannot start service: fork/exec ${spec.displayArgv0}: ${why}`);
-      }
-    }
+    const resolved = resolveCommand(spec, file);
+    checkCredential(spec, file, resolved);
+    checkSpawnable(spec, file, resolved);
     const child = execa(resolved, args, {
       env: spec.env,
       extendEnv: false,
       cwd: spec.cwd || undefined,
       detached: true, // own process group (and session), like Pebble's Setpgid
+      ...(spec.credential ?? {}),
       stdin: 'ignore',
       buffer: false,
       reject: false,
@@ -142,6 +180,14 @@ export class ExecaLauncher implements Launcher {
       pid,
       get exited() {
         return exited;
+      },
+      kill(sig) {
+        if (exited || pid === undefined) return;
+        try {
+          process.kill(pid, sig);
+        } catch {
+          // Gone already.
+        }
       },
       signal(sig) {
         if (exited || pid === undefined) return;
@@ -227,6 +273,13 @@ export class FakeProcess implements ProcessHandle {
     return this.done;
   }
 
+  /** Signals sent with POST /v1/signals, in order (a fake process does not act on them). */
+  readonly received: NodeJS.Signals[] = [];
+
+  kill(sig: NodeJS.Signals): void {
+    if (!this.done) this.received.push(sig);
+  }
+
   signal(sig: 'SIGTERM' | 'SIGKILL'): void {
     if (this.done) return;
     if (sig === 'SIGTERM' && this.ignoreTerm) return;
@@ -279,6 +332,20 @@ export class FakeLauncher implements Launcher {
 const PREFIX_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z \[[^\]]+\] /;
 
 /**
+ * Where the last `k` lines of `text` start, counted as Pebble's RingBuffer.reverseLinePosition
+ * does: walking back from the end, the trailing newline closes the last line, and the walk stops
+ * at the newline that closes the line before the k lines.
+ */
+function tailStart(text: string, k: number): number {
+  let newlines = -1;
+  for (let i = text.length - 1; i >= 0; i--) {
+    if (text[i] === '\n') newlines++;
+    if (newlines === k) return i + 1;
+  }
+  return text.startsWith('\n') ? 1 : 0;
+}
+
+/**
  * A service's output, kept as Pebble keeps it: each line prefixed with a timestamp and the
  * service name, in a buffer bounded to `maxBytes` (oldest lines dropped first).
  */
@@ -320,6 +387,12 @@ export class OutputBuffer {
     return this.lines.join('') + this.partial;
   }
 
+  /** The formatted text of the last `n` lines as RingBuffer.HeadIterator(n) gives it; n < 0: all. */
+  head(n: number): string {
+    const all = this.formatted();
+    return n < 0 ? all : all.slice(tailStart(all, n));
+  }
+
   /** The raw output (prefixes removed). */
   text(): string {
     return (this.lines.join('') + this.partial)
@@ -328,11 +401,15 @@ export class OutputBuffer {
       .join('\n');
   }
 
-  /** The last `n` lines, prefixes stripped, indented; "(...)" first when there were more. */
+  /**
+   * Pebble's servicelog.LastLines(n, indent, stripPrefix): the text after the (n+1)th newline
+   * from the end (so n lines, or n+1 when the last line is unfinished), trimmed of surrounding
+   * whitespace as one string, "(...)" in place of the first line when more than n remain, then
+   * each line's prefix stripped and the indent added. Never empty: no output gives the indent.
+   */
   lastLines(n: number, indent: string): string {
-    const all = (this.lines.join('') + this.partial).trim();
-    if (all === '') return '';
-    const lines = all.split('\n').slice(-(n + 1));
+    const all = this.formatted();
+    const lines = all.slice(tailStart(all, n + 1)).trim().split('\n');
     if (lines.length > n) lines[0] = '(...)';
     return lines.map((l) => indent + l.replace(PREFIX_RE, '')).join('\n');
   }

@@ -3,11 +3,13 @@
 // exited), the okay-delay, on-success/on-failure/on-check-failure actions, backoff with factor,
 // limit and jitter, the backoff reset, SIGTERM then kill-delay then SIGKILL, the start/stop task
 // handlers with their "already started" logs, and replan's config-snapshot comparison.
+import { constants as osConstants } from 'node:os';
 import type { Clock, ClockTimer } from './clock.js';
 import type { Task } from './changes.js';
 import { formatMs, parseServiceCommand } from './gotext.js';
 import { copyService, deepEqual, type PlanModel, type ServiceConfig } from './layers.js';
 import { OutputBuffer, type Launcher, type ProcessHandle } from './processes.js';
+import { UserDb, isCurrent, normalizeUidGid } from './users.js';
 
 export type ServiceState = 'initial' | 'starting' | 'running' | 'terminating' | 'killing' | 'stopped' | 'backoff' | 'exited';
 export type ServiceCurrent = 'active' | 'inactive' | 'backoff' | 'error';
@@ -87,6 +89,8 @@ export interface ServiceManagerOptions {
   /** Maps a command word or working dir from container paths to host paths. */
   mapPath: (p: string) => string;
   outputBufferBytes: number;
+  /** Where service users and groups are looked up (default: the host's /etc/passwd and /etc/group). */
+  userDb?: UserDb;
   onEvent: (e: ServiceEvent) => void;
   onShutdown: (kind: ShutdownKind, service: string) => void;
 }
@@ -128,7 +132,11 @@ export class ServiceManager {
   /** Set at teardown: exits are no longer acted on, so nothing restarts. */
   private disposed = false;
 
-  constructor(private readonly o: ServiceManagerOptions) {}
+  private readonly userDb: UserDb;
+
+  constructor(private readonly o: ServiceManagerOptions) {
+    this.userDb = o.userDb ?? new UserDb();
+  }
 
   // -------------------------------------------------------------------------------------------
   // Queries
@@ -182,6 +190,14 @@ export class ServiceManager {
     // Container paths in the service environment are mapped like command words (run mode).
     const serviceEnv = Object.fromEntries(Object.entries(s.config.environment ?? {}).map(([k, v]) => [k, v.startsWith('/') ? this.o.mapPath(v) : v]));
     const env = { ...this.o.env, ...serviceEnv };
+    // Pebble resolves the user before starting; these errors are not "cannot start service".
+    const ids = normalizeUidGid(this.userDb, s.config.userId, s.config.groupId, s.config.user, s.config.group);
+    if (ids) {
+      // HOME and USER come from the user's entry unless the service environment sets them.
+      const entry = this.userDb.userById(ids.uid);
+      if (entry && !serviceEnv['HOME']) env['HOME'] = entry.home;
+      if (entry && !serviceEnv['USER']) env['USER'] = entry.name;
+    }
     const proc = this.o.launcher.launch(
       {
         name: s.name,
@@ -189,6 +205,8 @@ export class ServiceManager {
         displayArgv0: words[0] ?? '',
         displayWorkingDir: s.config.workingDir,
         env,
+        lookupPath: this.o.env['PATH'] ?? '',
+        ...(ids && !isCurrent(ids) ? { credential: ids } : {}),
         cwd: s.config.workingDir ? this.o.mapPath(s.config.workingDir) : '',
       },
       {
@@ -412,8 +430,8 @@ export class ServiceManager {
       throw new Error('start aborted, sent SIGKILL to process');
     }
     if (result) {
-      const lines = s.logs.lastLines(20, '    ');
-      if (lines) task.logf('INFO', `Most recent service output:\n${lines}`);
+      // Logged even when the service printed nothing: LastLines then gives the bare indent.
+      task.logf('INFO', `Most recent service output:\n${s.logs.lastLines(20, '    ')}`);
       throw new Error(`service start attempt: ${result.message}`);
     }
   }
@@ -467,6 +485,30 @@ export class ServiceManager {
       .filter((c) => needsRestart.has(c.name) || c.startup === 'enabled')
       .map((c) => c.name);
     return { stop, start };
+  }
+
+  /**
+   * POST /v1/signals (P:servstate SendSignal, sendSignal): signal each named service's process;
+   * the errors of all names joined with "; ", or null.
+   */
+  sendSignal(names: string[], signal: string): string | null {
+    const errors: string[] = [];
+    for (const name of names) {
+      const s = this.services.get(name);
+      const err = !s ? 'service is not running' : this.signalOne(s, signal);
+      if (err) errors.push(`cannot send signal to ${JSON.stringify(name)}: ${err}`);
+    }
+    return errors.length ? errors.join('; ') : null;
+  }
+
+  private signalOne(s: ServiceData, signal: string): string | null {
+    if (s.state !== 'starting' && s.state !== 'running') {
+      return s.state === 'initial' ? `invalid in state ${JSON.stringify(s.state)}` : 'service is not running';
+    }
+    // unix.SignalNum knows only the upper-case SIG names.
+    if (!/^SIG[A-Z0-9]+$/.test(signal) || !(signal in osConstants.signals)) return `invalid signal name ${JSON.stringify(signal)}`;
+    s.proc?.kill(signal as NodeJS.Signals);
+    return null;
   }
 
   // -------------------------------------------------------------------------------------------

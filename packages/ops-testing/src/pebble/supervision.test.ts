@@ -149,6 +149,27 @@ describe('start outcome (run mode, real processes)', () => {
     expect((await c.getService('ghost')).current).toBe('inactive');
   });
 
+  test('a missing or non-directory working-dir fails as the forked child does: fork/exec <resolved command>', async () => {
+    const { c, emu } = await setup({ mode: 'run', clock: new FakeClock() });
+    await emu.files.write({ path: '/afile' }, Buffer.from('x'));
+    await c.addLayer('base', {
+      services: {
+        nodir: { override: 'replace', command: 'sleep 10', 'working-dir': '/no/such/dir' },
+        filedir: { override: 'replace', command: 'sleep 10', 'working-dir': path.join(emu.rootDir, 'afile') },
+      },
+    });
+    const errOf = async (name: string) => ((await c.start(name).catch((e: unknown) => e)) as ChangeError).err;
+    expect(await errOf('nodir')).toMatch(/\(cannot start service: fork\/exec \/\S*\/sleep: no such file or directory\)$/);
+    expect(await errOf('filedir')).toMatch(/\(cannot start service: fork\/exec \/\S*\/sleep: not a directory\)$/);
+  });
+
+  test('a bare command is looked up in the daemon PATH, not the service environment', async () => {
+    const { c } = await setup({ mode: 'run', clock: new FakeClock(), env: { PATH: '/nonexistent' } });
+    await c.addLayer('base', { services: { s: { override: 'replace', command: 'sleep 10', environment: { PATH: process.env['PATH'] ?? '' } } } });
+    const err = (await c.start('s').catch((e: unknown) => e)) as ChangeError;
+    expect(err.err).toMatch(/cannot start service: exec: "sleep": executable file not found in \$PATH\)$/);
+  });
+
   test('environment is added to the emulator env; pathMap maps command words, working-dir and env paths', async () => {
     const hostApp = path.join(pebble.dir, 'app');
     mkdirSync(hostApp);

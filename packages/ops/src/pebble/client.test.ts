@@ -83,7 +83,7 @@ describe('canConnect', () => {
       expect(await c.canConnect()).toBe(false);
       await emu.setReady(true);
       expect(await c.canConnect()).toBe(true);
-      expect((await (await c.client()).systemInfo()).version).toBe('1.32.1-emulator');
+      expect((await (await c.client()).systemInfo()).version).toBe('v1.29.0');
       await emu.setReady(false);
       expect(await c.canConnect()).toBe(false);
     } finally {
@@ -257,6 +257,29 @@ describe('against the emulator', () => {
     }
   });
 
+  test('sendSignal, notify/getNotices/getNotice, logs', async () => {
+    const client = await c.client();
+    await c.addLayer('base', LAYER);
+    await c.start('web');
+    await client.sendSignal('SIGHUP', ['web']);
+    await c.sendSignal('SIGUSR1', 'web');
+    expect(emu.receivedSignals('web')).toEqual(['SIGHUP', 'SIGUSR1']);
+    const sigErr = (await client.sendSignal('SIGHUP', ['db']).catch((e: unknown) => e)) as PebbleAPIError;
+    expect([sigErr.code, sigErr.message]).toEqual([500, 'cannot send signal to "db": service is not running']);
+
+    const id = await client.notify('custom', 'example.com/ping', { data: { n: '1' }, repeatAfterMs: 60_000 });
+    expect(await client.notify('custom', 'example.com/ping')).toBe(id);
+    const [notice] = await client.getNotices({ types: ['custom'], keys: ['example.com/ping'] });
+    expect(notice).toMatchObject({ id, type: 'custom', key: 'example.com/ping', occurrences: 2, lastData: {}, expireAfter: '168h0m0s' });
+    expect((await c.getNotice(id)).key).toBe('example.com/ping');
+    expect((await c.getNotices({ keys: ['example.com/ping'] })).map((n) => n.id)).toEqual([id]);
+    expect(await client.getNotices({ keys: ['example.com/other'], timeoutMs: 100 })).toEqual([]);
+
+    emu.writeServiceOutput('web', 'hello\nworld\n');
+    expect((await client.logs({ services: ['web'], n: 1 })).map((l) => [l.service, l.message])).toEqual([['web', 'world']]);
+    expect((await client.logs()).map((l) => l.message)).toEqual(['hello', 'world']);
+  });
+
   test('getChange and getChanges', async () => {
     await c.addLayer('base', LAYER);
     const id = await (await c.client()).start(['db']);
@@ -307,6 +330,9 @@ describe('against the emulator', () => {
     expect([cfg.size, cfg.permissions]).toEqual([5, 0o600]);
     expect((await c.listFiles('/etc/app', { pattern: '*.yaml' })).map((f) => f.name)).toEqual(['config.yaml']);
     expect((await c.listFiles('/etc/app', { itself: true }))[0]!.type).toBe('directory');
+    // A malformed pattern over an empty directory is no error for Pebble: an empty list.
+    await c.makeDir('/etc/empty');
+    expect(await c.listFiles('/etc/empty', { pattern: '[' })).toEqual([]);
     expect(await c.exists('/etc/app/config.yaml')).toBe(true);
     expect(await c.exists('/etc/nope')).toBe(false);
     expect(await c.isDir('/etc/app')).toBe(true);
@@ -316,6 +342,12 @@ describe('against the emulator', () => {
     expect([pullErr.kind, pullErr.pathMessage]).toEqual(['not-found', 'stat /etc/nope: no such file or directory']);
     const pushErr = (await c.push('/no/such/dir/f', 'x').catch((e: unknown) => e)) as PathError;
     expect(pushErr.kind).toBe('not-found');
+    // Pebble's AtomicWrite names its temporary file "<path>.<12 letters>~" in the error.
+    expect(pushErr.pathMessage).toMatch(/^open \/no\/such\/dir\/f\.[BCDFGHJKLMNPQRSTVWXYbcdfghjklmnpqrstvwxy0-9]{12}~: no such file or directory$/);
+    await c.makeDir('/etc/app/sub');
+    const overDir = (await c.push('/etc/app/sub', 'x').catch((e: unknown) => e)) as PathError;
+    expect(overDir.pathMessage).toMatch(/^rename \/etc\/app\/sub\.\w{12}~ \/etc\/app\/sub: is a directory$/);
+    expect((await c.listFiles('/etc/app')).map((f) => f.name)).not.toContainEqual(expect.stringMatching(/~$/));
 
     await c.makeDir('/var/lib/app/data', { makeParents: true });
     const mkErr = (await c.makeDir('/var/lib/app/data').catch((e: unknown) => e)) as PathError;

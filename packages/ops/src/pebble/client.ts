@@ -18,6 +18,8 @@ import {
   EnvelopeSchema,
   FileInfoSchema,
   FileResultSchema,
+  LogEntrySchema,
+  PebbleNoticeSchema,
   PlanSchema,
   ServiceInfoSchema,
   SystemInfoSchema,
@@ -27,6 +29,9 @@ import {
   type Envelope,
   type FileInfo,
   type Layer,
+  type LogEntry,
+  type PebbleNotice,
+  type NoticeType,
   type Plan,
   type ServiceInfo,
   type SystemInfo,
@@ -545,5 +550,73 @@ export class PebbleClient {
       if (e instanceof PebbleAPIError && e.code === 404) return false;
       throw e;
     }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Signals, notices, logs
+
+  /** POST /v1/signals: send a signal ("SIGHUP") to each service's process (ops: send_signal). */
+  async sendSignal(signal: string, services: string[]): Promise<void> {
+    await this.request('POST', '/v1/signals', { body: { signal, services } });
+  }
+
+  /**
+   * POST /v1/notices: record a custom notice (or one more occurrence of it); returns its id
+   * (ops: notify). `repeatAfterMs`: occurrences within it do not move `lastRepeated`.
+   */
+  async notify(type: NoticeType, key: string, opts: { data?: Record<string, string>; repeatAfterMs?: number } = {}): Promise<string> {
+    const body: Record<string, unknown> = { action: 'add', type, key };
+    if (opts.data) body['data'] = opts.data;
+    if (opts.repeatAfterMs !== undefined) body['repeat-after'] = `${opts.repeatAfterMs / 1000}s`;
+    const env = await this.request('POST', '/v1/notices', { body });
+    return this.result(z.object({ id: z.string() }), env, 'notify').id;
+  }
+
+  /**
+   * GET /v1/notices, ordered by lastRepeated (ops: get_notices). `after` is an RFC 3339 time;
+   * `timeoutMs` waits for a first match (the request deadline is extended to cover it).
+   */
+  async getNotices(
+    opts: { users?: 'all'; userId?: number; types?: NoticeType[]; keys?: string[]; after?: string; timeoutMs?: number } = {},
+  ): Promise<PebbleNotice[]> {
+    const env = await this.request('GET', '/v1/notices', {
+      query: {
+        users: opts.users,
+        'user-id': opts.userId === undefined ? undefined : String(opts.userId),
+        types: opts.types?.length ? opts.types.join(',') : undefined,
+        keys: opts.keys?.length ? opts.keys.join(',') : undefined,
+        after: opts.after,
+        timeout: opts.timeoutMs ? formatTimeout(opts.timeoutMs) : undefined,
+      },
+      timeoutMs: opts.timeoutMs ? this.timeoutMs + opts.timeoutMs : undefined,
+    });
+    return this.result(z.array(PebbleNoticeSchema), env, 'notices');
+  }
+
+  /** GET /v1/notices/{id} (ops: get_notice); a missing id is PebbleAPIError 404. */
+  async getNotice(id: string): Promise<PebbleNotice> {
+    return this.result(PebbleNoticeSchema, await this.request('GET', `/v1/notices/${encodeURIComponent(id)}`), 'notice');
+  }
+
+  /**
+   * GET /v1/logs without follow: the last `n` lines (default 30, -1 all) of the services (default
+   * all), oldest first. Not in ops; Pebble's CLI `pebble logs`.
+   */
+  async logs(opts: { services?: string[]; n?: number } = {}): Promise<LogEntry[]> {
+    const res = await this.raw('GET', '/v1/logs', {
+      query: { services: opts.services?.length ? opts.services.join(',') : undefined, n: opts.n === undefined ? undefined : String(opts.n) },
+    });
+    if (res.status < 200 || res.status >= 300) throw this.apiError(res);
+    const { value: ctype } = parseHeaderParams(res.contentType);
+    if (ctype !== 'application/x-ndjson') throw new PebbleProtocolError(`expected Content-Type 'application/x-ndjson', got '${ctype}'`);
+    return res.body
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => {
+        const parsed = z.safeParse(LogEntrySchema, JSON.parse(line));
+        if (!parsed.success) throw new PebbleProtocolError(`unexpected log line from Pebble: ${line}`);
+        return parsed.data;
+      });
   }
 }

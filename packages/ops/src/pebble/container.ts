@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { MakeDirOptions, PebbleClient, PushOptions, WaitOptions } from './client.js';
 import { PebbleAPIError, PebbleConnectionError, PebbleError } from './errors.js';
-import type { CheckInfo, CheckLevel, FileInfo, Layer, Plan, ServiceInfo } from './types.js';
+import type { CheckInfo, CheckLevel, FileInfo, Layer, NoticeType, PebbleNotice, Plan, ServiceInfo } from './types.js';
 
 /**
  * Environment variable naming the directory that holds `<container>/pebble.socket`.
@@ -167,5 +167,20 @@ export class Container {
 
   async isDir(path: string): Promise<boolean> {
     return (await this.client()).isDir(path);
+  }
+
+  /** Send a signal ("SIGHUP") to the services' processes (ops: Container.send_signal). */
+  async sendSignal(signal: string, ...serviceNames: string[]): Promise<void> {
+    return (await this.client()).sendSignal(signal, serviceNames);
+  }
+
+  /** Notices, ordered by lastRepeated (ops: Container.get_notices). */
+  async getNotices(opts?: { users?: 'all'; userId?: number; types?: NoticeType[]; keys?: string[] }): Promise<PebbleNotice[]> {
+    return (await this.client()).getNotices(opts);
+  }
+
+  /** One notice by id (ops: Container.get_notice). */
+  async getNotice(id: string): Promise<PebbleNotice> {
+    return (await this.client()).getNotice(id);
   }
 }

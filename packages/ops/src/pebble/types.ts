@@ -308,3 +308,48 @@ export const FileResultSchema = z.object({
   path: z.string(),
   error: z.optional(z.object({ message: z.string(), kind: z.optional(z.string()) })),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Notices and logs (P:internals/overlord/state/notices.go, internals/daemon/api_logs.go)
+
+/** Notice types Pebble knows; only `custom` can be added through the API. */
+export const NoticeTypeSchema = z.enum(['change-update', 'custom', 'warning']);
+export type NoticeType = z.infer<typeof NoticeTypeSchema>;
+
+export const PebbleNoticeSchema = z.pipe(
+  z.object({
+    id: z.string(),
+    'user-id': z.optional(z.nullable(z.number())),
+    type: z.string(),
+    key: z.string(),
+    'first-occurred': z.string(),
+    'last-occurred': z.string(),
+    'last-repeated': z.string(),
+    occurrences: z.int(),
+    'last-data': z.optional(z.nullable(z.record(z.string(), z.string()))),
+    'repeat-after': z.optional(z.string()),
+    'expire-after': z.optional(z.string()),
+  }),
+  z.transform((v) => ({
+    id: v.id,
+    /** The notice's user; null for a public notice. */
+    userId: v['user-id'] ?? null,
+    type: v.type,
+    key: v.key,
+    firstOccurred: v['first-occurred'],
+    lastOccurred: v['last-occurred'],
+    lastRepeated: v['last-repeated'],
+    occurrences: v.occurrences,
+    /** As ops: an empty object when the notice has no data. */
+    lastData: v['last-data'] ?? {},
+    /** Go duration strings ("1h0m0s"), as in layers. */
+    repeatAfter: v['repeat-after'],
+    expireAfter: v['expire-after'],
+  })),
+);
+/** A Pebble notice (named so, as the framework already has a storage `Notice`). */
+export type PebbleNotice = z.infer<typeof PebbleNoticeSchema>;
+
+/** One line of GET /v1/logs. */
+export const LogEntrySchema = z.object({ time: z.string(), service: z.string(), message: z.string() });
+export type LogEntry = z.infer<typeof LogEntrySchema>;
