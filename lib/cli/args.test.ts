@@ -61,7 +61,7 @@ test('an unknown option is one line naming it, with the near option when there i
 
 test('a missing value, or a value for a flag, names the option', () => {
   expect(mistake(() => args('--events'))).toBe('demo: --events needs a value (see --help)');
-  expect(mistake(() => args('--events', '--verbose'))).toBe('demo: --events needs a value (see --help)');
+  expect(mistake(() => args('--events', '--verbose'))).toBe('demo: --events needs a value; one that starts with "-" goes as --events=VALUE (see --help)');
   expect(mistake(() => args('--verbose=yes'))).toBe('demo: --verbose takes no value (see --help)');
 });
 

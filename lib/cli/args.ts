@@ -149,7 +149,9 @@ function parseArgsMessage(e: Error & { code?: string }, known: string[]): string
       return `unknown option ${option}${near ? `; did you mean --${near}?` : ''}`;
     }
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return /does not take an argument/.test(e.message) ? `${option} takes no value` : `${option} needs a value`;
+      if (/does not take an argument/.test(e.message)) return `${option} takes no value`;
+      // "ambiguous": the next word starts with a dash, so parseArgs will not take it as the value.
+      return /ambiguous/.test(e.message) ? `${option} needs a value; one that starts with "-" goes as ${option}=VALUE` : `${option} needs a value`;
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return `unexpected argument "${/'([^']*)'/.exec(e.message)?.[1] ?? ''}": this command takes options only`;
     default:
