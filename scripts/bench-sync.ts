@@ -26,7 +26,7 @@
  * (default 3) of (a), (b), (c) one after the other, so ratios are taken between runs close in time
  * (this shared VM's speed drifts over minutes); the headline ratios are the medians of the rounds'
  * ratios; then the big run once.
- * Options: --only a,b,c,big (a subset), --events N, --baseline-events N, --big N, --seed S, --churn C
+ * Options (npm run bench:sync -- --help lists them with their defaults): --only a,b,c,big (a subset), --events N, --baseline-events N, --big N, --seed S, --churn C
  * (share of id changes, deletes and merges: 1 = the generator's default mix, 0 = none), --warmup N,
  * --repeat R, --profile 5.12|6.9|7.x (the local platform's version profile, default 7.x),
  * --prof DIR (CPU profiles: node --cpu-prof for the synchronizer, node:inspector for this
@@ -36,13 +36,13 @@
  * Ctrl-C or an error stops the synchronizer, the emulator and the broker.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { command, UsageError } from '../lib/cli/args.js';
 import { syncStatusSchema, type SyncStatus } from '../charm/sync/status.js';
 import { startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../lib/opencti-emulator/index.js';
 import { freePort } from '@juju-ts/ops-testing';
@@ -52,48 +52,69 @@ import { median } from './bench-stats.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CONNECTOR_ID = 'b7c1b0a2-5f5e-4d8e-9a55-0c2d5b1e7f01';
 const PROFILES: readonly ProfileName[] = ['5.12', '6.9', '7.x'];
-const { values } = parseArgs({
-  options: Object.fromEntries(
-    ['events', 'baseline-events', 'big', 'seed', 'churn', 'only', 'prof', 'env', 'node-args', 'bundle', 'warmup', 'repeat', 'profile'].map((k) => [k, { type: 'string' as const }]),
-  ),
-});
-const option = (name: string): string | undefined => values[name] as string | undefined;
-
-function usageError(message: string): never {
-  process.stderr.write(`bench:sync: ${message}\n`);
-  process.exit(2);
-}
-
-/** A numeric option: its default when absent; a clear error (naming the option) when not a number >= min. */
-function numberOption(name: string, fallback: number, min: number, integer = true): number {
-  const raw = option(name);
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) usageError(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(raw)}`);
-  return n;
-}
-
-function profileOption(): ProfileName {
-  const raw = option('profile') ?? '7.x';
-  if (!(PROFILES as readonly string[]).includes(raw)) usageError(`--profile must be one of ${PROFILES.join(', ')}, got ${JSON.stringify(raw)}`);
-  return raw as ProfileName;
-}
-
-const N = numberOption('events', 50_000, 1);
-const BASELINE_N = numberOption('baseline-events', 3000, 1);
-const BIG = numberOption('big', 200_000, 1);
-const SEED = numberOption('seed', 7, 0);
-const CHURN = numberOption('churn', 1, 0, false);
-const WARMUP = numberOption('warmup', 5000, 0);
-const REPEAT = numberOption('repeat', 3, 1);
-const PROFILE = profileOption();
-const ONLY = new Set((option('only') ?? 'a,b,c,big').split(',').map((x) => x.trim()));
-const PROF_DIR = option('prof');
-const BUNDLE = path.resolve(option('bundle') ?? path.join(root, 'dist/sync/sync.mjs'));
-const EXTRA_ENV: Record<string, string> = Object.fromEntries(
-  (option('env') ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+const RUNS = ['a', 'b', 'c', 'big'] as const;
+const opts = command(
+  {
+    name: 'bench:sync',
+    usage: 'npm run bench:sync -- [options]',
+    summary: `Throughput, CPU, memory and local queue depth of the synchronizer process against the OpenCTI
+emulator (a benchmark, not a test; it takes minutes and starts a private RabbitMQ broker). Runs:
+(a) batched apply (the default), (b) per-event apply, (c) read and classify only, then (a) again
+with --big events; prints a table, the targets met or missed, and one JSON line. docs/sync.md
+describes the method and the targets. (npm run bench:sync builds dist/sync first.)`,
+    options: {
+      only: { type: 'string', default: 'a,b,c,big', value: 'LIST', help: 'the runs to do, a comma-separated subset of a, b, c, big' },
+      events: { type: 'string', default: '50000', value: 'N', help: 'events of the (a) and (c) runs' },
+      'baseline-events': { type: 'string', default: '3000', value: 'N', help: 'events of the (b) runs (it is slow; rates are events/s)' },
+      big: { type: 'string', default: '200000', value: 'N', help: 'events of the big (a) run' },
+      seed: { type: 'string', default: '7', value: 'S', help: "the event generator's seed" },
+      churn: { type: 'string', default: '1', value: 'C', help: "share of id changes, deletes and merges (1: the generator's mix, 0: none)" },
+      warmup: { type: 'string', default: '5000', value: 'N', help: 'events of an unmeasured batched run first (0: none)' },
+      repeat: { type: 'string', default: '3', value: 'R', help: 'rounds of (a), (b), (c); the headline ratios are their medians' },
+      profile: { type: 'string', default: '7.x', value: 'P', help: `the local platform's version profile: ${PROFILES.join(', ')}` },
+      prof: { type: 'string', value: 'DIR', help: 'write CPU profiles there (the synchronizer and this process)' },
+      env: { type: 'string', value: 'K=V,..', help: 'extra environment for every synchronizer run' },
+      'node-args': { type: 'string', value: '"--flag ..."', help: "extra node flags for the synchronizer (e.g. --node-args=--trace-gc)" },
+      bundle: { type: 'string', value: 'FILE', help: 'another build of the synchronizer (default: dist/sync/sync.mjs of this checkout)' },
+    },
+    footer: 'BENCH_CHILD_STDOUT=1 passes the synchronizer\'s stdout through.\nExit codes: 0 measured (targets met or not), 1 a run failed, 2 bad options; 130 interrupted.',
+  },
+  process.argv.slice(2),
+  (a) => ({
+    N: a.int('events', 1),
+    BASELINE_N: a.int('baseline-events', 1),
+    BIG: a.int('big', 1),
+    SEED: a.int('seed', 0),
+    CHURN: a.number('churn', 0),
+    WARMUP: a.int('warmup', 0),
+    REPEAT: a.int('repeat', 1),
+    PROFILE: a.choice('profile', PROFILES),
+    ONLY: new Set<string>(a.subset('only', RUNS)),
+    PROF_DIR: a.string('prof'),
+    EXTRA_ENV: envOption(a.string('env')),
+    EXTRA_NODE_ARGS: (a.string('node-args') ?? '').split(' ').filter((x) => x !== ''),
+    // Last: the other options' mistakes are reported before a missing build.
+    BUNDLE: bundleOption(a.string('bundle')),
+  }),
 );
-const EXTRA_NODE_ARGS = (option('node-args') ?? '').split(' ').filter((a) => a !== '');
+const { N, BASELINE_N, BIG, SEED, CHURN, WARMUP, REPEAT, PROFILE, ONLY, PROF_DIR, BUNDLE, EXTRA_ENV, EXTRA_NODE_ARGS } = opts;
+
+/** The synchronizer's bundle: it must exist before a broker is started for nothing. */
+function bundleOption(raw: string | undefined): string {
+  const file = path.resolve(raw ?? path.join(root, 'dist/sync/sync.mjs'));
+  if (!existsSync(file)) {
+    throw new UsageError(raw === undefined ? `${file} does not exist: build it with node scripts/build.mjs (npm run bench:sync does)` : `--bundle ${raw} does not exist`, raw !== undefined);
+  }
+  return file;
+}
+
+/** `--env K=V,K2=V2`: every item must have a name and an `=`. */
+function envOption(raw: string | undefined): Record<string, string> {
+  const items = (raw ?? '').split(',').filter((kv) => kv !== '');
+  const bad = items.find((kv) => kv.indexOf('=') <= 0);
+  if (bad !== undefined) throw new UsageError(`--env wants K=V,K2=V2 (got ${bad} in ${raw})`);
+  return Object.fromEntries(items.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
 /** Each worker delivery waits uniform [0, latencyMs] ms: none here, so the workers go as fast as they can. */
 const WORKER_LATENCY_MS = 0;
 

@@ -7,7 +7,7 @@
  * rabbitmq-server, lib/rabbitmq/broker.ts; scripts/setup.sh installs it).
  *
  *   npm start [-- --events N] [--remote-port P] [--local-port P] [--timeout SECONDS] [--seed S]
- *             [--profile 5.12|6.9|7.x] [--verbose]
+ *             [--profile 5.12|6.9|7.x] [--verbose]     (npm start -- --help: the options and defaults)
  *
  * The remote's stream is trimmed to its last fifth before the synchronizer starts (its retention),
  * so the first run copies the rest through the stream's recovery mode (REMOTE_OPENCTI_RECOVER=now).
@@ -20,8 +20,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { buildCharm } from '@juju-ts/charm-tools';
+import { command, type CommandSpec } from '../lib/cli/args.js';
 import { PROFILES, startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../lib/opencti-emulator/index.js';
 import { startBroker, type Broker } from '../lib/rabbitmq/broker.js';
 import { ModelSim, type HookRecord } from '@juju-ts/ops-testing';
@@ -32,36 +32,35 @@ import { bundle } from './build.mjs';
 const SYNC = 'opencti-synchronizer-connector';
 const HEALTH_PORT = 8080;
 
-const { values } = parseArgs({
+const SPEC: CommandSpec = {
+  name: 'demo',
+  usage: 'npm start -- [options]',
+  summary: `The end-to-end demo: the synchronizer charm, deployed and related in the model simulator, runs its
+real workload and copies a remote OpenCTI (emulated) into a local one (emulated), until the local
+store equals the remote's final state. It starts a private RabbitMQ broker (or uses
+OPENCTI_TEST_AMQP_URL) and needs port ${HEALTH_PORT} free (the synchronizer's health endpoint).`,
   options: {
-    events: { type: 'string', default: '10000' },
-    'remote-port': { type: 'string', default: '0' },
-    'local-port': { type: 'string', default: '0' },
-    timeout: { type: 'string', default: '180' },
-    seed: { type: 'string', default: '7' },
-    profile: { type: 'string', default: '7.x' },
-    verbose: { type: 'boolean', default: false },
+    events: { type: 'string', default: '10000', value: 'N', help: 'events seeded into the remote, 1 to 5000000' },
+    'remote-port': { type: 'string', default: '0', value: 'P', help: "the remote emulator's port (0: any free port)" },
+    'local-port': { type: 'string', default: '0', value: 'P', help: "the local emulator's port (0: any free port)" },
+    timeout: { type: 'string', default: '180', value: 'SECONDS', help: 'give up when not synchronized by then' },
+    seed: { type: 'string', default: '7', value: 'S', help: "the event generator's seed" },
+    profile: { type: 'string', default: '7.x', value: 'P', help: `the local platform's OpenCTI version profile: ${Object.keys(PROFILES).join(', ')}` },
+    verbose: { type: 'boolean', help: 'print every hook, not only the failed ones' },
   },
-});
-const num = (name: string, v: string | undefined, min: number, max: number): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`--${name} must be a whole number from ${min} to ${max} (got ${v})`);
-    process.exit(2);
-  }
-  return n;
+  footer: `Stdout ends with one JSON line: {"demo":"passed"|"failed","equal":..,"objects":..,"events":..,"recovered":..}.
+Exit codes: 0 synchronized and the unit active; 1 it did not (the reason is printed); 2 bad options; 130 interrupted.`,
 };
-const events = num('events', values.events, 1, 5_000_000);
-const remotePort = num('remote-port', values['remote-port'], 0, 65535);
-const localPort = num('local-port', values['local-port'], 0, 65535);
-const timeoutMs = num('timeout', values.timeout, 1, 86_400) * 1000;
-const seed = num('seed', values.seed, 0, 2 ** 31);
-const profileNames = Object.keys(PROFILES) as ProfileName[];
-if (!profileNames.includes(values.profile as ProfileName)) {
-  console.error(`--profile must be one of ${profileNames.join(', ')} (got ${values.profile})`);
-  process.exit(2);
-}
-const profile = values.profile as ProfileName;
+const opts = command(SPEC, process.argv.slice(2), (a) => ({
+  events: a.int('events', 1, 5_000_000),
+  remotePort: a.int('remote-port', 0, 65535),
+  localPort: a.int('local-port', 0, 65535),
+  timeoutMs: a.int('timeout', 1, 86_400) * 1000,
+  seed: a.int('seed', 0, 2 ** 31),
+  profile: a.choice('profile', Object.keys(PROFILES) as ProfileName[]),
+  verbose: a.flag('verbose'),
+}));
+const { events, remotePort, localPort, timeoutMs, seed, profile } = opts;
 
 const t0 = performance.now();
 const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(1)}s`;
@@ -189,7 +188,7 @@ async function main(): Promise<number> {
   say(`         remote ${emulator.remoteUrl}: ${events} events, ${expected} objects in its final state (${withFiles} reports with a file in its storage), its stream trimmed to the last ${retained} events (retention); local ${emulator.localUrl} (OpenCTI ${emulator.local.profile.version}): empty`);
 
   const onHook = (h: HookRecord) => {
-    if (values.verbose || h.exitCode !== 0) say(`         ${h.unit} ${h.hook} → ${h.exitCode === 0 ? `${h.status.name}${h.status.message ? ` "${h.status.message}"` : ''}` : `FAILED (exit ${h.exitCode})\n${h.stderr}`}`);
+    if (opts.verbose || h.exitCode !== 0) say(`         ${h.unit} ${h.hook} → ${h.exitCode === 0 ? `${h.status.name}${h.status.message ? ` "${h.status.message}"` : ''}` : `FAILED (exit ${h.exitCode})\n${h.stderr}`}`);
   };
   model = new ModelSim({ name: 'demo', dir: path.join(work, 'm'), onHook });
 

@@ -2,35 +2,54 @@
  * The connector scaffolder's command line (docs/scaffolding.md):
  *
  *   npm run new -- <name> --type <TYPE> [--from-readme FILE] [--display-name NAME] [--dir DIR] [--force] ...
+ *   npm run new -- --help
  *
  * Exit codes: 0 written, 2 bad usage or input (nothing written), 1 anything else.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { type Args, type CommandSpec, parseCommand, UsageError, usageLine } from '../lib/cli/args.js';
 import { CONNECTOR_TYPES } from '@juju-ts/opencti-connector/interface';
 import { DEFAULT_UPSTREAM_VERSION, planConnector, ScaffoldError, writeConnector } from '@juju-ts/opencti-connector/scaffold';
 import { shown } from '@juju-ts/opencti-connector/scaffold';
 
-const USAGE = `usage: npm run new -- <name> --type <TYPE> [options]
+const SPEC: CommandSpec = {
+  name: 'new',
+  usage: 'npm run new -- <name> --type <TYPE> [options]',
+  summary: `Writes a connector charm (charmcraft.yaml, src/charm.ts, rock/rockcraft.yaml, tests/charm.test.ts,
+README.md, and package.json, tsconfig.json, jest.config.js: a project of its own on the framework
+packages) to connectors/<name>/ (docs/scaffolding.md).`,
+  positionals: [{ name: '<name>', help: "the connector's name in kebab case; the charm is opencti-<name>-connector" }],
+  options: {
+    type: { type: 'string', short: 't', value: 'TYPE', help: `required: ${CONNECTOR_TYPES.join(', ')}` },
+    'from-readme': { type: 'string', short: 'r', value: 'FILE', help: "the connector's README: its configuration table(s) become config options" },
+    'display-name': { type: 'string', short: 'n', value: 'NAME', help: 'the name people read (default: from <name>, acme-feed → "Acme Feed")' },
+    dir: { type: 'string', short: 'd', value: 'DIR', help: 'where to write the charm (default: connectors/<name>)' },
+    'upstream-path': { type: 'string', value: 'PATH', help: "the connector's folder in OpenCTI-Platform/connectors\n(default: <type folder>/<name>, e.g. external-import/acme-feed)" },
+    'upstream-version': { type: 'string', default: DEFAULT_UPSTREAM_VERSION, value: 'TAG', help: 'the connectors release the rock builds' },
+    force: { type: 'boolean', short: 'f', help: 'the target exists: replace the files the scaffolder writes there' },
+  },
+  footer: 'Exit codes: 0 written, 2 bad usage or input (nothing is written), 1 anything else.',
+};
 
-Writes a connector charm (charmcraft.yaml, src/charm.ts, rock/rockcraft.yaml, tests/charm.test.ts,
-README.md) to connectors/<name>/ of this checkout.
-
-  <name>                   the connector's name in kebab case; the charm is opencti-<name>-connector
-  -t, --type TYPE          ${CONNECTOR_TYPES.join(', ')}
-  -r, --from-readme FILE   the connector's README: its configuration table(s) become config options
-  -n, --display-name NAME  the name people read (default: from <name>, acme-feed → "Acme Feed")
-  -d, --dir DIR            where to write the charm (default: connectors/<name> in this checkout)
-  --upstream-path PATH     the connector's folder in OpenCTI-Platform/connectors
-                           (default: <type folder>/<name>, e.g. external-import/acme-feed)
-  --upstream-version TAG   the connectors release the rock builds (default: ${DEFAULT_UPSTREAM_VERSION})
-  -f, --force              the target exists: replace the files the scaffolder writes there
-  -h, --help               this text
-
-Exit codes: 0 written, 2 bad usage or input (nothing is written), 1 anything else.`;
-
-class UsageError extends Error {}
+/** The scaffolder's input from the command line; the values themselves are checked by planConnector. */
+function read(a: Args) {
+  if (a.positionals.length !== 1) {
+    throw new UsageError(a.positionals.length ? `one connector name expected, got ${a.positionals.length}: ${a.positionals.join(' ')}` : 'the connector name is missing');
+  }
+  const type = a.string('type');
+  if (type === undefined) throw new UsageError(`--type is missing: one of ${CONNECTOR_TYPES.join(', ')}`);
+  return {
+    name: a.positionals[0]!,
+    type,
+    displayName: a.string('display-name'),
+    dir: a.string('dir'),
+    fromReadme: a.string('from-readme'),
+    upstreamPath: a.string('upstream-path'),
+    upstreamVersion: a.string('upstream-version'),
+    force: a.flag('force'),
+  };
+}
 
 /** The nearest folder above `dir` whose node_modules holds the framework packages, if any. */
 function workspaceRoot(dir: string): string | undefined {
@@ -40,54 +59,22 @@ function workspaceRoot(dir: string): string | undefined {
   return undefined;
 }
 
-function parse(argv: string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        type: { type: 'string', short: 't' },
-        'from-readme': { type: 'string', short: 'r' },
-        'display-name': { type: 'string', short: 'n' },
-        dir: { type: 'string', short: 'd' },
-        'upstream-path': { type: 'string' },
-        'upstream-version': { type: 'string' },
-        force: { type: 'boolean', short: 'f' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return null;
-  if (positionals.length !== 1) {
-    throw new UsageError(positionals.length ? `one connector name expected, got ${positionals.length}: ${positionals.join(' ')}` : 'the connector name is missing');
-  }
-  if (values.type === undefined) throw new UsageError(`--type is missing: one of ${CONNECTOR_TYPES.join(', ')}`);
-  return {
-    name: positionals[0]!,
-    type: values.type,
-    displayName: values['display-name'],
-    dir: values.dir,
-    fromReadme: values['from-readme'],
-    upstreamPath: values['upstream-path'],
-    upstreamVersion: values['upstream-version'],
-    force: values.force ?? false,
-  };
+/** Input problems (as opposed to usage mistakes) say that nothing was written. */
+function scaffoldErrorText(e: ScaffoldError): string {
+  if (e.problems.length === 1) return `new: ${e.problems[0]} (nothing was written)`;
+  return `new: nothing was written, ${e.problems.length} problems:\n${e.problems.map((p) => `  - ${p}`).join('\n')}`;
 }
 
 function main(argv: string[]): number {
   // `npm run new` runs in the package root; INIT_CWD is where the user typed the command.
   const cwd = (process.env.npm_lifecycle_event === 'new' && process.env.INIT_CWD) || process.cwd();
   try {
-    const input = parse(argv);
-    if (!input) {
-      console.log(USAGE);
+    const parsed = parseCommand(SPEC, argv);
+    if (parsed.kind === 'help') {
+      console.log(parsed.text);
       return 0;
     }
-    const plan = planConnector(input, { cwd });
+    const plan = planConnector(read(parsed.args), { cwd });
     for (const w of plan.warnings) console.error(`warning: ${w}`);
     const written = writeConnector(plan);
     const where = shown(written.target, cwd);
@@ -96,21 +83,18 @@ function main(argv: string[]): number {
     console.log(`wrote ${spec.charmName} (${spec.type}) to ${where}/`);
     for (const f of written.files) console.log(`  ${f}${written.replaced.includes(f) ? '  (replaced)' : ''}`);
     console.log(`config options (${options.length}): ${options.map(([n, o]) => `${n}${o.optional ? '' : '*'}`).join(', ')}  (* required)`);
-    const checkout = workspaceRoot(written.target);
     // Inside a checkout that has the framework packages (this project's), its test command runs
     // the charm's test; elsewhere the charm installs them itself.
-    console.log(checkout ? `next: npm test -- ${path.relative(checkout, written.target)}${checkout === path.resolve(cwd) ? "" : `  (from ${checkout})`}` : `next: cd ${where} && npm install && npm test`);
+    const checkout = workspaceRoot(written.target);
+    const from = checkout === path.resolve(cwd) ? '' : `  (from ${checkout})`;
+    console.log(checkout ? `next: npm test -- ${path.relative(checkout, written.target)}${from}` : `next: cd ${where} && npm install && npm test`);
     return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`error: ${e.message}\n\n${USAGE}`);
+    if (e instanceof UsageError || e instanceof ScaffoldError) {
+      console.error(e instanceof UsageError ? usageLine(SPEC, e) : scaffoldErrorText(e));
       return 2;
     }
-    if (e instanceof ScaffoldError) {
-      console.error(`error: ${e.message}\nnothing was written.`);
-      return 2;
-    }
-    console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    console.error(`new: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
   }
 }

@@ -4,35 +4,73 @@
  *   run <charm> <event> [--state FILE] [--out FILE] [--remote-unit U] [--param K=V]... [--app NAME] [--unit-id N] [--root-dir DIR]
  *   scenario <file.yaml>
  *
+ * `npm run sim -- --help`, `run --help` and `scenario --help` print the usage.
  * Exit codes: 0 done, 1 the hook or scenario failed, 2 bad usage or input.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { CharmMeta } from '@juju-ts/ops';
 import { assertConsistent, charmDirectory, InconsistentStateError, loadScenario, parseEventSpec, parseState, runCharm, runScenario, summarizeRun } from '@juju-ts/ops-testing';
+import { type CommandSpec, parseCommand, UsageError, usageLine } from '../lib/cli/args.js';
 
-const USAGE = `usage:
-  npm run sim -- run <charm> <event> [options]   run one hook through the charm's dispatch
-      <charm>   a .charm file, a built or unpacked charm directory (with dispatch), or a project with charmcraft.yaml
-      <event>   a Juju hook name: install, config-changed, <endpoint>-relation-changed[:<id>],
-                secret-changed:<id|label>, <container>-pebble-ready, action:<name>, ...
-      --state FILE        the State before the hook (YAML or JSON; default: empty)
-      --out FILE          write the State after the hook (YAML, or JSON for .json)
-      --remote-unit U     remote unit for relation events (number or app/n; "none" for an app-data change)
-      --param K=V         action parameter (repeatable)
-      --app NAME          application name (default: the charm name)
-      --unit-id N         unit number (default 0)
-      --root-dir DIR      Pebble sockets at DIR/charm/containers/<container>/pebble.socket (default /: Juju's
-                          own path, which ops charms read; another DIR needs no root, and the charm finds it
-                          through CHARM_CONTAINERS_DIR)
-  npm run sim -- scenario <file.yaml>            run a model scenario (deploy, integrate, config, ...)`;
+const EXIT_CODES = 'Exit codes: 0 done, 1 the hook or scenario failed, 2 bad usage or input.';
 
-class UsageError extends Error {}
-/** Input Juju could never run (the usage was fine): one line per problem, no usage text. */
-class InputError extends Error {}
+const RUN: CommandSpec = {
+  name: 'sim run',
+  usage: 'npm run sim -- run <charm> <event> [options]',
+  summary: "Runs one hook through the charm's dispatch, exactly as Juju runs it, against a State, and prints\nwhat the hook changed.",
+  positionals: [
+    { name: '<charm>', help: 'a .charm file, a built or unpacked charm directory (with dispatch), or a project with charmcraft.yaml' },
+    { name: '<event>', help: 'a Juju hook name: install, config-changed, <endpoint>-relation-changed[:<id>],\nsecret-changed:<id|label>, <container>-pebble-ready, action:<name>, ...' },
+  ],
+  options: {
+    state: { type: 'string', value: 'FILE', help: 'the State before the hook (YAML or JSON; default: empty)' },
+    out: { type: 'string', value: 'FILE', help: 'write the State after the hook (YAML, or JSON for .json)' },
+    'remote-unit': { type: 'string', value: 'U', help: 'remote unit for relation events (number or app/n; "none" for an app-data change)' },
+    param: { type: 'string', multiple: true, value: 'K=V', help: 'an action parameter' },
+    app: { type: 'string', value: 'NAME', help: 'application name (default: the charm name)' },
+    'unit-id': { type: 'string', default: '0', value: 'N', help: 'unit number' },
+    'root-dir': {
+      type: 'string',
+      default: '/',
+      value: 'DIR',
+      help: "Pebble sockets at DIR/charm/containers/<container>/pebble.socket (/ is Juju's own path,\nwhich ops charms read; another DIR needs no root, and the charm finds it through\nCHARM_CONTAINERS_DIR)",
+    },
+  },
+  footer: EXIT_CODES,
+};
+
+const SCENARIO: CommandSpec = {
+  name: 'sim scenario',
+  usage: 'npm run sim -- scenario <file.yaml>',
+  summary: 'Runs a model scenario (deploy, integrate, config, secrets, expectations, ...) and prints every step and hook.',
+  positionals: [{ name: '<file.yaml>', help: 'the scenario (docs/simulation.md describes its steps)' }],
+  options: {},
+  footer: EXIT_CODES,
+};
+
+const USAGE = `usage: npm run sim -- <command> ...
+
+The model simulator's command line (docs/simulation.md).
+
+commands:
+  run <charm> <event> [options]   run one hook through the charm's dispatch
+  scenario <file.yaml>            run a model scenario (deploy, integrate, config, ...)
+
+npm run sim -- run --help (or scenario --help) lists that command's arguments and options.
+${EXIT_CODES}`;
+
+/** A problem with the command's input (a file, the charm, the event), not with its options: no pointer to --help. */
+const inputError = (e: unknown) => new UsageError((e as Error).message, false);
+
+/** Input Juju could never run (the usage was fine): one line per problem. */
+class InputError extends UsageError {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'), false);
+  }
+}
 
 /**
  * The charm's metadata now, and its runnable directory on demand: a project is built only once the
@@ -50,22 +88,13 @@ async function openCharm(spec: string): Promise<{ meta: CharmMeta; dir: () => Pr
       try {
         return ready ?? (await charmDirectory(spec, work));
       } catch (e) {
-        throw new UsageError((e as Error).message);
+        throw inputError(e);
       }
     };
     return { meta, dir, cleanup };
   } catch (e) {
     cleanup();
-    throw new UsageError((e as Error).message);
-  }
-}
-
-function readStateFile(file: string | undefined): unknown {
-  if (!file) return {};
-  try {
-    return parseYaml(fs.readFileSync(file, 'utf8')) ?? {};
-  } catch (e) {
-    throw new UsageError(`cannot read state file ${file}: ${(e as Error).message}`);
+    throw inputError(e);
   }
 }
 
@@ -75,64 +104,63 @@ function makeContainersDir(rootDir: string): void {
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (e) {
-    throw new InputError(
+    throw new InputError([
       `cannot create ${dir} for the Pebble sockets (${(e as NodeJS.ErrnoException).code}): run as root, or pass --root-dir DIR (then only a charm that reads CHARM_CONTAINERS_DIR finds Pebble)`,
-    );
+    ]);
+  }
+}
+
+function readStateFile(file: string | undefined): unknown {
+  if (!file) return {};
+  try {
+    return parseYaml(fs.readFileSync(file, 'utf8')) ?? {};
+  } catch (e) {
+    throw new UsageError(`cannot read state file ${file}: ${(e as Error).message}`, false);
   }
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      state: { type: 'string' },
-      out: { type: 'string' },
-      'remote-unit': { type: 'string' },
-      param: { type: 'string', multiple: true },
-      app: { type: 'string' },
-      'unit-id': { type: 'string' },
-      'root-dir': { type: 'string', default: '/' },
-    },
-  });
-  const [charm, eventSpec, ...extra] = positionals;
-  if (!charm || !eventSpec || extra.length) throw new UsageError('run needs exactly <charm> and <event>');
+  const parsed = parseCommand(RUN, argv);
+  if (parsed.kind === 'help') return help(parsed.text);
+  const a = parsed.args;
+  const [charm, eventSpec, ...extra] = a.positionals;
+  if (!charm || !eventSpec || extra.length) throw new UsageError(`needs exactly two arguments, <charm> and <event> (got ${a.positionals.length})`);
+  const stateFile = a.string('state');
   let state;
   try {
-    state = parseState(readStateFile(values.state), values.state ?? 'state');
+    state = parseState(readStateFile(stateFile), stateFile ?? 'state');
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw e instanceof UsageError ? e : inputError(e);
   }
   const params: Record<string, unknown> = {};
-  for (const kv of values.param ?? []) {
+  for (const kv of a.strings('param')) {
     const eq = kv.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--param wants KEY=VALUE, got "${kv}"`);
+    if (eq <= 0) throw new UsageError(`--param wants KEY=VALUE (got ${kv})`);
     const v = kv.slice(eq + 1);
     params[kv.slice(0, eq)] = /^(true|false|-?\d+(\.\d+)?)$/.test(v) ? JSON.parse(v) : v;
   }
-  const unitId = values['unit-id'] === undefined ? 0 : Number(values['unit-id']);
-  if (!Number.isInteger(unitId) || unitId < 0) throw new UsageError(`--unit-id must be a whole number, got ${values['unit-id']}`);
+  const unitId = a.int('unit-id', 0);
+  const out = a.string('out');
   const { meta, dir, cleanup } = await openCharm(charm);
   try {
     let event;
     try {
-      event = parseEventSpec(eventSpec, state, { remoteUnit: values['remote-unit'], params, meta });
+      event = parseEventSpec(eventSpec, state, { remoteUnit: a.string('remote-unit'), params, meta });
       assertConsistent(meta, state, event);
     } catch (e) {
-      if (e instanceof InconsistentStateError) throw new InputError(e.problems.join('\n'));
-      throw new UsageError((e as Error).message);
+      throw e instanceof InconsistentStateError ? new InputError(e.problems) : inputError(e);
     }
-    const rootDir = path.resolve(values['root-dir']!);
+    const rootDir = path.resolve(a.string('root-dir')!);
     if (state.containers.length) makeContainersDir(rootDir);
-    const r = await runCharm({ charmDir: await dir(), event, state, appName: values.app, unitId, containers: { rootDir } });
+    const r = await runCharm({ charmDir: await dir(), event, state, appName: a.string('app'), unitId, containers: { rootDir } });
     for (const line of summarizeRun({ before: state, after: r.state, event, exitCode: r.exitCode, logs: r.logs, stderr: r.stderr, durationMs: r.durationMs })) console.log(line);
     if (event.action) {
       if (Object.keys(r.actionResults).length) console.log(`  action results: ${JSON.stringify(r.actionResults)}`);
       if (r.actionFailure !== undefined) console.log(`  action failed: ${r.actionFailure}`);
     }
-    if (values.out) {
-      fs.writeFileSync(values.out, values.out.endsWith('.json') ? `${JSON.stringify(r.state, null, 2)}\n` : toYaml(r.state));
-      console.log(`  state written to ${values.out}`);
+    if (out) {
+      fs.writeFileSync(out, out.endsWith('.json') ? `${JSON.stringify(r.state, null, 2)}\n` : toYaml(r.state));
+      console.log(`  state written to ${out}`);
     }
     return r.exitCode === 0 && r.actionFailure === undefined ? 0 : 1;
   } finally {
@@ -141,14 +169,15 @@ async function run(argv: string[]): Promise<number> {
 }
 
 async function scenario(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
-  const [file, ...extra] = positionals;
-  if (!file || extra.length) throw new UsageError('scenario needs exactly one <file.yaml>');
+  const parsed = parseCommand(SCENARIO, argv);
+  if (parsed.kind === 'help') return help(parsed.text);
+  const [file, ...extra] = parsed.args.positionals;
+  if (!file || extra.length) throw new UsageError(`needs exactly one argument, <file.yaml> (got ${parsed.args.positionals.length})`);
   let sc;
   try {
     sc = loadScenario(file);
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw inputError(e);
   }
   try {
     const r = await runScenario(sc, {
@@ -164,26 +193,25 @@ async function scenario(argv: string[]): Promise<number> {
   }
 }
 
+function help(text: string): number {
+  console.log(text);
+  return 0;
+}
+
 async function main(): Promise<number> {
   const [command, ...rest] = process.argv.slice(2);
+  const spec = command === 'run' ? RUN : command === 'scenario' ? SCENARIO : { ...RUN, name: 'sim' };
   try {
     if (command === 'run') return await run(rest);
     if (command === 'scenario') return await scenario(rest);
-    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-      console.log(USAGE);
-      return command === undefined ? 2 : 0;
-    }
-    throw new UsageError(`unknown command "${command}"`);
+    if (command === 'help' || command === '--help' || command === '-h') return help(USAGE);
+    if (command === undefined) throw new UsageError('a command is missing: run or scenario');
+    throw new UsageError(`unknown command "${command}": use run or scenario`);
   } catch (e) {
-    if (e instanceof InputError) {
-      for (const line of e.message.split('\n')) console.error(`error: ${line}`);
-      return 2;
-    }
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`error: ${(e as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
-    throw e;
+    if (!(e instanceof UsageError)) throw e;
+    if (e instanceof InputError) for (const p of e.problems) console.error(usageLine(spec, new UsageError(p, false)));
+    else console.error(usageLine(spec, e));
+    return 2;
   }
 }
 

@@ -85,22 +85,23 @@ test('bad input: a clear error naming the problem, exit code 2, nothing written'
     fs.writeFileSync(path.join(cwd, 'NOTABLE.md'), '# A connector\n\n| Name | Value |\n|---|---|\n| a | b |\n');
     fs.mkdirSync(path.join(cwd, 'taken'));
     const cases: [string[], RegExp][] = [
-      [['Acme_Feed', '--type', 'STREAM', '--dir', 'out'], /^error: name "Acme_Feed" is not kebab case: use lower-case letters, digits and single hyphens/],
-      [['acme', '--type', 'STREAMING', '--dir', 'out'], /^error: unknown connector type "STREAMING": use one of EXTERNAL_IMPORT, INTERNAL_ENRICHMENT, INTERNAL_IMPORT_FILE, INTERNAL_EXPORT_FILE, STREAM/],
-      [['acme', '--type', 'STREAM', '--dir', 'out', '--from-readme', 'NOTABLE.md'], /^error: NOTABLE\.md has no configuration table: expected a Markdown table with an environment-variable column/],
-      [['acme', '--type', 'STREAM', '--dir', 'out', '--from-readme', 'MISSING.md'], /^error: cannot read the README MISSING\.md: no such file/],
-      [['acme', '--type', 'STREAM', '--dir', 'taken'], /^error: target taken already exists; pass --force to replace the files the scaffolder writes there/],
-      [['acme', '--dir', 'out'], /^error: --type is missing: one of EXTERNAL_IMPORT/],
-      [['--type', 'STREAM', '--dir', 'out'], /^error: the connector name is missing/],
-      [['acme', '--type', 'STREAM', '--dir', 'out', '--frm-readme', 'x'], /^error: Unknown option '--frm-readme'/],
+      [['Acme_Feed', '--type', 'STREAM', '--dir', 'out'], /^new: name "Acme_Feed" is not kebab case: use lower-case letters, digits and single hyphens/],
+      [['acme', '--type', 'STREAMING', '--dir', 'out'], /^new: unknown connector type "STREAMING": use one of EXTERNAL_IMPORT, INTERNAL_ENRICHMENT, INTERNAL_IMPORT_FILE, INTERNAL_EXPORT_FILE, STREAM/],
+      [['acme', '--type', 'STREAM', '--dir', 'out', '--from-readme', 'NOTABLE.md'], /^new: NOTABLE\.md has no configuration table: expected a Markdown table with an environment-variable column/],
+      [['acme', '--type', 'STREAM', '--dir', 'out', '--from-readme', 'MISSING.md'], /^new: cannot read the README MISSING\.md: no such file/],
+      [['acme', '--type', 'STREAM', '--dir', 'taken'], /^new: target taken already exists; pass --force to replace the files the scaffolder writes there/],
+      [['acme', '--dir', 'out'], /^new: --type is missing: one of EXTERNAL_IMPORT/],
+      [['--type', 'STREAM', '--dir', 'out'], /^new: the connector name is missing \(see --help\)$/],
+      [['acme', '--type', 'STREAM', '--dir', 'out', '--frm-readme', 'x'], /^new: unknown option --frm-readme; did you mean --from-readme\? \(see --help\)$/],
     ];
     const results = await Promise.all(cases.map(([args]) => scaffold(args, cwd)));
     results.forEach((r, i) => {
       expect({ args: cases[i]![0], exitCode: r.exitCode, stdout: r.stdout }).toEqual({ args: cases[i]![0], exitCode: 2, stdout: '' });
       expect(r.stderr).toMatch(cases[i]![1]);
     });
-    // Input problems (as opposed to usage mistakes) say so.
-    expect(results[0]!.stderr).toMatch(/\nnothing was written\.$/);
+    // Each is one line; input problems (as opposed to usage mistakes) say that nothing was written.
+    for (const r of results) expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(results[0]!.stderr).toMatch(/ \(nothing was written\)$/);
     expect(fs.readdirSync(cwd).sort()).toEqual(['NOTABLE.md', 'taken']);
     expect(fs.readdirSync(path.join(cwd, 'taken'))).toEqual([]);
   } finally {

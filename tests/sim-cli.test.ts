@@ -68,20 +68,20 @@ test('run: an event the charm cannot receive, or a state Juju could not produce,
   const endpoint = await sim('run', 'examples/connector-lite', 'opencti-conector-relation-changed');
   expect(endpoint.exitCode).toBe(2);
   expect(endpoint.stderr.trim()).toBe(
-    'error: event opencti-conector-relation-changed: the charm declares no endpoint "opencti-conector" (did you mean opencti-connector?); declared: opencti-connector',
+    'sim run: event opencti-conector-relation-changed: the charm declares no endpoint "opencti-conector" (did you mean opencti-connector?); declared: opencti-connector',
   );
   const container = await sim('run', 'examples/connector-lite', 'connector-pebble-ready');
   expect(container.exitCode).toBe(2);
-  expect(container.stderr).toMatch(/^error: event connector-pebble-ready: the charm declares no container "connector"; declared: connector-lite$/m);
+  expect(container.stderr).toMatch(/^sim run: event connector-pebble-ready: the charm declares no container "connector"; declared: connector-lite$/m);
   const action = await sim('run', 'examples/tiny', 'action:greet');
   expect(action.exitCode).toBe(2);
-  expect(action.stderr).toMatch(/^error: event greet: the charm declares no action "greet"; declared: none$/m);
+  expect(action.stderr).toMatch(/^sim run: event greet: the charm declares no action "greet"; declared: none$/m);
   // The same checks as the in-process Context: a config value of the wrong type never reaches the charm.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-bad-'));
   fs.writeFileSync(path.join(dir, 'state.yaml'), 'config: { shout: "yes" }\n');
   const badConfig = await sim('run', 'examples/tiny', 'config-changed', '--state', path.join(dir, 'state.yaml'));
   expect(badConfig.exitCode).toBe(2);
-  expect(badConfig.stderr.trim()).toBe('error: config option "shout" is of type boolean, but its value is "yes"');
+  expect(badConfig.stderr.trim()).toBe('sim run: config option "shout" is of type boolean, but its value is "yes"');
   expect(badConfig.stdout).toBe('');
   fs.rmSync(dir, { recursive: true, force: true });
 });

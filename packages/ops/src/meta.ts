@@ -91,9 +91,11 @@ export class CharmMeta {
    */
   constructor(metadata: unknown, config?: unknown, actions?: unknown, source = 'metadata', trusted = false) {
     // `trusted`: content the build already validated with these schemas (embedded metadata).
-    const check = <S extends z.ZodMiniType>(schema: S, value: unknown, where: string): z.infer<S> =>
-      trusted ? (value as z.infer<S>) : parseOrThrow(schema, value, where);
-    const meta = check(metadataSchema, metadata, source);
+    // A packed charm's config and actions have files of their own, next to metadata.yaml.
+    const fileOf = (f: string) => (path.basename(source) === 'metadata.yaml' ? path.join(path.dirname(source), f) : source);
+    const check = <S extends z.ZodMiniType>(schema: S, value: unknown, subject: Subject, file = source): z.infer<S> =>
+      trusted ? (value as z.infer<S>) : parseOrThrow(schema, value, file, subject);
+    const meta = check(metadataSchema, metadata, { whole: 'the metadata' });
     this.name = meta.name;
     this.summary = meta.summary ?? '';
     const rels = new Map<string, RelationMeta>();
@@ -112,9 +114,9 @@ export class CharmMeta {
     this.resources = Object.keys(meta.resources ?? {});
 
     const optionsRaw = (config as { options?: unknown } | null | undefined)?.options ?? {};
-    const options = check(z.record(z.string(), configOptionSchema), optionsRaw, `${source} config.options`);
+    const options = check(z.record(z.string(), configOptionSchema), optionsRaw, { whole: 'config options', item: 'config option' }, fileOf('config.yaml'));
     this.config = new Map(Object.entries(options).map(([name, o]) => [name, { ...o, name }]));
-    const acts = check(z.record(z.string(), z.nullable(actionSchema)), actions ?? {}, `${source} actions`);
+    const acts = check(z.record(z.string(), z.nullable(actionSchema)), actions ?? {}, { whole: 'actions', item: 'action' }, fileOf('actions.yaml'));
     this.actions = new Map(Object.entries(acts).map(([name, a]) => [name, { ...(a ?? {}), name }]));
   }
 
@@ -175,9 +177,74 @@ async function parseFiles(dir: string, texts: Record<string, string | undefined>
   return out;
 }
 
-function parseOrThrow<S extends z.ZodMiniType>(schema: S, value: unknown, source: string): z.infer<S> {
+/**
+ * What a document's key paths are called in errors: `whole` for the document itself, and `item`
+ * for its first key when that names one of several entries (`config option "x"`).
+ */
+interface Subject {
+  whole: string;
+  item?: string;
+}
+
+/**
+ * Validate, or throw one MetadataError whose lines each name the key path, what it must be and
+ * what it is. zod/mini carries no messages (only "Invalid input", for start-up cost), so they are
+ * written here from the issues' codes and the value found at their path.
+ */
+function parseOrThrow<S extends z.ZodMiniType>(schema: S, value: unknown, source: string, subject: Subject): z.infer<S> {
   const r = z.safeParse(schema, value);
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `  - ${i.path.join('.') || '(top level)'}: ${i.message}`);
-  throw new MetadataError(`${source} is invalid:\n${lines.join('\n')}`);
+  const lines = r.error.issues.map((i) => issueText(i, value, subject));
+  throw new MetadataError(lines.length === 1 ? `${source}: ${lines[0]}` : `${source} has ${lines.length} problems:\n${lines.map((l) => `  - ${l}`).join('\n')}`);
+}
+
+type Issue = z.core.$ZodIssue;
+
+function issueText(issue: Issue, root: unknown, subject: Subject): string {
+  const path = issue.path.map(String);
+  const received = path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), root);
+  let where: string;
+  if (path.length === 0) where = subject.whole;
+  else if (subject.item) where = `${subject.item} "${path[0]}"${path.length > 1 ? `: ${path.slice(1).join('.')}` : ''}`;
+  else where = path.join('.');
+  const text = `${where} ${problem(issue, received)}`;
+  // The original OpenCTI connectors' charmcraft.yaml declares one option as `type: integer`.
+  if (subject.item === 'config option' && path[1] === 'type' && received === 'integer') {
+    return `${text}; charmcraft's documented option types do not include "integer" (the original OpenCTI connectors declare one option that way): use int`;
+  }
+  return text;
+}
+
+const EXPECTED: Record<string, string> = { string: 'a string', number: 'a number', int: 'a whole number', boolean: 'true or false', record: 'a mapping', object: 'a mapping', array: 'a list' };
+
+/** What is wrong with the value at the issue's path, after its name: `must be a string (got 3)`. */
+function problem(issue: Issue, received: unknown): string {
+  const got = received === undefined ? '' : ` (got ${shown(received)})`;
+  switch (issue.code) {
+    case 'invalid_value': {
+      const allowed = issue.values.map(String).join(', ');
+      return received === undefined ? `is missing: one of ${allowed}` : `${shown(received)} is not one of ${allowed}`;
+    }
+    case 'invalid_type':
+      return received === undefined ? `is missing: it must be ${EXPECTED[issue.expected] ?? issue.expected}` : `must be ${EXPECTED[issue.expected] ?? issue.expected}${got}`;
+    case 'invalid_union': {
+      // Listed together, "a boolean" reads better than "true or false".
+      const name = (t: string) => (t === 'boolean' ? 'a boolean' : (EXPECTED[t] ?? t));
+      const each = issue.errors.flatMap((branch) => branch.flatMap((i) => (i.code === 'invalid_type' && i.path.length === 0 ? [name(i.expected)] : [])));
+      return `must be ${each.length ? [each.slice(0, -1).join(', '), each.at(-1)].filter(Boolean).join(' or ') : 'something else'}${got}`;
+    }
+    case 'too_small':
+      return `must be ${issue.inclusive ? '>=' : '>'} ${String(issue.minimum)}${got}`;
+    case 'invalid_format':
+      return `${issue.message}${got}`;
+    default:
+      return `is invalid: ${issue.message}${got}`;
+  }
+}
+
+/** A value as the YAML author wrote it: `"integer"`, `3`, `true`, `null`, `a list`, `a mapping`. */
+function shown(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (v !== null && typeof v === 'object') return 'a mapping';
+  return JSON.stringify(v) ?? String(v);
 }
