@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { buildCharm } from '@juju-ts/charm-tools';
-import { command } from '../lib/cli/args.js';
+import { command } from '@juju-ts/charm-tools/cli';
 import { on } from '@juju-ts/ops-testing';
 import { runCharm, type RunCharmResult } from '@juju-ts/ops-testing';
 import { median } from './bench-stats.js';

@@ -42,7 +42,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { command, UsageError } from '../lib/cli/args.js';
+import { command, UsageError } from '@juju-ts/charm-tools/cli';
 import { syncStatusSchema, type SyncStatus } from '../charm/sync/status.js';
 import { startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../lib/opencti-emulator/index.js';
 import { freePort } from '@juju-ts/ops-testing';

@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildCharm } from '@juju-ts/charm-tools';
-import { command, type CommandSpec } from '../lib/cli/args.js';
+import { command, type CommandSpec } from '@juju-ts/charm-tools/cli';
 import { PROFILES, startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../lib/opencti-emulator/index.js';
 import { startBroker, type Broker } from '../lib/rabbitmq/broker.js';
 import { ModelSim, type HookRecord } from '@juju-ts/ops-testing';

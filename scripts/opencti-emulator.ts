@@ -6,7 +6,7 @@
  * broker: OPENCTI_TEST_AMQP_URL when set, otherwise a private one started here and stopped on exit
  * (Debian's rabbitmq-server, lib/rabbitmq/broker.ts; scripts/setup.sh installs it).
  */
-import { command } from '../lib/cli/args.js';
+import { command } from '@juju-ts/charm-tools/cli';
 import { startOpenctiEmulator } from '../lib/opencti-emulator/index.js';
 import { startBroker, type Broker } from '../lib/rabbitmq/broker.js';
 

@@ -1,5 +1,5 @@
 /**
- * scripts/build-charm.ts (what charmcraft.yaml's parts and `npm run build` run) as a user runs it:
+ * juju-ts-build (packages/charm-tools/src/cli/build.ts, what charmcraft.yaml's parts and `npm run build` run) as a user runs it:
  * a charmcraft.yaml the metadata loader refuses is one message naming the option and the fix.
  */
 import fs from 'node:fs';
@@ -15,7 +15,7 @@ test('a config option of type integer fails the build with one line: the option,
     fs.writeFileSync(path.join(dir, 'charmcraft.yaml'), yaml);
     fs.mkdirSync(path.join(dir, 'src'));
     fs.writeFileSync(path.join(dir, 'src/charm.ts'), 'export default class {}\n');
-    const r = await execa(process.execPath, ['--disable-warning=ExperimentalWarning', '--conditions=@juju-ts/source', '--import', 'tsx', 'scripts/build-charm.ts', '--project', dir, '--out', path.join(dir, 'out')], { reject: false });
+    const r = await execa(process.execPath, ['--disable-warning=ExperimentalWarning', '--conditions=@juju-ts/source', '--import', 'tsx', 'packages/charm-tools/src/cli/build.ts', '--project', dir, '--out', path.join(dir, 'out')], { reject: false });
     expect({ exitCode: r.exitCode, stdout: r.stdout }).toEqual({ exitCode: 1, stdout: '' });
     expect(r.stderr).toBe(
       `build-charm: ${dir}/charmcraft.yaml: config option "greeting": type "integer" is not one of string, int, float, boolean, secret; ` +

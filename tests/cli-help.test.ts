@@ -1,5 +1,5 @@
 /**
- * Every command keeps the same contract (lib/cli/args.ts): --help and -h print its usage and
+ * Every command keeps the same contract (packages/charm-tools/src/cli/args.ts): --help and -h print its usage and
  * options and exit 0 without starting anything; an unknown option or a bad value is one line on
  * stderr naming it, exit 2, no stack trace. Each runs as a user runs it (node with tsx, the same
  * script), in an empty directory with an empty TMPDIR: anything a command built or packed (a work
@@ -28,20 +28,21 @@ interface Cmd {
 }
 
 const COMMANDS: Cmd[] = [
-  { script: 'demo.ts', name: 'demo', flags: ['--events N', '--remote-port P', '--local-port P', '--timeout SECONDS', '--seed S', '--profile P', '--verbose'], bad: [['--profile', '9.9'], /--profile must be one of 5\.12, 6\.9, 7\.x \(got 9\.9\)/] },
-  { script: 'sim.ts', pre: ['run'], name: 'sim run', flags: ['<charm>', '<event>', '--state FILE', '--out FILE', '--remote-unit U', '--param K=V', '--app NAME', '--unit-id N'], bad: [['x', 'install', '--unit-id', 'one'], /--unit-id must be a whole number >= 0 \(got one\)/] },
-  { script: 'sim.ts', pre: ['scenario'], name: 'sim scenario', flags: ['<file.yaml>'] },
-  { script: 'pack.ts', name: 'pack', flags: ['<charm-folder>', '-o, --output PATH', '--node PATH', '--no-node'], bad: [[path.join(ROOT, 'docs')], /docs has no charmcraft\.yaml: give a charm project's folder/] },
-  { script: 'new-connector.ts', name: 'new', flags: ['<name>', '-t, --type TYPE', '-r, --from-readme FILE', '-d, --dir DIR', '--upstream-version TAG', '-f, --force'], bad: [['acme', '--type'], /--type needs a value/] },
-  { script: 'build-charm.ts', name: 'build-charm', flags: ['--project DIR', '--out DIR', '--no-metadata'], bad: [['--project', path.join(ROOT, 'docs')], /--project .*docs has no charmcraft\.yaml/] },
-  { script: 'bench-hook.ts', name: 'bench:hook', flags: ['--runs N', '--instructions'], bad: [['--runs', 'many'], /--runs must be a whole number from 1 to 10000 \(got many\)/] },
+  { script: 'scripts/demo.ts', name: 'demo', flags: ['--events N', '--remote-port P', '--local-port P', '--timeout SECONDS', '--seed S', '--profile P', '--verbose'], bad: [['--profile', '9.9'], /--profile must be one of 5\.12, 6\.9, 7\.x \(got 9\.9\)/] },
+  { script: 'packages/ops-testing/src/cli/sim.ts', pre: ['run'], name: 'sim run', flags: ['<charm>', '<event>', '--state FILE', '--out FILE', '--remote-unit U', '--param K=V', '--app NAME', '--unit-id N'], bad: [['x', 'install', '--unit-id', 'one'], /--unit-id must be a whole number >= 0 \(got one\)/] },
+  { script: 'packages/ops-testing/src/cli/sim.ts', pre: ['scenario'], name: 'sim scenario', flags: ['<file.yaml>'] },
+  { script: 'packages/charm-tools/src/cli/pack.ts', name: 'pack', flags: ['<charm-folder>', '-o, --output PATH', '--node PATH', '--no-node'], bad: [[path.join(ROOT, 'docs')], /docs has no charmcraft\.yaml: give a charm project's folder/] },
+  { script: 'packages/opencti-connector/src/cli/new.ts', name: 'new', flags: ['<name>', '-t, --type TYPE', '-r, --from-readme FILE', '-d, --dir DIR', '--upstream-version TAG', '-f, --force'], bad: [['acme', '--type'], /--type needs a value/] },
+  { script: 'packages/charm-tools/src/cli/build.ts', name: 'build-charm', flags: ['--project DIR', '--out DIR', '--no-metadata'], bad: [['--project', path.join(ROOT, 'docs')], /--project .*docs has no charmcraft\.yaml/] },
+  { script: 'scripts/bench-hook.ts', name: 'bench:hook', flags: ['--runs N', '--instructions'], bad: [['--runs', 'many'], /--runs must be a whole number from 1 to 10000 \(got many\)/] },
   {
-    script: 'bench-sync.ts',
+    script: 'scripts/bench-sync.ts',
     name: 'bench:sync',
     flags: ['--only LIST', '--events N', '--baseline-events N', '--big N', '--seed S', '--churn C', '--warmup N', '--repeat R', '--profile P', '--prof DIR', '--env', '--node-args', '--bundle FILE'],
     bad: [['--churn', 'lots'], /--churn must be a number >= 0 \(got lots\)/],
   },
-  { script: 'opencti-emulator.ts', name: 'emulator', flags: ['--remote-port N', '--local-port N', '--events K', '--heartbeat-ms MS', '--seed S', '--host H'], bad: [['--remote-port', '70000'], /--remote-port must be a whole number from 0 to 65535 \(got 70000\)/] },
+  { script: 'packages/charm-tools/src/cli/init.ts', name: 'juju-ts-init', flags: ['<name>', '-d, --dir DIR', '-f, --force'], bad: [['My_App'], /name "My_App" is not kebab case/] },
+  { script: 'scripts/opencti-emulator.ts', name: 'emulator', flags: ['--remote-port N', '--local-port N', '--events K', '--heartbeat-ms MS', '--seed S', '--host H'], bad: [['--remote-port', '70000'], /--remote-port must be a whole number from 0 to 65535 \(got 70000\)/] },
 ];
 
 let cwd: string;
@@ -62,7 +63,7 @@ function env(): Record<string, string> {
 }
 
 const run = (c: Cmd, args: string[]) =>
-  execa(process.execPath, ['--conditions=@juju-ts/source', '--disable-warning=ExperimentalWarning', '--import', TSX, path.join(ROOT, 'scripts', c.script), ...(c.pre ?? []), ...args], { cwd, env: env(), extendEnv: false, reject: false });
+  execa(process.execPath, ['--conditions=@juju-ts/source', '--disable-warning=ExperimentalWarning', '--import', TSX, path.join(ROOT, c.script), ...(c.pre ?? []), ...args], { cwd, env: env(), extendEnv: false, reject: false });
 
 /** What the commands left behind (tsx's own cache aside). */
 const leftovers = () => [...fs.readdirSync(cwd), ...fs.readdirSync(tmp).filter((f) => !f.startsWith('tsx-'))];
@@ -103,7 +104,7 @@ describe.each(COMMANDS)('$name', (c) => {
 });
 
 test('sim without a command, or with an unknown one, says which exist; sim --help lists them', async () => {
-  const sim: Cmd = { script: 'sim.ts', name: 'sim', flags: [] };
+  const sim: Cmd = { script: 'packages/ops-testing/src/cli/sim.ts', name: 'sim', flags: [] };
   expectMistake(sim, await run(sim, []), /^sim: a command is missing: run or scenario \(see --help\)$/);
   expectMistake(sim, await run(sim, ['deploy']), /^sim: unknown command "deploy": use run or scenario/);
   const help = await run(sim, ['--help']);

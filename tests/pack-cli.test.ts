@@ -14,7 +14,7 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 /** `npm run pack -- <args>` typed in `cwd`. */
 const pack = (args: string[], cwd: string) => {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !k.startsWith('npm_') && k !== 'INIT_CWD')) as Record<string, string>;
-  return execa(process.execPath, ['--disable-warning=ExperimentalWarning', '--conditions=@juju-ts/source', '--import', 'tsx', 'scripts/pack.ts', ...args], {
+  return execa(process.execPath, ['--disable-warning=ExperimentalWarning', '--conditions=@juju-ts/source', '--import', 'tsx', 'packages/charm-tools/src/cli/pack.ts', ...args], {
     cwd: ROOT,
     reject: false,
     env: { ...env, npm_lifecycle_event: 'pack', INIT_CWD: cwd },

@@ -59,7 +59,7 @@ test('metadata, config and manifest are charmcraft\'s translations of charmcraft
 
 test('the .charm file itself runs through the simulator CLI', async () => {
   const { execa } = await import('execa');
-  const r = await execa(process.execPath, ['--conditions=@juju-ts/source', '--import', 'tsx', 'scripts/sim.ts', 'run', charmFile, 'config-changed'], { reject: false });
+  const r = await execa(process.execPath, ['--conditions=@juju-ts/source', '--import', 'tsx', 'packages/ops-testing/src/cli/sim.ts', 'run', charmFile, 'config-changed'], { reject: false });
   expect(r.exitCode).toBe(0);
   expect(r.stdout).toMatch(/unit status: waiting "missing configurations: connector-confidence-level, remote-opencti-url, remote-opencti-token"/);
 });

@@ -21,7 +21,7 @@ function cleanEnv(): Record<string, string> {
 
 /** `npm run new -- <args>` typed in `cwd`: npm runs the script in the package root and says where the user was. */
 const scaffold = (args: string[], cwd = ROOT) =>
-  execa(process.execPath, ['--conditions=@juju-ts/source', '--import', 'tsx', 'scripts/new-connector.ts', ...args], {
+  execa(process.execPath, ['--conditions=@juju-ts/source', '--import', 'tsx', 'packages/opencti-connector/src/cli/new.ts', ...args], {
     cwd: ROOT,
     reject: false,
     env: { ...cleanEnv(), npm_lifecycle_event: 'new', INIT_CWD: cwd },
@@ -109,24 +109,10 @@ test('bad input: a clear error naming the problem, exit code 2, nothing written'
   }
 }, 60_000);
 
-test('the bin entry runs the same command from any directory', async () => {
-  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'scaffold-bin-'));
-  try {
-    const bin = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).bin['opencti-new-connector'];
-    const r = await execa(path.join(ROOT, bin), ['feed', '-t', 'STREAM', '-d', 'feed'], { cwd, reject: false, env: cleanEnv(), extendEnv: false });
-    expect({ exitCode: r.exitCode, stderr: r.stderr }).toMatchObject({ exitCode: 0 });
-    // Outside the checkout the charm installs the framework packages itself, by name.
-    expect(r.stderr).toBe('');
-    expect(r.stdout).toContain('next: cd feed && npm install && npm test');
-    expect(fs.readFileSync(path.join(cwd, 'feed/src/charm.ts'), 'utf8')).toContain(`from '@juju-ts/opencti-connector'`);
-    expect(JSON.parse(fs.readFileSync(path.join(cwd, 'feed/package.json'), 'utf8')).dependencies).toHaveProperty('@juju-ts/opencti-connector');
-  } finally {
-    fs.rmSync(cwd, { recursive: true, force: true });
-  }
-}, 60_000);
+// The installed command (the package's bin, outside the checkout) is tested in tests/packages.test.ts.
 
 test('the worked example deploys and integrates in the model simulator (the scenario of docs/scaffolding.md)', async () => {
-  const r = await execa(process.execPath, ['--conditions=@juju-ts/source', '--import', 'tsx', 'scripts/sim.ts', 'scenario', 'examples/scenarios/acme-feed.yaml'], { cwd: ROOT, reject: false });
+  const r = await execa(process.execPath, ['--conditions=@juju-ts/source', '--import', 'tsx', 'packages/ops-testing/src/cli/sim.ts', 'scenario', 'examples/scenarios/acme-feed.yaml'], { cwd: ROOT, reject: false });
   expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: '' });
   expect(r.stdout).toMatch(/acme-feed\/0 opencti-connector-relation-changed → active/);
   expect(r.stdout).toMatch(/scenario passed: 7 steps, \d+ hooks/);

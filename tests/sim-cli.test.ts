@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { parse as parseYaml } from 'yaml';
 
-const sim = (...args: string[]) => execa(process.execPath, ['--conditions=@juju-ts/source', '--import', 'tsx', 'scripts/sim.ts', ...args], { reject: false, all: true });
+const sim = (...args: string[]) => execa(process.execPath, ['--conditions=@juju-ts/source', '--import', 'tsx', 'packages/ops-testing/src/cli/sim.ts', ...args], { reject: false, all: true });
 
 test('scenario: the example model scenario passes, showing every hook', async () => {
   const r = await sim('scenario', 'examples/scenarios/opencti-pair.yaml');

@@ -46,7 +46,7 @@ export function renderPackageJson(input: ProjectInput): string {
       test: 'node --experimental-vm-modules --disable-warning=ExperimentalWarning node_modules/jest/bin/jest.js',
       typecheck: 'tsc -p tsconfig.json',
       sim: 'juju-ts-sim',
-      pack: 'juju-ts-pack --project .',
+      pack: 'juju-ts-pack',
     },
     dependencies: sorted(Object.fromEntries(runtime.map((p) => [p, FRAMEWORK_VERSION]))),
     devDependencies: sorted({ '@juju-ts/charm-tools': FRAMEWORK_VERSION, '@juju-ts/ops-testing': FRAMEWORK_VERSION, ...DEV_TOOL_VERSIONS }),

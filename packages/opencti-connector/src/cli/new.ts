@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * The connector scaffolder's command line (docs/scaffolding.md):
  *
@@ -8,14 +9,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Args, type CommandSpec, parseCommand, UsageError, usageLine } from '../lib/cli/args.js';
-import { CONNECTOR_TYPES } from '@juju-ts/opencti-connector/interface';
-import { DEFAULT_UPSTREAM_VERSION, planConnector, ScaffoldError, writeConnector } from '@juju-ts/opencti-connector/scaffold';
-import { shown } from '@juju-ts/opencti-connector/scaffold';
+import { type Args, type CommandSpec, parseCommand, UsageError, usageLine } from '@juju-ts/charm-tools/cli';
+import { CONNECTOR_TYPES } from '../interface/index.js';
+import { DEFAULT_UPSTREAM_VERSION, planConnector, ScaffoldError, writeConnector } from '../scaffold/index.js';
+import { shown } from '../scaffold/index.js';
 
 const SPEC: CommandSpec = {
   name: 'new',
-  usage: 'npm run new -- <name> --type <TYPE> [options]',
+  usage: 'opencti-new-connector <name> --type <TYPE> [options]   (in this checkout: npm run new -- ...)',
   summary: `Writes a connector charm (charmcraft.yaml, src/charm.ts, rock/rockcraft.yaml, tests/charm.test.ts,
 README.md, and package.json, tsconfig.json, jest.config.js: a project of its own on the framework
 packages) to connectors/<name>/ (docs/scaffolding.md).`,

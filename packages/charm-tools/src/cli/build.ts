@@ -1,23 +1,24 @@
+#!/usr/bin/env node
 /**
  * Build a charm project into the directory Juju runs (see packages/charm-tools/src/build/charm.ts).
  *
- *   node --import tsx scripts/build-charm.ts [--project DIR] [--out DIR] [--no-metadata]   (--help: the options)
+ *   juju-ts-build [--project DIR] [--out DIR] [--no-metadata]   (--help: the options)
  *
  * Defaults: the root charm, into dist/charm/<name>. --no-metadata leaves metadata.yaml,
  * config.yaml and actions.yaml out (charmcraft writes those itself when it packs).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildCharm, readCharmcraft } from '@juju-ts/charm-tools';
-import { command, UsageError } from '../lib/cli/args.js';
+import { buildCharm, readCharmcraft } from '../index.js';
+import { command, UsageError } from './args.js';
 
 const opts = command(
   {
     name: 'build-charm',
-    usage: 'node --import tsx scripts/build-charm.ts [options]',
+    usage: 'juju-ts-build [options]',
     summary: `Builds a charm project into the directory Juju runs: dispatch, the bundled charm (dist/) and, unless
 --no-metadata, metadata.yaml, config.yaml and actions.yaml translated from charmcraft.yaml.
-charmcraft.yaml's parts run it; \`npm run build\` runs it for the root charm.`,
+charmcraft.yaml's parts run it (npx juju-ts-build); a charm project's \`npm run build\` runs it.`,
     options: {
       project: { type: 'string', default: '.', value: 'DIR', help: 'the charm project (the folder with charmcraft.yaml)' },
       out: { type: 'string', value: 'DIR', help: 'where to build it (default: dist/charm/<name>)' },

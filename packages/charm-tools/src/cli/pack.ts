@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * `npm run pack -- [<charm-folder>] [-o PATH] [--node PATH | --no-node]`: write the .charm file
  * offline (see packages/charm-tools/src/pack/charm.ts). Default: the root charm, shipping this machine's node, into
@@ -5,9 +6,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readCharmcraft } from '@juju-ts/charm-tools';
-import { type Args, command, UsageError } from '../lib/cli/args.js';
-import { packCharm, platformOf } from '@juju-ts/charm-tools';
+import { readCharmcraft } from '../index.js';
+import { type Args, command, UsageError } from './args.js';
+import { packCharm, platformOf } from '../index.js';
 
 // `npm run pack` runs in the package root; INIT_CWD is where the user typed the command, which
 // the paths they give are relative to.

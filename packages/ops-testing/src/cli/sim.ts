@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * The simulator's command line: `npm run sim -- <command> ...` (see docs/simulation.md).
  *
@@ -12,8 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { CharmMeta } from '@juju-ts/ops';
-import { assertConsistent, charmDirectory, InconsistentStateError, loadScenario, parseEventSpec, parseState, runCharm, runScenario, summarizeRun } from '@juju-ts/ops-testing';
-import { type CommandSpec, parseCommand, UsageError, usageLine } from '../lib/cli/args.js';
+import { assertConsistent, charmDirectory, InconsistentStateError, loadScenario, parseEventSpec, parseState, runCharm, runScenario, summarizeRun } from '../index.js';
+import { type CommandSpec, parseCommand, UsageError, usageLine } from '@juju-ts/charm-tools/cli';
 
 const EXIT_CODES = 'Exit codes: 0 done, 1 the hook or scenario failed, 2 bad usage or input.';
 
