@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { CharmClass } from '@juju-ts/ops';
 import { AbortDispatch } from '@juju-ts/ops';
@@ -18,12 +19,15 @@ import { CharmMeta } from '@juju-ts/ops';
 import { MemoryStorage, emptyStoredData, type StoredData } from '@juju-ts/ops';
 import { agentRunner, UnitAgent, type JujuLogRecord, type ToolCall } from './juju/agent.js';
 import { ContainerSet } from './containers.js';
-import { hookEnvironment, type SimEvent } from './events.js';
+import { hookEnvironment, on, type SimEvent } from './events.js';
+import { withLookups, type OutputState } from './lookups.js';
 import { assertConsistent, parseState, type State, type StateInput } from './state.js';
 
 export interface ContextOptions {
-  /** charmcraft.yaml as text, as a parsed object, or a CharmMeta. */
-  meta: string | Record<string, unknown> | CharmMeta;
+  /** charmcraft.yaml as text, as a parsed object, or a CharmMeta (default: read from `charmRoot`). */
+  meta?: string | Record<string, unknown> | CharmMeta;
+  /** The charm's folder (a path or file URL): its charmcraft.yaml is the metadata when `meta` is not given. */
+  charmRoot?: string | URL;
   /** Application name (default: the charm name). */
   appName?: string;
   unitId?: number;
@@ -35,6 +39,15 @@ export interface ContextOptions {
   env?: Record<string, string>;
   /** Pebble: `fake` (default: services do not really run) or `run` (they do; see docs/pebble.md). */
   containers?: { mode?: 'fake' | 'run'; pathMap?: Record<string, string> };
+}
+
+/** charmcraft.yaml of the charm folder `root`, as text; a clear error without one. */
+function readCharmcraft(root: string | URL | undefined): string {
+  if (root === undefined) throw new Error('Context needs the charm\'s metadata: pass `charmRoot` (the folder with charmcraft.yaml) or `meta`');
+  const dir = root instanceof URL ? fileURLToPath(root) : root;
+  const file = path.join(dir, 'charmcraft.yaml');
+  if (!fs.existsSync(file)) throw new Error(`charmRoot ${dir} has no charmcraft.yaml: give the charm's folder (for a test in tests/, new URL('..', import.meta.url))`);
+  return fs.readFileSync(file, 'utf8');
 }
 
 /** The charm raised; `cause` is the original error and `state` what Juju would keep. */
@@ -80,12 +93,14 @@ export class Context {
   readonly unitId: number;
   /** Details of the most recent run. */
   last: RunRecord | null = null;
+  /** The event constructors (the same as the module's `on`): `ctx.run(ctx.on.configChanged(), state)`. */
+  readonly on = on;
 
   constructor(
     readonly charmClass: CharmClass,
     readonly options: ContextOptions,
   ) {
-    const m = options.meta;
+    const m = options.meta ?? readCharmcraft(options.charmRoot);
     this.meta = m instanceof CharmMeta ? m : CharmMeta.fromCharmcraft((typeof m === 'string' ? parseYaml(m) : m) ?? {});
     this.appName = options.appName ?? this.meta.name;
     this.unitId = options.unitId ?? 0;
@@ -100,7 +115,7 @@ export class Context {
    * could never produce is refused (InconsistentStateError) unless `skipConsistencyChecks` is set:
    * only for a test of the charm's defences against the impossible (Scenario has the same switch).
    */
-  async run(event: SimEvent, input: StateInput | State = {}, opts: { skipConsistencyChecks?: boolean } = {}): Promise<State> {
+  async run(event: SimEvent, input: StateInput | State = {}, opts: { skipConsistencyChecks?: boolean } = {}): Promise<OutputState> {
     const state = parseState(input);
     if (!opts.skipConsistencyChecks) assertConsistent(this.meta, state, event);
     const agent = new UnitAgent(state, {
@@ -144,7 +159,7 @@ export class Context {
       await containers.stop();
       fs.rmSync(tmp, { recursive: true, force: true });
     }
-    const out = agent.finish(result.exitCode === 0);
+    const out = withLookups(agent.finish(result.exitCode === 0));
     // Pebble is not transactional: what the charm did to its containers stays, success or not.
     out.containers = containerStates;
     const committed = result.exitCode === 0 && !(result.error instanceof AbortDispatch);

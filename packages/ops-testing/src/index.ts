@@ -7,6 +7,7 @@
 export * from './context.js';
 export * from './events.js';
 export * from './state.js';
+export { withLookups, type OutputState, type StateLookups } from './lookups.js';
 export { UnitAgent, agentRunner, type HookContext, type JujuLogRecord, type ToolCall } from './juju/agent.js';
 export { ModelSim, HookFailedError, charmDirectory, type DeployOptions, type HookRecord, type ModelOptions } from './model.js';
 export { runCharm, prepareUnitDir, writeStateFile, readStateFile, type RunCharmOptions, type RunCharmResult } from './dispatch.js';

@@ -4,7 +4,7 @@
  * gives a Python author): charmcraft.yaml, src/charm.ts, a test, package.json and the tool configs.
  */
 import path from 'node:path';
-import { renderPlainCharm, ScaffoldError, writeFiles } from '../init/index.js';
+import { nextStep, renderPlainCharm, ScaffoldError, writeFiles } from '../init/index.js';
 import { command, UsageError, usageLine, type CommandSpec } from './args.js';
 
 const SPEC: CommandSpec = {
@@ -21,19 +21,22 @@ framework packages; build, test, sim and pack scripts), tsconfig.json, jest.conf
   footer: 'Exit codes: 0 written, 2 bad usage or input (nothing is written), 1 anything else.',
 };
 
+// `npm run init` runs in the package root; INIT_CWD is where the user typed the command.
+const cwd = (process.env.npm_lifecycle_event === 'init' && process.env.INIT_CWD) || process.cwd();
+
 const opts = command(SPEC, process.argv.slice(2), (a) => {
   if (a.positionals.length !== 1) throw new UsageError(a.positionals.length ? `one charm name expected, got ${a.positionals.length}` : 'the charm name is missing');
   const name = a.positionals[0]!;
-  return { name, dir: path.resolve(a.string('dir') ?? name), force: a.flag('force') };
+  return { name, dir: path.resolve(cwd, a.string('dir') ?? name), force: a.flag('force') };
 });
 
 try {
   const files = renderPlainCharm({ name: opts.name });
   const written = writeFiles(opts.dir, files, { replace: opts.force });
-  const where = path.relative(process.cwd(), written.target) || '.';
+  const where = path.relative(cwd, written.target) || '.';
   console.log(`wrote ${opts.name} to ${where}/`);
   for (const f of written.files) console.log(`  ${f}${written.replaced.includes(f) ? '  (replaced)' : ''}`);
-  console.log(`next: cd ${where} && npm install && npm test`);
+  console.log(nextStep(written.target, cwd));
 } catch (e) {
   if (!(e instanceof ScaffoldError)) throw e;
   for (const p of e.problems) console.error(usageLine(SPEC, new UsageError(`${p} (nothing was written)`, false)));

@@ -3,3 +3,4 @@ export { ScaffoldError } from './errors.js';
 export { writeFiles, type WriteResult } from './write.js';
 export { renderProjectFiles, renderPackageJson, FRAMEWORK_VERSION, DEV_TOOL_VERSIONS, type ProjectInput } from './project.js';
 export { renderPlainCharm, type PlainCharmInput } from './plain.js';
+export { nextStep, workspaceRoot } from './next-step.js';

@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { nextStep } from '@juju-ts/charm-tools';
 import { type Args, type CommandSpec, parseCommand, UsageError, usageLine } from '@juju-ts/charm-tools/cli';
 import { CONNECTOR_TYPES } from '../interface/index.js';
 import { DEFAULT_UPSTREAM_VERSION, planConnector, ScaffoldError, writeConnector } from '../scaffold/index.js';
@@ -52,14 +53,6 @@ function read(a: Args) {
   };
 }
 
-/** The nearest folder above `dir` whose node_modules holds the framework packages, if any. */
-function workspaceRoot(dir: string): string | undefined {
-  for (let d = path.dirname(dir); d !== path.dirname(d); d = path.dirname(d)) {
-    if (fs.existsSync(path.join(d, 'node_modules', '@juju-ts', 'ops', 'package.json'))) return d;
-  }
-  return undefined;
-}
-
 /** Input problems (as opposed to usage mistakes) say that nothing was written. */
 function scaffoldErrorText(e: ScaffoldError): string {
   if (e.problems.length === 1) return `new: ${e.problems[0]} (nothing was written)`;
@@ -84,11 +77,7 @@ function main(argv: string[]): number {
     console.log(`wrote ${spec.charmName} (${spec.type}) to ${where}/`);
     for (const f of written.files) console.log(`  ${f}${written.replaced.includes(f) ? '  (replaced)' : ''}`);
     console.log(`config options (${options.length}): ${options.map(([n, o]) => `${n}${o.optional ? '' : '*'}`).join(', ')}  (* required)`);
-    // Inside a checkout that has the framework packages (this project's), its test command runs
-    // the charm's test; elsewhere the charm installs them itself.
-    const checkout = workspaceRoot(written.target);
-    const from = checkout === path.resolve(cwd) ? '' : `  (from ${checkout})`;
-    console.log(checkout ? `next: npm test -- ${path.relative(checkout, written.target)}${from}` : `next: cd ${where} && npm install && npm test`);
+    console.log(nextStep(written.target, cwd));
     return 0;
   } catch (e) {
     if (e instanceof UsageError || e instanceof ScaffoldError) {
