@@ -4,6 +4,7 @@
  *   dispatch            executable; Juju runs it for every hook and action
  *   dist/charm.cjs      the entry point: loads the bundle with V8's code cache
  *   dist/charm.bundle.cjs  the whole charm (framework included) as one file
+ *   dist/charm.bundle.cjs.map  its source map (paths relative to the project, no source text)
  *   metadata.yaml       charmcraft.yaml's metadata keys, translated as charmcraft does
  *   config.yaml         charmcraft.yaml's `config` (only when it has options)
  *   actions.yaml        charmcraft.yaml's `actions` (only when there are actions)
@@ -69,6 +70,31 @@ if (!cachedData || script.cachedDataRejected) {
     } catch {}
   });
 }
+// Stack traces point at the charm's sources: a frame in the bundle is mapped through its source
+// map (written by the build, paths relative to the charm project), read only when a stack is
+// formatted, so a hook that throws nothing never reads it. (Node maps only module-loaded code,
+// not code run through vm.Script.)
+const prefix = wrap('').length - '\\n});'.length;
+let sourceMap;
+function original(line, column) {
+  if (sourceMap === undefined) {
+    try { sourceMap = new (require('node:module').SourceMap)(JSON.parse(fs.readFileSync(file + '.map', 'utf8'))); } catch { sourceMap = null; }
+  }
+  const e = sourceMap && sourceMap.findEntry(line - 1, (line === 1 ? column - prefix : column) - 1);
+  return e && e.originalSource ? e.originalSource + ':' + (e.originalLine + 1) + ':' + (e.originalColumn + 1) : undefined;
+}
+const at = file + ':';
+function mapFrame(text) {
+  const i = text.indexOf(at);
+  const m = i < 0 ? null : /^(\\d+):(\\d+)/.exec(text.slice(i + at.length));
+  const o = m && original(+m[1], +m[2]);
+  return o ? text.slice(0, i) + o + text.slice(i + at.length + m[0].length) : text;
+}
+Error.prepareStackTrace = (error, frames) => {
+  let head;
+  try { head = String(error); } catch { head = 'Error'; }
+  return head + frames.map((f) => '\\n    at ' + mapFrame(String(f))).join('');
+};
 const mod = { exports: {} };
 script.runInThisContext()(mod.exports, createRequire(file), mod, file, __dirname);
 `;
@@ -143,6 +169,16 @@ export function nodeConditions(argv: readonly string[] = [...process.execArgv, .
   return found;
 }
 
+/**
+ * Source-map paths relative to the charm project (`src/charm.ts`, `node_modules/@juju-ts/ops/...`)
+ * rather than to the build folder, so a stack trace names the file as the author knows it.
+ */
+function relativeSourceMap(mapFile: string, projectDir: string): void {
+  const map = JSON.parse(fs.readFileSync(mapFile, 'utf8')) as { sources: string[] };
+  map.sources = map.sources.map((s) => path.relative(path.resolve(projectDir), path.resolve(path.dirname(mapFile), s)).split(path.sep).join('/'));
+  fs.writeFileSync(mapFile, JSON.stringify(map));
+}
+
 export async function buildCharm(options: CharmBuildOptions): Promise<BuiltCharm> {
   const doc = readCharmcraft(options.projectDir);
   const name = String(doc.name ?? '');
@@ -191,6 +227,9 @@ export async function buildCharm(options: CharmBuildOptions): Promise<BuiltCharm
     minifySyntax: options.minify ?? true,
     stdin: { contents: stub, resolveDir: path.dirname(entry), sourcefile: 'charm-entry.ts', loader: 'ts' },
     outfile: path.join(out, 'dist', BUNDLE),
+    // A linked map without the sources' text: the loader maps stack frames to file:line:column.
+    sourcemap: 'linked',
+    sourcesContent: false,
     plugins: [
       {
         name: 'lazy-packages',
@@ -226,6 +265,7 @@ export async function buildCharm(options: CharmBuildOptions): Promise<BuiltCharm
   if (leftover) {
     throw new Error(`charm bundle keeps a dynamic import of "${leftover[1]}"; import it statically or add it to LAZY_PACKAGES in @juju-ts/charm-tools (src/build/charm.ts)`);
   }
+  relativeSourceMap(path.join(out, 'dist', `${BUNDLE}.map`), options.projectDir);
   // The entry point must be executable with a shebang (charmcraft's entrypoint linter).
   fs.writeFileSync(path.join(out, 'dist', 'charm.cjs'), CHARM_LOADER, { mode: 0o755 });
   fs.chmodSync(path.join(out, 'dist', 'charm.cjs'), 0o755);
