@@ -122,6 +122,19 @@ export class LocalPlatform {
   readonly #users = new Map<string, User>();
   #writeFaults: (WriteFault & { remaining: number })[] = [];
   #manager: NodeJS.Timeout | undefined;
+  /**
+   * Registering and deleting connectors, one at a time: each is several broker operations (queues,
+   * bindings, consumers), and one interleaved with another left a re-registered connector's queue
+   * deleted, or without consumers, for good. The platform's workers would find such a queue again
+   * on their next scan of the connectors; the emulator's only look when a connector registers.
+   */
+  #lifecycle: Promise<unknown> = Promise.resolve();
+
+  #serially<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.#lifecycle.then(op, op);
+    this.#lifecycle = next.catch(() => undefined);
+    return next;
+  }
 
   constructor(opts: LocalPlatformOptions) {
     this.#opts = opts;
@@ -320,8 +333,10 @@ export class LocalPlatform {
       registerConnector: async ({ input }: { input: { id: string; name: string; type: string; scope?: string[] | null } | null }) => {
         const u = auth('CONNECTORAPI');
         if (!input) throw new CodedError('registerConnector needs an input', 'FUNCTIONAL_ERROR');
-        await this.queues.register(input.id, input.name, input.type, input.scope ?? []);
-        await this.workers.consume(this.queues.pushQueue(input.id), this.queues.workerExchange, this.queues.pushRouting(input.id));
+        await this.#serially(async () => {
+          await this.queues.register(input.id, input.name, input.type, input.scope ?? []);
+          await this.workers.consume(this.queues.pushQueue(input.id), this.queues.workerExchange, this.queues.pushRouting(input.id));
+        });
         const now = new Date().toISOString();
         let c = this.connectors.get(input.id);
         if (c) Object.assign(c, { name: input.name, type: input.type, scope: input.scope ?? [], updatedAt: now });
@@ -350,8 +365,10 @@ export class LocalPlatform {
         auth('CONNECTORAPI');
         connector(id);
         this.connectors.delete(id);
-        await this.workers.forget(this.queues.pushQueue(id));
-        await this.queues.unregister(id);
+        await this.#serially(async () => {
+          await this.workers.forget(this.queues.pushQueue(id));
+          await this.queues.unregister(id);
+        });
         return id;
       },
       stixBundlePush: async ({ connectorId, bundle, work_id }: { connectorId: string; bundle: string; work_id?: string | null }) => {

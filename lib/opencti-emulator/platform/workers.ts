@@ -77,7 +77,15 @@ export class WorkerPool {
         new Promise<void>((resolve, reject) => {
           p.publisher.publish(exchange, routingKey, body, { deliveryMode: 2, contentEncoding: 'utf-8' }, (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()));
         });
-      const onMessage = (msg: ConsumeMessage | null) => void this.#deliver(queue, ch, msg, requeue);
+      const onMessage = (msg: ConsumeMessage | null) => {
+        // The broker cancelled the consumer (its queue was deleted): forget it, so the queue's next
+        // registration starts a consumer again, as a worker's next scan of the queues would.
+        if (msg === null && p.consumers.get(queue) === consumer) {
+          p.consumers.delete(queue);
+          void ch.close().catch(() => undefined);
+        }
+        void this.#deliver(queue, ch, msg, requeue);
+      };
       const consumer: Consumer = { ch, tag: '', onMessage };
       p.consumers.set(queue, consumer);
       if (!this.#paused) consumer.tag = (await ch.consume(queue, onMessage, { noAck: false })).consumerTag;
