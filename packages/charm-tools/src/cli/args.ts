@@ -228,3 +228,12 @@ export function command<T>(spec: CommandSpec, argv: readonly string[], read: (ar
     throw e;
   }
 }
+
+/**
+ * The directory the user typed the command in, which the paths they give are relative to:
+ * `npm run <script>` runs in the package root and passes it as INIT_CWD; run directly, the
+ * process's own.
+ */
+export function invocationDir(script: string): string {
+  return (process.env.npm_lifecycle_event === script && process.env.INIT_CWD) || process.cwd();
+}

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { nextStep, renderPlainCharm, ScaffoldError, writeFiles } from '../init/index.js';
-import { command, UsageError, usageLine, type CommandSpec } from './args.js';
+import { command, UsageError, usageLine, type CommandSpec, invocationDir } from './args.js';
 
 const SPEC: CommandSpec = {
   name: 'juju-ts-init',
@@ -21,8 +21,7 @@ framework packages; build, test, sim and pack scripts), tsconfig.json, jest.conf
   footer: 'Exit codes: 0 written, 2 bad usage or input (nothing is written), 1 anything else.',
 };
 
-// `npm run init` runs in the package root; INIT_CWD is where the user typed the command.
-const cwd = (process.env.npm_lifecycle_event === 'init' && process.env.INIT_CWD) || process.cwd();
+const cwd = invocationDir('init');
 
 const opts = command(SPEC, process.argv.slice(2), (a) => {
   if (a.positionals.length !== 1) throw new UsageError(a.positionals.length ? `one charm name expected, got ${a.positionals.length}` : 'the charm name is missing');

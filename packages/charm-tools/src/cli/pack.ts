@@ -7,12 +7,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readCharmcraft } from '../index.js';
-import { type Args, command, UsageError } from './args.js';
+import { type Args, command, UsageError, invocationDir } from './args.js';
 import { packCharm, platformOf } from '../index.js';
 
-// `npm run pack` runs in the package root; INIT_CWD is where the user typed the command, which
-// the paths they give are relative to.
-const cwd = (process.env.npm_lifecycle_event === 'pack' && process.env.INIT_CWD) || process.cwd();
+const cwd = invocationDir('pack');
 
 const opts = command(
   {

@@ -5,24 +5,18 @@
  * simulator. Pure: an input in, `{ path: text }` out; writing is write.ts's job.
  */
 import { ScaffoldError } from './errors.js';
-import { renderProjectFiles } from './project.js';
-
-const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+import { CHARM_PARTS, renderProjectFiles } from './project.js';
+import { KEBAB_NAME, kebabToPascal } from './names.js';
 
 export interface PlainCharmInput {
   /** The charm's name, kebab case (e.g. `my-app`). */
   name: string;
 }
 
-/** `my-app` → `MyApp`. */
-function pascal(name: string): string {
-  return name.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
-}
-
 function charmcraft(name: string): string {
   return `# ${name}: a Kubernetes charm in TypeScript (src/charm.ts), made by juju-ts-init.
 name: ${name}
-title: ${pascal(name)} charm
+title: ${kebabToPascal(name)} charm
 summary: Runs the ${name} workload and keeps it configured.
 description: |
   A Juju charm on @juju-ts/ops. It runs its workload in the \`workload\` container with Pebble,
@@ -54,24 +48,7 @@ resources:
     description: OCI image of the workload.
     upstream-source: docker.io/library/python:3.12-slim
 
-parts:
-  node-runtime:
-    # The charm container has no Node.js: ship the official binary as bin/node.
-    plugin: nil
-    build-packages: [curl, xz-utils]
-    override-build: |
-      curl -fsSL https://nodejs.org/dist/v20.20.2/node-v20.20.2-linux-x64.tar.xz \\
-        | tar -xJ -C "$CRAFT_PART_INSTALL" --strip-components=1 node-v20.20.2-linux-x64/bin/node
-  charm-js:
-    # The charm's bundle, loader and dispatch, built from this folder (charmcraft writes
-    # metadata.yaml and config.yaml itself). No plugin-less part may be named "charm".
-    plugin: nil
-    source: .
-    build-snaps: [node/20/stable]
-    override-build: |
-      npm ci --no-audit --no-fund
-      npx juju-ts-build --project . --out "$CRAFT_PART_INSTALL" --no-metadata
-`;
+${CHARM_PARTS}`;
 }
 
 function charmSource(name: string): string {
@@ -85,7 +62,7 @@ import { ActiveStatus, BlockedStatus, CharmBase, WaitingStatus, type CollectStat
 const CONTAINER = 'workload';
 const LOG_LEVELS = ['debug', 'info', 'warning', 'error'];
 
-export default class ${pascal(name)}Charm extends CharmBase {
+export default class ${kebabToPascal(name)}Charm extends CharmBase {
   constructor(framework: Framework) {
     super(framework);
     this.observe(this.on.container(CONTAINER).pebbleReady, this.reconcile);
@@ -188,7 +165,7 @@ made by \`juju-ts-init\`.
 /** Every file of a new plain charm, by path relative to its folder. Throws ScaffoldError on a bad name. */
 export function renderPlainCharm(input: PlainCharmInput): Record<string, string> {
   const { name } = input;
-  if (!KEBAB.test(name)) {
+  if (!KEBAB_NAME.test(name)) {
     throw new ScaffoldError([`name "${name}" is not kebab case: use lower-case letters, digits and single hyphens, starting with a letter (e.g. my-app)`]);
   }
   return {

@@ -93,6 +93,36 @@ build/
 *.charm
 `;
 
+/** The Node.js a generated charm ships as bin/node: the root charm's (charmcraft.yaml, part node-runtime). */
+const NODE_TARBALL = 'https://nodejs.org/dist/v20.20.2/node-v20.20.2-linux-x64.tar.xz';
+const NODE_DIR = 'node-v20.20.2-linux-x64';
+
+/**
+ * charmcraft.yaml's `parts:` section for a charm project of its own: Node.js as bin/node, and the
+ * charm built from the project folder with juju-ts-build. Built with real charmcraft, like the
+ * root charm (a test holds them in step).
+ */
+export const CHARM_PARTS = `# Built with real charmcraft, like the root charm: no plugin-less part may be named "charm", or
+# charmcraft's Python charm plugin takes it over.
+parts:
+  node-runtime:
+    # The charm container has no Node: ship the official Node.js 20 binary as bin/node.
+    plugin: nil
+    build-packages: [curl, xz-utils]
+    override-build: |
+      curl -fsSL ${NODE_TARBALL} \\
+        | tar -xJ -C "$CRAFT_PART_INSTALL" --strip-components=1 ${NODE_DIR}/bin/node
+  charm-js:
+    # The bundle, its loader and dispatch (charmcraft writes metadata.yaml and config.yaml itself),
+    # built from this folder on the framework packages it depends on (package.json).
+    plugin: nil
+    source: .
+    build-snaps: [node/20/stable]
+    override-build: |
+      npm ci --no-audit --no-fund
+      npx juju-ts-build --project . --out "$CRAFT_PART_INSTALL" --no-metadata
+`;
+
 /** package.json, tsconfig.json, jest.config.js and .gitignore, by path. */
 export function renderProjectFiles(input: ProjectInput): Record<string, string> {
   return { 'package.json': renderPackageJson(input), 'tsconfig.json': TSCONFIG, 'jest.config.js': JEST_CONFIG, '.gitignore': GITIGNORE };

@@ -7,10 +7,8 @@
  *
  * Exit codes: 0 written, 2 bad usage or input (nothing written), 1 anything else.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { nextStep } from '@juju-ts/charm-tools';
-import { type Args, type CommandSpec, parseCommand, UsageError, usageLine } from '@juju-ts/charm-tools/cli';
+import { type Args, type CommandSpec, parseCommand, UsageError, usageLine, invocationDir } from '@juju-ts/charm-tools/cli';
 import { CONNECTOR_TYPES } from '../interface/index.js';
 import { DEFAULT_UPSTREAM_VERSION, planConnector, ScaffoldError, writeConnector } from '../scaffold/index.js';
 import { shown } from '../scaffold/index.js';
@@ -60,8 +58,7 @@ function scaffoldErrorText(e: ScaffoldError): string {
 }
 
 function main(argv: string[]): number {
-  // `npm run new` runs in the package root; INIT_CWD is where the user typed the command.
-  const cwd = (process.env.npm_lifecycle_event === 'new' && process.env.INIT_CWD) || process.cwd();
+  const cwd = invocationDir('new');
   try {
     const parsed = parseCommand(SPEC, argv);
     if (parsed.kind === 'help') {

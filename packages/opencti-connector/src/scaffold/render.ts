@@ -11,15 +11,11 @@
  *                         a project of its own on the framework packages (@juju-ts/charm-tools)
  */
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { renderProjectFiles } from '@juju-ts/charm-tools';
+import { CHARM_PARTS, renderProjectFiles } from '@juju-ts/charm-tools';
 import { CharmMeta } from '@juju-ts/ops';
 import { kebabToConstant, envValue } from '../charm.js';
 import type { ConfigOption } from './options.js';
 import type { ConnectorSpec } from './spec.js';
-
-/** The Node.js the charm ships as bin/node: the root charm's (charmcraft.yaml, part node-runtime). */
-const NODE_TARBALL = 'https://nodejs.org/dist/v20.20.2/node-v20.20.2-linux-x64.tar.xz';
-const NODE_DIR = 'node-v20.20.2-linux-x64';
 
 /** A single-quoted TypeScript string literal. */
 function tsString(s: string): string {
@@ -90,26 +86,7 @@ build-base: ubuntu@24.04
 platforms:
   amd64:
 
-# Built with real charmcraft, like the root charm: no plugin-less part may be named "charm", or
-# charmcraft's Python charm plugin takes it over.
-parts:
-  node-runtime:
-    # The charm container has no Node: ship the official Node.js 20 binary as bin/node.
-    plugin: nil
-    build-packages: [curl, xz-utils]
-    override-build: |
-      curl -fsSL ${NODE_TARBALL} \\
-        | tar -xJ -C "$CRAFT_PART_INSTALL" --strip-components=1 ${NODE_DIR}/bin/node
-  charm-js:
-    # The bundle, its loader and dispatch (charmcraft writes metadata.yaml and config.yaml itself),
-    # built from this folder on the framework packages it depends on (package.json).
-    plugin: nil
-    source: .
-    build-snaps: [node/20/stable]
-    override-build: |
-      npm ci --no-audit --no-fund
-      npx juju-ts-build --project . --out "$CRAFT_PART_INSTALL" --no-metadata
-
+${CHARM_PARTS}
 containers:
   ${charmName}:
     resource: ${charmName}-image

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { CONNECTOR_TYPES, type ConnectorType } from '../interface/schema.js';
-import { ScaffoldError } from '@juju-ts/charm-tools';
+import { KEBAB_NAME as KEBAB, kebabToPascal, ScaffoldError } from '@juju-ts/charm-tools';
 import { optionsFromRows, type ConfigOption } from './options.js';
 import { readConfigTables } from './readme.js';
 
@@ -14,7 +14,6 @@ import { readConfigTables } from './readme.js';
 export const DEFAULT_UPSTREAM_VERSION = '6.9.24';
 export const UPSTREAM_REPO = 'https://github.com/OpenCTI-Platform/connectors.git';
 
-const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 /** The CLI's flags, as given. */
 export const ScaffoldInputSchema = z.object({
@@ -59,13 +58,7 @@ export interface ResolvedSpec {
   exists: boolean;
 }
 
-/** `acme-feed` → `AcmeFeed`. */
-export function kebabToPascal(name: string): string {
-  return name
-    .split('-')
-    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
-    .join('');
-}
+export { kebabToPascal };
 
 /** `acme-feed` → `Acme Feed`. */
 export function displayNameOf(name: string): string {
@@ -135,14 +128,15 @@ export function resolveSpec(raw: ScaffoldInput, opts: { cwd?: string } = {}): Re
 
   const target = path.resolve(cwd, input.dir ?? path.join('connectors', name));
   let exists = false;
+  let other: string | undefined;
   // Without --dir the target comes from the name: only look at it when the name is valid.
   if (input.dir !== undefined || KEBAB.test(name)) {
     try {
       const st = fs.statSync(target);
       exists = true;
       if (!st.isDirectory()) problems.push(`target ${shown(target, cwd)} exists and is not a directory`);
-      else if (otherProject(target, `opencti-${name}-connector`)) {
-        problems.push(`target ${shown(target, cwd)} holds another project (${otherProject(target, `opencti-${name}-connector`)}): give the charm a directory of its own, e.g. connectors/${KEBAB.test(name) ? name : '<name>'}`);
+      else if ((other = otherProject(target, `opencti-${name}-connector`))) {
+        problems.push(`target ${shown(target, cwd)} holds another project (${other}): give the charm a directory of its own, e.g. connectors/${KEBAB.test(name) ? name : '<name>'}`);
       } else if (!input.force) problems.push(`target ${shown(target, cwd)} already exists; pass --force to replace the files the scaffolder writes there (other files are kept)`);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`cannot use target ${shown(target, cwd)}: ${(e as Error).message}`);
