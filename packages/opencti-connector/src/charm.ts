@@ -27,7 +27,7 @@ import type { Framework } from '@juju-ts/ops';
 import type { ConfigOptionMeta } from '@juju-ts/ops';
 import type { ConfigData, ConfigValue } from '@juju-ts/ops';
 import type { Check, Container, Layer } from '@juju-ts/ops';
-import { ChangeError, PebbleConnectionError } from '@juju-ts/ops';
+import { ChangeError, PebbleConnectionError, isServiceRunning } from '@juju-ts/ops';
 import { ActiveStatus, BlockedStatus, WaitingStatus, type StatusBase } from '@juju-ts/ops';
 import { OpenctiConnectorProvider, type OpenctiConnection } from './interface/provider.js';
 import type { ConnectorType } from './interface/schema.js';
@@ -38,6 +38,9 @@ export class NotReady extends Error {}
 export class Blocked extends Error {}
 
 export type BooleanStyle = 'json' | 'python';
+
+/** The log levels OpenCTI connectors understand (CONNECTOR_LOG_LEVEL). */
+export const CONNECTOR_LOG_LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
 
 /** The Pebble service the connector runs as. */
 export const SERVICE = 'connector';
@@ -139,6 +142,16 @@ export abstract class OpenctiConnectorCharm extends CharmBase {
     return {};
   }
 
+  /**
+   * CONNECTOR_LOG_LEVEL as the connector understands it: a level it does not know becomes `info`,
+   * with a warning in the charm's log (the original nti charm's rule; for extraEnvironment).
+   */
+  protected knownLogLevel(value: string | undefined): string {
+    if (value !== undefined && CONNECTOR_LOG_LEVELS.includes(value)) return value;
+    this.log.warning(`CONNECTOR_LOG_LEVEL ${JSON.stringify(value ?? '')} is not one of ${CONNECTOR_LOG_LEVELS.join(', ')}; using info`);
+    return 'info';
+  }
+
   /** Pebble checks for the connector service (`override: replace` is added). */
   protected checks(): Record<string, Omit<Check, 'override'>> {
     return {};
@@ -149,6 +162,15 @@ export abstract class OpenctiConnectorCharm extends CharmBase {
    * Return one problem per offending option; any problem blocks the unit before anything starts.
    */
   protected validateConfig(_config: ConfigData): { option: string; problem: string }[] | Promise<{ option: string; problem: string }[]> {
+    return [];
+  }
+
+  /**
+   * What else the connector needs before it can run (e.g. another relation), in words; checked
+   * after the config. Anything listed stops the service and sets waiting "Waiting for: a, b".
+   * `related`: whether the opencti-connector relation exists (a charm may list it too).
+   */
+  protected waitingFor(_related: boolean): string[] | Promise<string[]> {
     return [];
   }
 
@@ -172,9 +194,14 @@ export abstract class OpenctiConnectorCharm extends CharmBase {
       }
       const config = await this.checkConfig();
       const relation = await this.connector.relation();
-      if (!relation) throw new NotReady('missing opencti-connector integration');
       const leader = await this.unit.isLeader();
-      if (leader) await this.connector.publish(relation, { charmName: this.meta.name, type: this.connectorType });
+      if (relation && leader) await this.connector.publish(relation, { charmName: this.meta.name, type: this.connectorType });
+      const waiting = await this.waitingFor(relation !== undefined);
+      if (waiting.length) {
+        await this.stopWorkload();
+        throw new NotReady(`Waiting for: ${waiting.join(', ')}`);
+      }
+      if (!relation) throw new NotReady('missing opencti-connector integration');
       const container = this.unit.getContainer(this.containerName);
       if (!(await container.canConnect())) throw new NotReady('waiting for container ready');
       const connection = await this.openctiConnection(relation);
@@ -232,6 +259,21 @@ export abstract class OpenctiConnectorCharm extends CharmBase {
     Object.assign(env, proxyEnvironment(this.model.proxy, connection.url));
     Object.assign(env, await this.extraEnvironment(env, config));
     return env;
+  }
+
+  /** Stop the connector service if it runs; a plan without it is fine. */
+  private async stopWorkload(): Promise<void> {
+    const container = this.unit.getContainer(this.containerName);
+    if (!(await container.canConnect())) throw new NotReady('waiting for container ready');
+    const services = await container.getServices(SERVICE);
+    const service = services.get(SERVICE);
+    if (!service || !isServiceRunning(service)) return;
+    try {
+      await container.stop(SERVICE);
+    } catch (e) {
+      if (e instanceof ChangeError) throw new Blocked('failed to stop connector, will retry');
+      throw e;
+    }
   }
 
   private async startWorkload(container: Container, environment: Record<string, string>): Promise<void> {

@@ -7,10 +7,12 @@
  *
  * Exit codes: 0 written, 2 bad usage or input (nothing written), 1 anything else.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { nextStep } from '@juju-ts/charm-tools';
 import { type Args, type CommandSpec, parseCommand, UsageError, usageLine, invocationDir } from '@juju-ts/charm-tools/cli';
 import { CONNECTOR_TYPES } from '../interface/index.js';
-import { DEFAULT_UPSTREAM_VERSION, planConnector, ScaffoldError, writeConnector } from '../scaffold/index.js';
+import { DEFAULT_UPSTREAM_VERSION, planConnector, ScaffoldError, writeConnector, type ScaffoldInput } from '../scaffold/index.js';
 import { shown } from '../scaffold/index.js';
 
 const SPEC: CommandSpec = {
@@ -27,6 +29,15 @@ packages) to connectors/<name>/ (docs/scaffolding.md).`,
     dir: { type: 'string', short: 'd', value: 'DIR', help: 'where to write the charm (default: connectors/<name>)' },
     'upstream-path': { type: 'string', value: 'PATH', help: "the connector's folder in OpenCTI-Platform/connectors\n(default: <type folder>/<name>, e.g. external-import/acme-feed)" },
     'upstream-version': { type: 'string', default: DEFAULT_UPSTREAM_VERSION, value: 'TAG', help: 'the connectors release the rock builds' },
+    'from-charmcraft': { type: 'string', short: 'c', value: 'FILE', help: "a charmcraft.yaml (e.g. the Python original's): its config options, in its order, and extra requires" },
+    scope: { type: 'string', value: 'SCOPE', help: 'CONNECTOR_SCOPE is always SCOPE, whatever connector-scope says' },
+    'log-level-check': { type: 'boolean', help: 'a connector-log-level other than debug, info, warn or error becomes info' },
+    'boolean-style': { type: 'string', value: 'STYLE', help: 'json (true/false, the default) or python (True/False)' },
+    'upstream-repo': { type: 'string', value: 'URL', help: 'the git repository the rock builds from (default: OpenCTI-Platform/connectors)' },
+    entrypoint: { type: 'string', value: 'KIND', help: 'upstream (the connector ships entrypoint.sh; the default) or generated' },
+    cases: { type: 'string', value: 'FILE', help: 'a JSON list of test cases {name, config, proxy?, environment}: the test asserts each plan' },
+    origin: { type: 'string', value: 'TEXT', help: 'where the connector comes from, for its README' },
+    note: { type: 'string', multiple: true, value: 'TEXT', help: "a difference from the original, for its README" },
     force: { type: 'boolean', short: 'f', help: 'the target exists: replace the files the scaffolder writes there' },
   },
   footer: 'Exit codes: 0 written, 2 bad usage or input (nothing is written), 1 anything else.',
@@ -47,8 +58,32 @@ function read(a: Args) {
     fromReadme: a.string('from-readme'),
     upstreamPath: a.string('upstream-path'),
     upstreamVersion: a.string('upstream-version'),
+    fromCharmcraft: a.string('from-charmcraft'),
+    scope: a.string('scope'),
+    logLevelCheck: a.flag('log-level-check') || undefined,
+    booleanStyle: oneOf(a.string('boolean-style'), '--boolean-style', ['json', 'python'] as const),
+    upstreamRepo: a.string('upstream-repo'),
+    entrypoint: oneOf(a.string('entrypoint'), '--entrypoint', ['upstream', 'generated'] as const),
+    cases: readCases(a.string('cases')),
+    origin: a.string('origin'),
+    notes: a.strings('note').length ? a.strings('note') : undefined,
     force: a.flag('force'),
   };
+}
+
+function oneOf<T extends string>(value: string | undefined, flag: string, allowed: readonly T[]): T | undefined {
+  if (value === undefined || (allowed as readonly string[]).includes(value)) return value as T | undefined;
+  throw new UsageError(`${flag} ${value}: use one of ${allowed.join(', ')}`);
+}
+
+/** The --cases file's JSON; planConnector checks its shape and values. */
+function readCases(file: string | undefined): ScaffoldInput['cases'] {
+  if (file === undefined) return undefined;
+  try {
+    return JSON.parse(fs.readFileSync(path.resolve(invocationDir('new'), file), 'utf8'));
+  } catch (e) {
+    throw new ScaffoldError([`cannot read the cases ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`]);
+  }
 }
 
 /** Input problems (as opposed to usage mistakes) say that nothing was written. */

@@ -9,14 +9,15 @@
  * bad input (ScaffoldError) writes nothing.
  */
 import { renderConnector } from './render.js';
-import { resolveSpec, type ConnectorSpec, type ScaffoldInput } from './spec.js';
+import { resolveSpec, type ConnectorSpec, type ScaffoldInput, type TestCase } from './spec.js';
 import { writeFiles, type WriteResult } from '@juju-ts/charm-tools';
 
 export { ScaffoldError } from '@juju-ts/charm-tools';
 export { readConfigTables, plainText, type ReadmeRow, type ReadmeConfig } from './readme.js';
 export { optionsFromRows, optionFromRow, inferType, sortOptions, constantToKebab, BASE_OPTIONS, CHARM_MANAGED_ENV, type ConfigOption, type OptionType } from './options.js';
-export { resolveSpec, shown, displayNameOf, kebabToPascal, upstreamFolder, DEFAULT_UPSTREAM_VERSION, type ConnectorSpec, type ScaffoldInput } from './spec.js';
+export { resolveSpec, shown, displayNameOf, kebabToPascal, upstreamFolder, DEFAULT_UPSTREAM_VERSION, type ConnectorSpec, type ScaffoldInput, type TestCase } from './spec.js';
 export { renderConnector } from './render.js';
+export { readCharmcraft, type CharmcraftImport, type ExtraEndpoint } from './charmcraft.js';
 export { writeFiles, type WriteResult } from '@juju-ts/charm-tools';
 
 export interface ConnectorPlan {

@@ -8,7 +8,7 @@
  */
 import type { ReadmeRow } from './readme.js';
 
-export type OptionType = 'string' | 'int' | 'boolean';
+export type OptionType = 'string' | 'int' | 'boolean' | 'float';
 
 export interface ConfigOption {
   type: OptionType;

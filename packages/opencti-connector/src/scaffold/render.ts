@@ -13,9 +13,9 @@
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { CHARM_PARTS, renderProjectFiles } from '@juju-ts/charm-tools';
 import { CharmMeta } from '@juju-ts/ops';
-import { kebabToConstant, envValue } from '../charm.js';
+import { kebabToConstant, envValue, CONNECTOR_LOG_LEVELS } from '../charm.js';
 import type { ConfigOption } from './options.js';
-import type { ConnectorSpec } from './spec.js';
+import type { ConnectorSpec, TestCase } from './spec.js';
 
 /** A single-quoted TypeScript string literal. */
 function tsString(s: string): string {
@@ -35,6 +35,7 @@ function tsKey(k: string): string {
 /** The value a test gives an option that has no default. */
 export function sampleValue(name: string, option: ConfigOption): string | number | boolean {
   if (option.type === 'int') return 42;
+  if (option.type === 'float') return 1.5;
   if (option.type === 'boolean') return true;
   return `${name}-value`;
 }
@@ -52,6 +53,12 @@ function optionsYaml(options: Record<string, ConfigOption>): string {
     ]),
   );
   return toYaml({ config: { options: ordered } }, { lineWidth: 100, minContentWidth: 40 });
+}
+
+/** The extra `requires` endpoints, indented under `requires:`. */
+function requiresYaml(spec: ConnectorSpec): string {
+  if (!Object.keys(spec.requires).length) return '';
+  return toYaml(spec.requires).replace(/^/gm, '  ').replace(/ +$/, '');
 }
 
 export function renderCharmcraft(spec: ConnectorSpec): string {
@@ -74,7 +81,7 @@ requires:
   logging:
     interface: loki_push_api
     optional: true
-
+${requiresYaml(spec)}
 provides:
   opencti-connector:
     interface: opencti_connector
@@ -114,81 +121,183 @@ import { OpenctiConnectorCharm } from '@juju-ts/opencti-connector';
 
 export default class ${spec.className} extends OpenctiConnectorCharm {
   readonly connectorType = ${tsString(spec.type)};
-}
+${renderOverrides(spec)}}
 `;
 }
 
+/** The class body for the spec's overrides (nothing without any). */
+function renderOverrides(spec: ConnectorSpec): string {
+  const { scope, logLevelCheck, booleanStyle } = spec.overrides;
+  let body = '';
+  if (booleanStyle === 'python') {
+    body += `
+  /** The connector reads booleans the Python way: True and False. */
+  override get booleanStyle() {
+    return 'python' as const;
+  }
+`;
+  }
+  const env: string[] = [];
+  if (scope !== undefined) env.push(`      // Always this scope, whatever connector-scope says.\n      CONNECTOR_SCOPE: ${tsString(scope)},`);
+  if (logLevelCheck) env.push('      // A log level the connector does not know becomes info, with a warning in the charm\'s log.\n      CONNECTOR_LOG_LEVEL: this.knownLogLevel(env.CONNECTOR_LOG_LEVEL),');
+  if (env.length) {
+    body += `
+  protected override extraEnvironment(${logLevelCheck ? 'env' : '_env'}: Readonly<Record<string, string>>): Record<string, string> {
+    return {
+${env.join('\n')}
+    };
+  }
+`;
+  }
+  return body;
+}
+
+/** The environment the base class renders from `config`, with the spec's overrides (for the sample case). */
+function expectedEnvironment(spec: ConnectorSpec, config: ReadonlyMap<string, string | number | boolean>): Record<string, string> {
+  const { scope, logLevelCheck, booleanStyle } = spec.overrides;
+  const env: Record<string, string> = { OPENCTI_URL: TEST_OPENCTI_URL, OPENCTI_TOKEN: TEST_TOKEN, CONNECTOR_NAME: spec.charmName, CONNECTOR_TYPE: spec.type };
+  for (const [name, o] of Object.entries(spec.options)) {
+    const value = config.get(name) ?? o.default;
+    if (value !== undefined) env[kebabToConstant(name)] = envValue(value, booleanStyle);
+  }
+  if (scope !== undefined) env.CONNECTOR_SCOPE = scope;
+  if (logLevelCheck && !CONNECTOR_LOG_LEVELS.includes(env.CONNECTOR_LOG_LEVEL ?? '')) env.CONNECTOR_LOG_LEVEL = 'info';
+  return env;
+}
+
+/** The spec's cases, or one: a sample value for every option without a default, the others defaulted. */
+function testCases(spec: ConnectorSpec): TestCase[] {
+  if (spec.cases.length) return spec.cases;
+  const config = Object.entries(spec.options).filter(([, o]) => o.default === undefined).map(([name, o]) => [name, sampleValue(name, o)] as const);
+  return [{ name: 'every option set or defaulted', config: Object.fromEntries(config), environment: expectedEnvironment(spec, new Map(config)) }];
+}
+
+/** A TypeScript object literal, one key per line at `indent`. */
+function tsObject(o: Record<string, string | number | boolean>, indent: string): string {
+  const lines = Object.entries(o).map(([k, v]) => `${indent}  ${tsKey(k)}: ${tsValue(v)},`);
+  return lines.length ? `{\n${lines.join('\n')}\n${indent}}` : '{}';
+}
+
+function renderCase(c: TestCase): string {
+  const proxy = c.proxy ? `\n    proxy: ${tsObject(c.proxy as Record<string, string>, '    ')},` : '';
+  return `  {
+    name: ${tsString(c.name)},
+    config: ${tsObject(c.config, '    ')},${proxy}
+    environment: ${tsObject(c.environment, '    ')},
+  },`;
+}
+
+/** The relation data and token the tests use: the Python original's (its tests/unit/state.py). */
+const TEST_OPENCTI_URL = 'https://opencti-endpoints.test-opencti-connector.svc/opencti';
+const TEST_TOKEN = '00000000-0000-0000-0000-000000000000';
+
 export function renderTest(spec: ConnectorSpec): string {
-  const entries = Object.entries(spec.options);
-  const config = entries.filter(([, o]) => o.default === undefined).map(([name, o]) => [name, sampleValue(name, o)] as const);
-  const given = new Map<string, string | number | boolean>(config);
-  const envLines = entries.map(([name, o]) => {
-    const value = given.get(name) ?? o.default!;
-    return `    ${tsKey(kebabToConstant(name))}: ${tsString(envValue(value, 'json'))},`;
-  });
-  const required = entries.filter(([, o]) => !o.optional && o.default === undefined).map(([name]) => name);
-  const configLines = config.map(([name, v]) => `  ${tsString(name)}: ${tsValue(v)},`);
+  const required = Object.entries(spec.options).filter(([, o]) => !o.optional && o.default === undefined).map(([name]) => name);
+  const origin = spec.cases.length && spec.origin
+    ? `\n *\n * The cases are the original's (${spec.origin}): the same config, relation data, token secret and\n * proxy settings in, exactly the same Pebble plan out; CONNECTOR_ID is the id the charm published.`
+    : '';
   const waitingTest = required.length
     ? `
 test('without its mandatory options the connector waits, naming them', async () => {
   const out = await ctx.run(on.configChanged(), related({}));
   expect(out.unitStatus).toEqual({ name: 'waiting', message: ${tsString(`missing configurations: ${required.join(', ')}`)} });
+  expect(plan(out)).toEqual({});
 });
 `
     : '';
   return `/**
- * ${spec.charmName} in the in-process simulator (@juju-ts/ops-testing):
- * with its config, the opencti-connector relation and OpenCTI's token secret the charm is active
- * and runs the connector with the expected environment. Made by the scaffolder; grow it with the
- * charm.
+ * ${spec.charmName} in the in-process simulator (@juju-ts/ops-testing): with its config, the
+ * opencti-connector relation and OpenCTI's token secret the leader runs the connector with exactly
+ * the expected Pebble plan; a unit that is not the leader, or one of several, starts nothing.
+ * Made by the scaffolder; grow it with the charm.${origin}
  */
 import fs from 'node:fs';
 import { Context, on, type State, type StateInput } from '@juju-ts/ops-testing';
 import Charm from '../src/charm.js';
 
 const NAME = ${tsString(spec.charmName)};
+const TYPE = ${tsString(spec.type)};
 const ctx = new Context(Charm, { meta: fs.readFileSync(new URL('../charmcraft.yaml', import.meta.url), 'utf8') });
 
-const OPENCTI_URL = 'http://opencti:8080';
+const OPENCTI_URL = ${tsString(TEST_OPENCTI_URL)};
 const TOKEN_SECRET = 'secret:0123456789abcdefghij';
 
-/** A value for every option without a default; the others keep their defaults. */
-const CONFIG = {
-${configLines.join('\n')}
-};
+interface Case {
+  name: string;
+  config: NonNullable<StateInput['config']>;
+  proxy?: StateInput['proxy'];
+  /** Every variable but CONNECTOR_ID. */
+  environment: Record<string, string>;
+}
 
-/** The leader unit, its workload container up, related to OpenCTI, the token secret granted. */
-function related(config: StateInput['config'] = CONFIG): StateInput {
+const CASES: Case[] = [
+${testCases(spec).map(renderCase).join('\n')}
+];
+
+/** The unit, its workload container up, related to OpenCTI, the token secret granted. */
+function related(config: StateInput['config'], more: Partial<StateInput> = {}): StateInput {
   return {
     leader: true,
     config,
     containers: [{ name: NAME, canConnect: true }],
     relations: [{ id: 1, endpoint: 'opencti-connector', remoteAppName: 'opencti', remoteAppData: { opencti_url: OPENCTI_URL, opencti_token: TOKEN_SECRET } }],
-    secrets: [{ id: TOKEN_SECRET, content: { token: 'opencti-token' } }],
+    secrets: [{ id: TOKEN_SECRET, content: { token: ${tsString(TEST_TOKEN)} } }],
+    ...more,
   };
 }
 
-function environment(state: State): Record<string, string> {
-  const plan = state.containers.find((c) => c.name === NAME)!.plan as { services: Record<string, { environment: Record<string, string> }> };
-  return plan.services.connector!.environment;
+/** The container's Pebble plan without its empty sections, as Python's \`Plan.to_dict()\` gives it. */
+function plan(state: State): Record<string, unknown> {
+  const sections = Object.entries(state.containers.find((c) => c.name === NAME)!.plan ?? {});
+  return Object.fromEntries(sections.filter(([, v]) => Object.keys(v as object).length > 0));
 }
 
-test('config, the opencti-connector relation and the token secret: active, with the environment', async () => {
-  const out = await ctx.run(on.configChanged(), related());
+test.each(CASES)('$name: config in, exactly the Pebble plan out', async ({ config, proxy, environment }) => {
+  const out = await ctx.run(on.configChanged(), related(config, proxy ? { proxy } : {}));
   expect(out.unitStatus).toEqual({ name: 'active', message: '' });
   const published = out.relations[0]!.localAppData;
-  expect(published).toMatchObject({ connector_charm_name: NAME, connector_type: ${tsString(spec.type)} });
-  expect(environment(out)).toEqual({
-    OPENCTI_URL,
-    OPENCTI_TOKEN: 'opencti-token',
-    CONNECTOR_ID: published.connector_id,
-    CONNECTOR_NAME: NAME,
-    CONNECTOR_TYPE: ${tsString(spec.type)},
-    // Every option, as its CONSTANT_CASE variable: the value above, or the option's default.
-${envLines.join('\n')}
+  expect(published).toMatchObject({ connector_charm_name: NAME, connector_type: TYPE });
+  expect(plan(out)).toEqual({
+    services: {
+      connector: {
+        override: 'replace',
+        startup: 'enabled',
+        'on-failure': 'restart',
+        command: 'bash /entrypoint.sh',
+        environment: { ...environment, CONNECTOR_ID: published.connector_id },
+      },
+    },
   });
 });
+
+test('a unit that is not the leader waits: it publishes nothing and starts nothing', async () => {
+  const out = await ctx.run(on.configChanged(), related(CASES[0]!.config, { leader: false }));
+  expect(out.unitStatus).toEqual({ name: 'waiting', message: 'waiting for leadership: only the leader can read the connector id' });
+  expect(out.relations[0]!.localAppData).toEqual({});
+  expect(plan(out)).toEqual({});
+});
+
+test('with more than one unit planned the connector blocks with the remedy and starts nothing', async () => {
+  const out = await ctx.run(on.configChanged(), related(CASES[0]!.config, { plannedUnits: 2 }));
+  expect(out.unitStatus).toEqual({ name: 'blocked', message: 'connector charm cannot have multiple units, scale down using the \`juju scale\` command' });
+  expect(plan(out)).toEqual({});
+});
 ${waitingTest}`;
+}
+
+/** The override-build lines that put /entrypoint.sh in place. */
+function entrypointScript(kind: ConnectorSpec['entrypoint'], app: string): string {
+  if (kind === 'generated') {
+    return `      # This connector ships no entrypoint.sh: start its main.py from the folder above.
+      printf 'cd ${app}; python3 main.py\\n' > "$CRAFT_PART_INSTALL/entrypoint.sh"
+      chmod 0755 "$CRAFT_PART_INSTALL/entrypoint.sh"`;
+  }
+  return `      # The upstream entrypoint.sh starts the connector from the folder above: check it does.
+      if ! grep -q '${app}' entrypoint.sh; then
+        echo "entrypoint.sh does not start the connector from ${app}; adapt this part" >&2
+        exit 1
+      fi
+      install -m 0755 entrypoint.sh "$CRAFT_PART_INSTALL/entrypoint.sh"`;
 }
 
 export function renderRock(spec: ConnectorSpec): string {
@@ -224,12 +333,7 @@ parts:
       app="$CRAFT_PART_INSTALL${app}"
       mkdir -p "$(dirname "$app")"
       cp -rp src "$app"
-      # The upstream entrypoint.sh starts the connector from the folder above: check it does.
-      if ! grep -q '${app}' entrypoint.sh; then
-        echo "entrypoint.sh does not start the connector from ${app}; adapt this part" >&2
-        exit 1
-      fi
-      install -m 0755 entrypoint.sh "$CRAFT_PART_INSTALL/entrypoint.sh"
+${entrypointScript(spec.entrypoint, app)}
       site="$CRAFT_PART_INSTALL/usr/local/lib/python3.12/dist-packages"
       mkdir -p "$site"
       for requirements in requirements.txt src/requirements.txt; do
@@ -284,7 +388,24 @@ has a value.
 | option | type | default | required |
 |---|---|---|---|
 ${rows.join('\n')}
-`;
+${readmeDifferences(spec)}`;
+}
+
+/** What the charm does beyond the base class, and how it differs from the original it ports. */
+function readmeDifferences(spec: ConnectorSpec): string {
+  const { scope, logLevelCheck, booleanStyle } = spec.overrides;
+  const behaviour: string[] = [];
+  if (scope !== undefined) behaviour.push(`- \`CONNECTOR_SCOPE\` is always \`${scope}\`, whatever \`connector-scope\` says.`);
+  if (logLevelCheck) behaviour.push('- A `connector-log-level` other than debug, info, warn or error becomes `info`, with a warning in the charm\'s log.');
+  if (booleanStyle === 'python') behaviour.push('- Booleans reach the connector as `True` / `False` (Python style), not `true` / `false`.');
+  for (const [name, e] of Object.entries(spec.requires)) behaviour.push(`- It also requires \`${name}\` (interface \`${e.interface}\`).`);
+  let text = '';
+  if (behaviour.length) text += `\n## Beyond the base class\n\n${behaviour.join('\n')}\n`;
+  if (spec.origin || spec.notes.length) {
+    text += `\n## The original\n\n${spec.origin ? `Ported from ${spec.origin}.\n` : ''}`;
+    if (spec.notes.length) text += `${spec.origin ? '\n' : ''}Where it was wrong, and what is fixed here:\n\n${spec.notes.map((n) => `- ${n}`).join('\n')}\n`;
+  }
+  return text;
 }
 
 /** Every file of the charm, by path relative to its directory. Checks the charmcraft.yaml it made. */

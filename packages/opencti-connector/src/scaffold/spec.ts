@@ -9,11 +9,19 @@ import { CONNECTOR_TYPES, type ConnectorType } from '../interface/schema.js';
 import { KEBAB_NAME as KEBAB, kebabToPascal, ScaffoldError } from '@juju-ts/charm-tools';
 import { optionsFromRows, type ConfigOption } from './options.js';
 import { readConfigTables } from './readme.js';
+import { readCharmcraft, type ExtraEndpoint } from './charmcraft.js';
 
 /** The OpenCTI connectors release a new rock builds unless told otherwise. */
 export const DEFAULT_UPSTREAM_VERSION = '6.9.24';
 export const UPSTREAM_REPO = 'https://github.com/OpenCTI-Platform/connectors.git';
 
+
+const TestCaseSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9 -]*$/, 'a test name: lower-case words'),
+  config: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  proxy: z.object({ http: z.string().optional(), https: z.string().optional(), no: z.string().optional() }).strict().optional(),
+  environment: z.record(z.string(), z.string()),
+}).strict();
 
 /** The CLI's flags, as given. */
 export const ScaffoldInputSchema = z.object({
@@ -29,8 +37,24 @@ export const ScaffoldInputSchema = z.object({
   /** The OpenCTI connectors release (git tag) the rock builds. */
   upstreamVersion: z.string().optional(),
   force: z.boolean().optional(),
+  /** A charmcraft.yaml (an original's, or one the scaffolder wrote) whose config options, in its order, and extra `requires` the charm gets. */
+  fromCharmcraft: z.string().optional(),
+  /** Overrides of the environment the base class renders (src/charm.ts). */
+  scope: z.string().optional(),
+  logLevelCheck: z.boolean().optional(),
+  booleanStyle: z.enum(['json', 'python']).optional(),
+  /** The git repository the rock builds from (default: OpenCTI-Platform/connectors). */
+  upstreamRepo: z.string().optional(),
+  /** `generated`: the rock writes /entrypoint.sh itself (`cd <app>; python3 main.py`), for connectors that ship none. */
+  entrypoint: z.enum(['upstream', 'generated']).optional(),
+  /** Where the connector comes from (a citation), and notes for its README (what differs from the original). */
+  origin: z.string().optional(),
+  notes: z.array(z.string()).optional(),
+  /** Test cases: config (and model proxy) in, the exact environment out (CONNECTOR_ID aside). */
+  cases: z.array(TestCaseSchema).optional(),
 });
 export type ScaffoldInput = z.input<typeof ScaffoldInputSchema>;
+export type TestCase = z.infer<typeof TestCaseSchema>;
 
 /** Everything the templates need. */
 export interface ConnectorSpec {
@@ -48,6 +72,14 @@ export interface ConnectorSpec {
   target: string;
   /** The file name of the README the options came from. */
   readme?: string;
+  /** `requires` endpoints besides logging (e.g. woap's opensearch-client). */
+  requires: Record<string, ExtraEndpoint>;
+  overrides: { scope?: string; logLevelCheck: boolean; booleanStyle: 'json' | 'python' };
+  entrypoint: 'upstream' | 'generated';
+  origin?: string;
+  /** Differences from the original, for the README: the fixes made on import, then the given notes. */
+  notes: string[];
+  cases: TestCase[];
 }
 
 export interface ResolvedSpec {
@@ -78,7 +110,11 @@ export function upstreamFolder(type: ConnectorType): string {
  * the name, the type, the display name, the README, the upstream path and version, the target.
  */
 export function resolveSpec(raw: ScaffoldInput, opts: { cwd?: string } = {}): ResolvedSpec {
-  const input = ScaffoldInputSchema.parse(raw);
+  const parsed = ScaffoldInputSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ScaffoldError(parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`));
+  }
+  const input = parsed.data;
   const cwd = opts.cwd ?? process.cwd();
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -106,7 +142,14 @@ export function resolveSpec(raw: ScaffoldInput, opts: { cwd?: string } = {}): Re
   }
 
   let options: Record<string, ConfigOption> = optionsFromRows([]);
-  if (input.fromReadme !== undefined) {
+  let requires: Record<string, ExtraEndpoint> = {};
+  const notes: string[] = [];
+  if (input.fromReadme !== undefined && input.fromCharmcraft !== undefined) problems.push('give --from-readme or --from-charmcraft, not both');
+  else if (input.fromCharmcraft !== undefined) {
+    const read = readCharmcraftFile(path.resolve(cwd, input.fromCharmcraft), input.fromCharmcraft, problems);
+    if (read) ({ options, requires } = read), notes.push(...read.fixes);
+  }
+  if (input.fromReadme !== undefined && input.fromCharmcraft === undefined) {
     const file = path.resolve(cwd, input.fromReadme);
     let text: string | undefined;
     try {
@@ -125,6 +168,10 @@ export function resolveSpec(raw: ScaffoldInput, opts: { cwd?: string } = {}): Re
       }
     }
   }
+
+  const cases = input.cases ?? [];
+  problems.push(...caseProblems(cases, options));
+  if (input.scope !== undefined && !input.scope.trim()) problems.push('the forced scope (--scope) must not be empty');
 
   const target = path.resolve(cwd, input.dir ?? path.join('connectors', name));
   let exists = false;
@@ -152,13 +199,56 @@ export function resolveSpec(raw: ScaffoldInput, opts: { cwd?: string } = {}): Re
       type: type!,
       displayName,
       options,
-      upstream: { repo: UPSTREAM_REPO, version, path: upstreamPath, installDir },
+      upstream: { repo: input.upstreamRepo ?? UPSTREAM_REPO, version, path: upstreamPath, installDir },
       target,
       ...(input.fromReadme !== undefined ? { readme: path.basename(input.fromReadme) } : {}),
+      requires,
+      overrides: { ...(input.scope !== undefined ? { scope: input.scope } : {}), logLevelCheck: input.logLevelCheck ?? false, booleanStyle: input.booleanStyle ?? 'json' },
+      entrypoint: input.entrypoint ?? 'upstream',
+      ...(input.origin !== undefined ? { origin: input.origin } : {}),
+      // Notes the charmcraft.yaml import found (a fixed type) are dropped once the file is ours: keep the given ones first.
+      notes: [...(input.notes ?? []), ...notes.filter((n) => !(input.notes ?? []).includes(n))],
+      cases,
     },
     warnings,
     exists,
   };
+}
+
+/** A charmcraft.yaml file's options; its problems go to `problems`. */
+function readCharmcraftFile(file: string, shownName: string, problems: string[]): ReturnType<typeof readCharmcraft> | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    problems.push(`cannot read the charmcraft.yaml ${shownName}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    return undefined;
+  }
+  try {
+    return readCharmcraft(text, shownName);
+  } catch (e) {
+    if (!(e instanceof ScaffoldError)) throw e;
+    problems.push(...e.problems);
+    return undefined;
+  }
+}
+
+/** Each case sets only declared options, with values of their types, and expects an environment. */
+function caseProblems(cases: readonly TestCase[], options: Record<string, ConfigOption>): string[] {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  for (const c of cases) {
+    if (names.has(c.name)) problems.push(`test case "${c.name}" is given twice`);
+    names.add(c.name);
+    for (const [key, value] of Object.entries(c.config)) {
+      const option = options[key];
+      if (!option) problems.push(`test case "${c.name}": config "${key}" is not an option of the charm`);
+      else if (option.type === 'boolean' ? typeof value !== 'boolean' : option.type === 'string' ? typeof value !== 'string' : typeof value !== 'number') {
+        problems.push(`test case "${c.name}": config "${key}" is ${JSON.stringify(value)}, not a ${option.type}`);
+      }
+    }
+  }
+  return problems;
 }
 
 /**

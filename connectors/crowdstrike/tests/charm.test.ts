@@ -1,0 +1,147 @@
+/**
+ * opencti-crowdstrike-connector in the in-process simulator (@juju-ts/ops-testing): with its config, the
+ * opencti-connector relation and OpenCTI's token secret the leader runs the connector with exactly
+ * the expected Pebble plan; a unit that is not the leader, or one of several, starts nothing.
+ * Made by the scaffolder; grow it with the charm.
+ *
+ * The cases are the original's (canonical/opencti-operator `connectors/crowdstrike` (commit 35f17942e3d3)): the same config, relation data, token secret and
+ * proxy settings in, exactly the same Pebble plan out; CONNECTOR_ID is the id the charm published.
+ */
+import fs from 'node:fs';
+import { Context, on, type State, type StateInput } from '@juju-ts/ops-testing';
+import Charm from '../src/charm.js';
+
+const NAME = 'opencti-crowdstrike-connector';
+const TYPE = 'EXTERNAL_IMPORT';
+const ctx = new Context(Charm, { meta: fs.readFileSync(new URL('../charmcraft.yaml', import.meta.url), 'utf8') });
+
+const OPENCTI_URL = 'https://opencti-endpoints.test-opencti-connector.svc/opencti';
+const TOKEN_SECRET = 'secret:0123456789abcdefghij';
+
+interface Case {
+  name: string;
+  config: NonNullable<StateInput['config']>;
+  proxy?: StateInput['proxy'];
+  /** Every variable but CONNECTOR_ID. */
+  environment: Record<string, string>;
+}
+
+const CASES: Case[] = [
+  {
+    name: 'crowdstrike',
+    config: {
+      'connector-log-level': 'error',
+      'connector-duration-period': 'PT30M',
+      'crowdstrike-base-url': 'https://api.crowdstrike.com',
+      'crowdstrike-client-id': 'ChangeMe',
+      'crowdstrike-client-secret': 'ChangeMe',
+      'crowdstrike-tlp': 'Amber',
+      'crowdstrike-create-observables': 'true',
+      'crowdstrike-create-indicators': 'true',
+      'crowdstrike-scopes': 'actor,report,indicator,yara_master',
+      'crowdstrike-actor-start-timestamp': '0',
+      'crowdstrike-report-start-timestamp': '0',
+      'crowdstrike-report-status': 'New',
+      'crowdstrike-report-include-types': 'notice,tipper,intelligence report,periodic report',
+      'crowdstrike-report-type': 'threat-report',
+      'crowdstrike-report-target-industries': '',
+      'crowdstrike-report-guess-malware': 'false',
+      'crowdstrike-indicator-start-timestamp': '0',
+      'crowdstrike-indicator-exclude-types': 'hash_ion,hash_md5,hash_sha1',
+      'crowdstrike-indicator-low-score': 40,
+      'crowdstrike-indicator-low-score-labels': 'MaliciousConfidence/Low',
+      'crowdstrike-indicator-medium-score': 60,
+      'crowdstrike-indicator-medium-score-labels': 'MaliciousConfidence/Medium',
+      'crowdstrike-indicator-high-score': 80,
+      'crowdstrike-indicator-high-score-labels': 'MaliciousConfidence/High',
+      'crowdstrike-indicator-unwanted-labels': '',
+    },
+    environment: {
+      OPENCTI_URL: 'https://opencti-endpoints.test-opencti-connector.svc/opencti',
+      OPENCTI_TOKEN: '00000000-0000-0000-0000-000000000000',
+      CONNECTOR_NAME: 'opencti-crowdstrike-connector',
+      CONNECTOR_SCOPE: 'crowdstrike',
+      CONNECTOR_LOG_LEVEL: 'error',
+      CONNECTOR_TYPE: 'EXTERNAL_IMPORT',
+      CONNECTOR_DURATION_PERIOD: 'PT30M',
+      CROWDSTRIKE_BASE_URL: 'https://api.crowdstrike.com',
+      CROWDSTRIKE_CLIENT_ID: 'ChangeMe',
+      CROWDSTRIKE_CLIENT_SECRET: 'ChangeMe',
+      CROWDSTRIKE_TLP: 'Amber',
+      CROWDSTRIKE_CREATE_OBSERVABLES: 'true',
+      CROWDSTRIKE_CREATE_INDICATORS: 'true',
+      CROWDSTRIKE_SCOPES: 'actor,report,indicator,yara_master',
+      CROWDSTRIKE_ACTOR_START_TIMESTAMP: '0',
+      CROWDSTRIKE_REPORT_START_TIMESTAMP: '0',
+      CROWDSTRIKE_REPORT_STATUS: 'New',
+      CROWDSTRIKE_REPORT_INCLUDE_TYPES: 'notice,tipper,intelligence report,periodic report',
+      CROWDSTRIKE_REPORT_TYPE: 'threat-report',
+      CROWDSTRIKE_REPORT_TARGET_INDUSTRIES: '',
+      CROWDSTRIKE_REPORT_GUESS_MALWARE: 'false',
+      CROWDSTRIKE_INDICATOR_START_TIMESTAMP: '0',
+      CROWDSTRIKE_INDICATOR_EXCLUDE_TYPES: 'hash_ion,hash_md5,hash_sha1',
+      CROWDSTRIKE_INDICATOR_LOW_SCORE: '40',
+      CROWDSTRIKE_INDICATOR_LOW_SCORE_LABELS: 'MaliciousConfidence/Low',
+      CROWDSTRIKE_INDICATOR_MEDIUM_SCORE: '60',
+      CROWDSTRIKE_INDICATOR_MEDIUM_SCORE_LABELS: 'MaliciousConfidence/Medium',
+      CROWDSTRIKE_INDICATOR_HIGH_SCORE: '80',
+      CROWDSTRIKE_INDICATOR_HIGH_SCORE_LABELS: 'MaliciousConfidence/High',
+      CROWDSTRIKE_INDICATOR_UNWANTED_LABELS: '',
+    },
+  },
+];
+
+/** The unit, its workload container up, related to OpenCTI, the token secret granted. */
+function related(config: StateInput['config'], more: Partial<StateInput> = {}): StateInput {
+  return {
+    leader: true,
+    config,
+    containers: [{ name: NAME, canConnect: true }],
+    relations: [{ id: 1, endpoint: 'opencti-connector', remoteAppName: 'opencti', remoteAppData: { opencti_url: OPENCTI_URL, opencti_token: TOKEN_SECRET } }],
+    secrets: [{ id: TOKEN_SECRET, content: { token: '00000000-0000-0000-0000-000000000000' } }],
+    ...more,
+  };
+}
+
+/** The container's Pebble plan without its empty sections, as Python's `Plan.to_dict()` gives it. */
+function plan(state: State): Record<string, unknown> {
+  const sections = Object.entries(state.containers.find((c) => c.name === NAME)!.plan ?? {});
+  return Object.fromEntries(sections.filter(([, v]) => Object.keys(v as object).length > 0));
+}
+
+test.each(CASES)('$name: config in, exactly the Pebble plan out', async ({ config, proxy, environment }) => {
+  const out = await ctx.run(on.configChanged(), related(config, proxy ? { proxy } : {}));
+  expect(out.unitStatus).toEqual({ name: 'active', message: '' });
+  const published = out.relations[0]!.localAppData;
+  expect(published).toMatchObject({ connector_charm_name: NAME, connector_type: TYPE });
+  expect(plan(out)).toEqual({
+    services: {
+      connector: {
+        override: 'replace',
+        startup: 'enabled',
+        'on-failure': 'restart',
+        command: 'bash /entrypoint.sh',
+        environment: { ...environment, CONNECTOR_ID: published.connector_id },
+      },
+    },
+  });
+});
+
+test('a unit that is not the leader waits: it publishes nothing and starts nothing', async () => {
+  const out = await ctx.run(on.configChanged(), related(CASES[0]!.config, { leader: false }));
+  expect(out.unitStatus).toEqual({ name: 'waiting', message: 'waiting for leadership: only the leader can read the connector id' });
+  expect(out.relations[0]!.localAppData).toEqual({});
+  expect(plan(out)).toEqual({});
+});
+
+test('with more than one unit planned the connector blocks with the remedy and starts nothing', async () => {
+  const out = await ctx.run(on.configChanged(), related(CASES[0]!.config, { plannedUnits: 2 }));
+  expect(out.unitStatus).toEqual({ name: 'blocked', message: 'connector charm cannot have multiple units, scale down using the `juju scale` command' });
+  expect(plan(out)).toEqual({});
+});
+
+test('without its mandatory options the connector waits, naming them', async () => {
+  const out = await ctx.run(on.configChanged(), related({}));
+  expect(out.unitStatus).toEqual({ name: 'waiting', message: 'missing configurations: crowdstrike-client-id, crowdstrike-client-secret' });
+  expect(plan(out)).toEqual({});
+});

@@ -1,0 +1,14 @@
+/**
+ * The OpenCTI Import File Stix connector charm (INTERNAL_IMPORT_FILE). OpenctiConnectorCharm relates it
+ * to OpenCTI over opencti-connector, renders the connector's environment (each config option as
+ * its CONSTANT_CASE variable) and runs the connector with Pebble.
+ *
+ * Override what this connector needs (docs/opencti-connector.md): extraEnvironment() for fixed or
+ * derived variables, validateConfig() for rules beyond the option types, checks() and
+ * workloadStatus() for the workload's health, booleanStyle if the connector reads True/False.
+ */
+import { OpenctiConnectorCharm } from '@juju-ts/opencti-connector';
+
+export default class OpenctiImportFileStixConnectorCharm extends OpenctiConnectorCharm {
+  readonly connectorType = 'INTERNAL_IMPORT_FILE';
+}

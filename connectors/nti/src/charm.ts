@@ -1,0 +1,23 @@
+/**
+ * The OpenCTI NSFocus connector charm (EXTERNAL_IMPORT). OpenctiConnectorCharm relates it
+ * to OpenCTI over opencti-connector, renders the connector's environment (each config option as
+ * its CONSTANT_CASE variable) and runs the connector with Pebble.
+ *
+ * Override what this connector needs (docs/opencti-connector.md): extraEnvironment() for fixed or
+ * derived variables, validateConfig() for rules beyond the option types, checks() and
+ * workloadStatus() for the workload's health, booleanStyle if the connector reads True/False.
+ */
+import { OpenctiConnectorCharm } from '@juju-ts/opencti-connector';
+
+export default class OpenctiNtiConnectorCharm extends OpenctiConnectorCharm {
+  readonly connectorType = 'EXTERNAL_IMPORT';
+
+  protected override extraEnvironment(env: Readonly<Record<string, string>>): Record<string, string> {
+    return {
+      // Always this scope, whatever connector-scope says.
+      CONNECTOR_SCOPE: 'nti',
+      // A log level the connector does not know becomes info, with a warning in the charm's log.
+      CONNECTOR_LOG_LEVEL: this.knownLogLevel(env.CONNECTOR_LOG_LEVEL),
+    };
+  }
+}
