@@ -169,3 +169,15 @@ describe('update-status reports the workload', () => {
     expect(plan(out).services.connector!.environment.REMOTE_OPENCTI_TOKEN).toBe('rotated-remote');
   });
 });
+
+test('logging: a related Loki unit gets a Pebble log target for the workload; its departure disables it', async () => {
+  const loki = { id: 9, endpoint: 'logging', remoteAppName: 'loki', remoteUnitsData: { '0': { endpoint: JSON.stringify({ url: 'http://loki-0.loki-endpoints:3100/loki/api/v1/push' }) } } };
+  const joined = await ctx.run(on.relationChanged(loki, { remoteUnit: 0 }), state(GOOD, { relations: [...(state(GOOD).relations ?? []), loki] }));
+  const targets = (s: State) => (s.containers[0]!.plan as { 'log-targets': Record<string, { type: string; location: string; services: string[] }> })['log-targets'];
+  expect(targets(joined)).toEqual({
+    'loki/0': expect.objectContaining({ type: 'loki', location: 'http://loki-0.loki-endpoints:3100/loki/api/v1/push', services: ['all'] }),
+  });
+  const gone = { ...loki, remoteUnitsData: {} };
+  const departed = await ctx.run(on.relationDeparted(gone, { remoteUnit: 0, departingUnit: 'loki/0' }), { ...joined, relations: [...joined.relations.filter((r) => r.id !== 9), gone] } as StateInput);
+  expect(targets(departed)['loki/0']!.services).toEqual(['-all']);
+});

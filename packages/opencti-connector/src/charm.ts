@@ -31,6 +31,7 @@ import { ChangeError, PebbleConnectionError, isServiceRunning } from '@juju-ts/o
 import { ActiveStatus, BlockedStatus, WaitingStatus, type StatusBase } from '@juju-ts/ops';
 import { OpenctiConnectorProvider, type OpenctiConnection } from './interface/provider.js';
 import type { ConnectorType } from './interface/schema.js';
+import { LOGGING_ENDPOINT, LogForwarder } from './log-forwarder.js';
 
 /** The workload is not ready yet: wait (the original's NotReady). */
 export class NotReady extends Error {}
@@ -99,10 +100,13 @@ export abstract class OpenctiConnectorCharm extends CharmBase {
   abstract readonly connectorType: ConnectorType;
 
   protected readonly connector: OpenctiConnectorProvider;
+  protected readonly logForwarder: LogForwarder | undefined;
 
   constructor(framework: Framework) {
     super(framework);
     this.connector = new OpenctiConnectorProvider(this as CharmBaseType);
+    // The workload's logs go to the Loki units related over `logging`, when the charm declares it.
+    this.logForwarder = this.meta.relations.has(LOGGING_ENDPOINT) ? new LogForwarder(this as CharmBaseType) : undefined;
     this.observe(this.on.configChanged, this.reconcile);
     this.observe(this.on.relation(this.connector.endpoint).changed, this.reconcile);
     this.observe(this.on.relation(this.connector.endpoint).broken, this.reconcile);
