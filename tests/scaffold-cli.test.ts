@@ -69,8 +69,8 @@ test('a connector from a current-layout README: generated, bundled, run, and its
     expect({ exitCode: jest.exitCode, success: report.success, passed: report.numPassedTests, total: report.numTotalTests, file: report.testResults[0]?.name }).toEqual({
       exitCode: 0,
       success: true,
-      passed: 2,
-      total: 2,
+      passed: 4,
+      total: 4,
       file: testFile,
     });
   } finally {
