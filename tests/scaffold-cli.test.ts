@@ -117,3 +117,45 @@ test('the worked example deploys and integrates in the model simulator (the scen
   expect(r.stdout).toMatch(/acme-feed\/0 opencti-connector-relation-changed → active/);
   expect(r.stdout).toMatch(/scenario passed: 7 steps, \d+ hooks/);
 }, 60_000);
+
+test('one command makes a connector of connectors/: nti from its charmcraft.yaml, overrides and cases, file for file', async () => {
+  const catalog = JSON.parse(fs.readFileSync(path.join(ROOT, 'connectors/connectors.json'), 'utf8')) as { connectors: Record<string, Record<string, unknown>> };
+  const nti = catalog.connectors.nti as { type: string; displayName: string; upstreamPath: string; scope: string; origin: string; notes: string[]; cases: unknown[] };
+  fs.mkdirSync(path.join(ROOT, 'tmp'), { recursive: true });
+  const work = fs.mkdtempSync(path.join(ROOT, 'tmp', 'scaffold-nti-'));
+  try {
+    const cases = path.join(work, 'cases.json');
+    fs.writeFileSync(cases, JSON.stringify(nti.cases));
+    const target = path.join(work, 'nti');
+    const r = await scaffold([
+      'nti', '--type', nti.type, '--from-charmcraft', 'connectors/nti/charmcraft.yaml', '--display-name', nti.displayName,
+      '--upstream-path', nti.upstreamPath, '--entrypoint', 'generated', '--scope', nti.scope, '--log-level-check',
+      '--cases', cases, '--origin', nti.origin, ...nti.notes.flatMap((n) => ['--note', n]), '--dir', target,
+    ]);
+    expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: '' });
+    const differing = ['README.md', 'charmcraft.yaml', 'src/charm.ts', 'tests/charm.test.ts', 'rock/rockcraft.yaml', 'package.json']
+      .filter((f) => fs.readFileSync(path.join(target, f), 'utf8') !== fs.readFileSync(path.join(ROOT, 'connectors/nti', f), 'utf8'));
+    expect(differing).toEqual([]);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('bad cases and flags: named, exit 2, nothing written', async () => {
+  fs.mkdirSync(path.join(ROOT, 'tmp'), { recursive: true });
+  const work = fs.mkdtempSync(path.join(ROOT, 'tmp', 'scaffold-bad-'));
+  try {
+    const cases = path.join(work, 'cases.json');
+    fs.writeFileSync(cases, JSON.stringify([{ name: 'one', config: { 'nti-tlp': 3, 'no-such-option': 'x' }, environment: {} }]));
+    const target = path.join(work, 'nti');
+    const r = await scaffold(['nti', '--type', 'EXTERNAL_IMPORT', '--from-charmcraft', 'connectors/nti/charmcraft.yaml', '--cases', cases, '--dir', target]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('test case "one": config "nti-tlp" is 3, not a string');
+    expect(r.stderr).toContain('test case "one": config "no-such-option" is not an option of the charm');
+    expect(fs.existsSync(target)).toBe(false);
+    const style = await scaffold(['nti', '--type', 'EXTERNAL_IMPORT', '--boolean-style', 'yaml', '--dir', target]);
+    expect({ exitCode: style.exitCode, stderr: style.stderr.trim() }).toEqual({ exitCode: 2, stderr: expect.stringContaining('--boolean-style yaml: use one of json, python') });
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});

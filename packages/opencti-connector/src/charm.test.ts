@@ -346,4 +346,37 @@ describe('subclass hooks', () => {
     const err = await new Context(Broken, { meta: meta(name, FIXTURES['export-file-stix']!.options) }).run(on.configChanged(), state(name, { 'connector-scope': 'x' })).catch((e) => e);
     expect(err).toBeInstanceOf(UncaughtCharmError);
   });
+
+  test('knownLogLevel: a level the connector does not know becomes info, with a warning; a known one is kept', async () => {
+    class Checked extends connectorClass('STREAM') {
+      protected override extraEnvironment(env: Readonly<Record<string, string>>) {
+        return { CONNECTOR_LOG_LEVEL: this.knownLogLevel(env.CONNECTOR_LOG_LEVEL) };
+      }
+    }
+    const name = 'opencti-checked-connector';
+    const ctx = new Context(Checked, { meta: meta(name, FIXTURES['export-file-stix']!.options) });
+    const verbose = await ctx.run(on.configChanged(), state(name, { 'connector-scope': 's', 'connector-log-level': 'verbose' }));
+    expect(env(verbose, name).CONNECTOR_LOG_LEVEL).toBe('info');
+    expect(ctx.last!.logs).toContainEqual({ level: 'WARNING', message: 'CONNECTOR_LOG_LEVEL "verbose" is not one of debug, info, warn, error; using info' });
+    const warn = await ctx.run(on.configChanged(), state(name, { 'connector-scope': 's', 'connector-log-level': 'warn' }));
+    expect(env(warn, name).CONNECTOR_LOG_LEVEL).toBe('warn');
+    expect(ctx.last!.logs.filter((l) => l.level === 'WARNING')).toEqual([]);
+  });
+
+  test('waitingFor: anything listed stops a running service and waits naming it; the leader still registers', async () => {
+    class Needy extends connectorClass('STREAM') {
+      protected override waitingFor(related: boolean) {
+        return related ? ['the moon'] : ['OpenCTI', 'the moon'];
+      }
+    }
+    const name = 'opencti-needy-connector';
+    const ctx = new Context(Needy, { meta: meta(name, FIXTURES['export-file-stix']!.options) });
+    const running = { name, canConnect: true, layers: { connector: { services: { connector: { override: 'replace', command: 'x', startup: 'enabled' } } } }, serviceStatuses: { connector: 'active' as const } };
+    const out = await ctx.run(on.configChanged(), state(name, { 'connector-scope': 's' }, { containers: [running] }));
+    expect(out.unitStatus).toEqual({ name: 'waiting', message: 'Waiting for: the moon' });
+    expect(out.containers[0]!.serviceStatuses).toEqual({ connector: 'inactive' });
+    expect(out.relations[0]!.localAppData).toMatchObject({ connector_charm_name: name, connector_type: 'STREAM' });
+    const alone = await ctx.run(on.configChanged(), state(name, { 'connector-scope': 's' }, { relations: [] }));
+    expect(alone.unitStatus).toEqual({ name: 'waiting', message: 'Waiting for: OpenCTI, the moon' });
+  });
 });

@@ -8,8 +8,9 @@
  *   planned units other than 1   → blocked  "connector charm cannot have multiple units, ..."
  *   (ours) invalid config        → blocked  "Invalid config: option "x" ..."
  *   required options unset       → waiting  "missing configurations: a, b"
+ *   leader, when related: publish name, type and a connector id generated once
+ *   (a subclass's) waitingFor()  → waiting  "Waiting for: a, b", the service stopped
  *   no opencti-connector relation → waiting "missing opencti-connector integration"
- *   leader: publish name, type and a connector id generated once
  *   container not reachable      → waiting  "waiting for container ready"
  *   OpenCTI data not there yet   → waiting  "waiting for opencti-connector integration"
  *   layer `connector`, replan, start; a failed start → blocked "failed to start connector, will retry"
@@ -19,6 +20,8 @@
  * (the original reads its own application databag, which Juju forbids); config of the wrong type, or
  * outside what the charm declares, blocks naming the option; OpenCTI data that is malformed blocks
  * naming the field; a token secret we cannot read waits instead of failing the hook.
+ *
+ * Charms that declare `logging` also get the original's Loki log forwarding (log-forwarder.ts).
  */
 import { ConfigError, SecretNotFoundError } from '@juju-ts/ops';
 import type { CharmBase as CharmBaseType } from '@juju-ts/ops';
