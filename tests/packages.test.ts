@@ -91,6 +91,6 @@ test('an OpenCTI connector charm from the installed scaffolder: installed and it
   expectOk(await install(charm, tarballs), 'npm install');
   const test = await run('npm', ['test'], charm);
   expectOk(test, 'npm test');
-  expect(test.all).toMatch(/Tests:\s+2 passed, 2 total/);
+  expect(test.all).toMatch(/Tests:\s+4 passed, 4 total/);
   expectOk(await run('npm', ['run', 'build'], charm), 'npm run build');
 }, 300_000);

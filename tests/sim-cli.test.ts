@@ -68,7 +68,7 @@ test('run: an event the charm cannot receive, or a state Juju could not produce,
   const endpoint = await sim('run', 'examples/connector-lite', 'opencti-conector-relation-changed');
   expect(endpoint.exitCode).toBe(2);
   expect(endpoint.stderr.trim()).toBe(
-    'sim run: event opencti-conector-relation-changed: the charm declares no endpoint "opencti-conector" (did you mean opencti-connector?); declared: opencti-connector',
+    'sim run: event opencti-conector-relation-changed: the charm declares no endpoint "opencti-conector" (did you mean opencti-connector?); declared: logging, opencti-connector',
   );
   const container = await sim('run', 'examples/connector-lite', 'connector-pebble-ready');
   expect(container.exitCode).toBe(2);
