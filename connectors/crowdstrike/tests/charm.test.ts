@@ -1,11 +1,13 @@
 /**
- * opencti-crowdstrike-connector in the in-process simulator (@juju-ts/ops-testing): with its config, the
- * opencti-connector relation and OpenCTI's token secret the leader runs the connector with exactly
- * the expected Pebble plan; a unit that is not the leader, or one of several, starts nothing.
- * Made by the scaffolder; grow it with the charm.
+ * opencti-crowdstrike-connector in the in-process simulator (@juju-ts/ops-testing):
+ * with its config, the opencti-connector relation and OpenCTI's token secret the leader runs the
+ * connector with exactly the expected Pebble plan; a unit that is not the leader, or one of
+ * several, starts nothing. Made by the scaffolder; grow it with the charm.
  *
- * The cases are the original's (canonical/opencti-operator `connectors/crowdstrike` (commit 35f17942e3d3)): the same config, relation data, token secret and
- * proxy settings in, exactly the same Pebble plan out; CONNECTOR_ID is the id the charm published.
+ * Ported from canonical/opencti-operator `connectors/crowdstrike` (commit 35f17942e3d3).
+ * The cases are the original's own (its tests/unit/test_connectors.py): the same config,
+ * relation data, token secret and proxy settings in, exactly the same Pebble plan out;
+ * CONNECTOR_ID is the id the charm published.
  */
 import fs from 'node:fs';
 import { Context, on, type State, type StateInput } from '@juju-ts/ops-testing';

@@ -1,8 +1,8 @@
 /**
- * opencti-acme-feed-connector in the in-process simulator (@juju-ts/ops-testing): with its config, the
- * opencti-connector relation and OpenCTI's token secret the leader runs the connector with exactly
- * the expected Pebble plan; a unit that is not the leader, or one of several, starts nothing.
- * Made by the scaffolder; grow it with the charm.
+ * opencti-acme-feed-connector in the in-process simulator (@juju-ts/ops-testing):
+ * with its config, the opencti-connector relation and OpenCTI's token secret the leader runs the
+ * connector with exactly the expected Pebble plan; a unit that is not the leader, or one of
+ * several, starts nothing. Made by the scaffolder; grow it with the charm.
  */
 import fs from 'node:fs';
 import { Context, on, type State, type StateInput } from '@juju-ts/ops-testing';

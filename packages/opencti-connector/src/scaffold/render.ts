@@ -194,7 +194,7 @@ const TEST_TOKEN = '00000000-0000-0000-0000-000000000000';
 export function renderTest(spec: ConnectorSpec): string {
   const required = Object.entries(spec.options).filter(([, o]) => !o.optional && o.default === undefined).map(([name]) => name);
   const origin = spec.cases.length && spec.origin
-    ? `\n *\n * The cases are the original's (${spec.origin}): the same config, relation data, token secret and\n * proxy settings in, exactly the same Pebble plan out; CONNECTOR_ID is the id the charm published.`
+    ? `\n *\n * Ported from ${spec.origin}.\n * The cases are the original's own (its tests/unit/test_connectors.py): the same config,\n * relation data, token secret and proxy settings in, exactly the same Pebble plan out;\n * CONNECTOR_ID is the id the charm published.`
     : '';
   const waitingTest = required.length
     ? `
@@ -206,10 +206,10 @@ test('without its mandatory options the connector waits, naming them', async () 
 `
     : '';
   return `/**
- * ${spec.charmName} in the in-process simulator (@juju-ts/ops-testing): with its config, the
- * opencti-connector relation and OpenCTI's token secret the leader runs the connector with exactly
- * the expected Pebble plan; a unit that is not the leader, or one of several, starts nothing.
- * Made by the scaffolder; grow it with the charm.${origin}
+ * ${spec.charmName} in the in-process simulator (@juju-ts/ops-testing):
+ * with its config, the opencti-connector relation and OpenCTI's token secret the leader runs the
+ * connector with exactly the expected Pebble plan; a unit that is not the leader, or one of
+ * several, starts nothing. Made by the scaffolder; grow it with the charm.${origin}
  */
 import fs from 'node:fs';
 import { Context, on, type State, type StateInput } from '@juju-ts/ops-testing';
