@@ -220,6 +220,12 @@ export class StateEngine {
     return new Task(this, String(++this.lastTaskId), kind, summary, handler, this.clock.now());
   }
 
+  /** The task with this id, in any change. */
+  findTask(id: string): Task | undefined {
+    for (const c of this.changes.values()) for (const t of c.tasks) if (t.id === id) return t;
+    return undefined;
+  }
+
   newLane(): number {
     return ++this.lastLaneId;
   }

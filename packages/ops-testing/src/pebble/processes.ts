@@ -57,7 +57,7 @@ function signalNumber(sig: string | null): number {
 }
 
 /** Resolve an executable as Go's exec.LookPath would, using the emulated Pebble's PATH. */
-function lookPath(file: string, pathEnv: string, cwd: string): string {
+export function lookPath(file: string, pathEnv: string, cwd: string): string {
   const isExec = (p: string) => {
     try {
       const st = statSync(p);

@@ -11,6 +11,8 @@ import {
   PebbleProtocolError,
   PebbleTimeoutError,
 } from './errors.js';
+import { ExecProcess, type ExecOptions } from './exec.js';
+import { WebSocketHandshakeError, type WebSocketConnection } from './websocket.js';
 import { encodeMultipart, newBoundary, parseHeaderParams, parseMultipart, MultipartError } from './multipart.js';
 import {
   ChangeSchema,
@@ -77,6 +79,7 @@ interface RawResponse {
 }
 
 const ChangeIdSchema = z.string().check(z.minLength(1));
+const ExecResultSchema = z.object({ 'task-id': z.string() });
 const ChecksChangedSchema = z.object({ changed: z.optional(z.nullable(z.array(z.string()))) });
 const HealthSchema = z.object({ healthy: z.boolean() });
 
@@ -549,6 +552,79 @@ export class PebbleClient {
     } catch (e) {
       if (e instanceof PebbleAPIError && e.code === 404) return false;
       throw e;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Exec
+
+  /**
+   * Run a command in the container (ops: Client.exec): POST /v1/exec, then the task's
+   * websockets. Returns at once; wait with `wait()` or `waitOutput()`. An unknown command, a bad
+   * user or service context is a PebbleAPIError; a missing working dir is a 500 from Pebble.
+   */
+  exec(command: string[], opts?: ExecOptions & { encoding?: BufferEncoding }): Promise<ExecProcess<string>>;
+  exec(command: string[], opts: ExecOptions & { encoding: null }): Promise<ExecProcess<Buffer>>;
+  exec(command: string[], opts?: ExecOptions): Promise<ExecProcess<string | Buffer>>;
+  async exec(command: string[], opts: ExecOptions = {}): Promise<ExecProcess<string | Buffer>> {
+    if (!Array.isArray(command) || command.length === 0 || !command.every((w) => typeof w === 'string')) {
+      throw new TypeError('exec: command must be a non-empty array of strings');
+    }
+    if (opts.combineStderr && opts.stderr) throw new TypeError('exec: stderr must not be given with combineStderr');
+    if (opts.timeoutMs !== undefined && !(opts.timeoutMs > 0)) throw new RangeError(`exec: timeoutMs must be a positive number, got ${opts.timeoutMs}`);
+    const body = {
+      command,
+      'service-context': opts.serviceContext,
+      environment: opts.environment ?? {},
+      'working-dir': opts.workingDir,
+      timeout: opts.timeoutMs === undefined ? undefined : formatTimeout(opts.timeoutMs),
+      'user-id': opts.userId,
+      user: opts.user,
+      'group-id': opts.groupId,
+      group: opts.group,
+      'split-stderr': !opts.combineStderr,
+    };
+    const env = await this.request('POST', '/v1/exec', { body });
+    const changeId = ChangeIdSchema.safeParse(env.change);
+    if (!changeId.success) throw new PebbleProtocolError('Pebble answered exec without a change id');
+    const taskId = this.result(ExecResultSchema, env, 'exec')['task-id'];
+    const wanted = opts.combineStderr ? ['control', 'stdio'] : ['control', 'stdio', 'stderr'];
+    const sockets: WebSocketConnection[] = [];
+    try {
+      for (const id of wanted) sockets.push(await this.websocket(taskId, id));
+    } catch (e) {
+      // Probably the exec already failed: its change says why (ops does the same).
+      for (const ws of sockets) ws.destroy();
+      const change = await this.waitChange(changeId.data);
+      if (change.err) throw new ChangeError(change.err, change);
+      if (e instanceof PebbleError) throw e;
+      throw new PebbleConnectionError(`unexpected error connecting to websockets: ${(e as Error).message}`, this.socketPath, { cause: e });
+    }
+    return new ExecProcess(
+      {
+        client: this,
+        command,
+        changeId: changeId.data,
+        timeoutMs: opts.timeoutMs,
+        encoding: opts.encoding === undefined ? 'utf8' : opts.encoding,
+        control: sockets[0]!,
+        stdio: sockets[1]!,
+        stderr: sockets[2] ?? null,
+      },
+      opts,
+    );
+  }
+
+  /** Open /v1/tasks/{task}/websocket/{id}; a refused handshake is Pebble's API error. */
+  private async websocket(taskId: string, id: string): Promise<WebSocketConnection> {
+    const { connectWebSocket } = await import('./websocket.js');
+    try {
+      return await connectWebSocket(this.socketPath, `/v1/tasks/${encodeURIComponent(taskId)}/websocket/${id}`, this.timeoutMs);
+    } catch (e) {
+      if (e instanceof WebSocketHandshakeError) {
+        throw this.apiError({ status: e.statusCode, statusText: e.statusMessage, contentType: e.contentType, body: e.body });
+      }
+      throw this.connectionError(e as NodeJS.ErrnoException);
     }
   }
 
