@@ -83,6 +83,27 @@ const ExecResultSchema = z.object({ 'task-id': z.string() });
 const ChecksChangedSchema = z.object({ changed: z.optional(z.nullable(z.array(z.string()))) });
 const HealthSchema = z.object({ healthy: z.boolean() });
 
+function logsQuery(opts: { services?: string[]; n?: number }): Record<string, string | undefined> {
+  return { services: opts.services?.length ? opts.services.join(',') : undefined, n: opts.n === undefined ? undefined : String(opts.n) };
+}
+
+function checkLogsType(contentType: string): void {
+  const { value: ctype } = parseHeaderParams(contentType);
+  if (ctype !== 'application/x-ndjson') throw new PebbleProtocolError(`expected Content-Type 'application/x-ndjson', got '${ctype}'`);
+}
+
+function parseLogLine(line: string): LogEntry {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    throw new PebbleProtocolError(`unexpected log line from Pebble: ${line}`);
+  }
+  const parsed = z.safeParse(LogEntrySchema, json);
+  if (!parsed.success) throw new PebbleProtocolError(`unexpected log line from Pebble: ${line}`);
+  return parsed.data;
+}
+
 /** Format a wait timeout the way ops does ("%.3fs"), which Go's ParseDuration accepts. */
 function formatTimeout(ms: number): string {
   return `${(ms / 1000).toFixed(3)}s`;
@@ -679,20 +700,62 @@ export class PebbleClient {
    * all), oldest first. Not in ops; Pebble's CLI `pebble logs`.
    */
   async logs(opts: { services?: string[]; n?: number } = {}): Promise<LogEntry[]> {
-    const res = await this.raw('GET', '/v1/logs', {
-      query: { services: opts.services?.length ? opts.services.join(',') : undefined, n: opts.n === undefined ? undefined : String(opts.n) },
-    });
+    const res = await this.raw('GET', '/v1/logs', { query: logsQuery(opts) });
     if (res.status < 200 || res.status >= 300) throw this.apiError(res);
-    const { value: ctype } = parseHeaderParams(res.contentType);
-    if (ctype !== 'application/x-ndjson') throw new PebbleProtocolError(`expected Content-Type 'application/x-ndjson', got '${ctype}'`);
+    checkLogsType(res.contentType);
     return res.body
       .toString('utf8')
       .split('\n')
       .filter((line) => line !== '')
-      .map((line) => {
-        const parsed = z.safeParse(LogEntrySchema, JSON.parse(line));
-        if (!parsed.success) throw new PebbleProtocolError(`unexpected log line from Pebble: ${line}`);
-        return parsed.data;
+      .map(parseLogLine);
+  }
+
+  /**
+   * GET /v1/logs?follow=true: the last `n` lines (default 0: none), then every new line of the
+   * services (default: all those in the plan that have output) as Pebble writes it. Stop with
+   * `break` in the `for await` loop or with `signal`; either closes the request.
+   */
+  async *followLogs(opts: { services?: string[]; n?: number; signal?: AbortSignal } = {}): AsyncGenerator<LogEntry, void, undefined> {
+    const http = await import('node:http');
+    const query = new URLSearchParams({ follow: 'true' });
+    for (const [k, v] of Object.entries(logsQuery(opts))) if (v !== undefined) query.set(k, v);
+    const req = http.request({ socketPath: this.socketPath, host: 'localhost', path: `/v1/logs?${query}`, method: 'GET', agent: false });
+    const stop = () => req.destroy();
+    opts.signal?.addEventListener('abort', stop, { once: true });
+    try {
+      if (opts.signal?.aborted) return;
+      const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+        // The request timeout covers the answer's headers, not the stream that follows.
+        req.setTimeout(this.timeoutMs, () => req.destroy(new PebbleTimeoutError(`Pebble request GET /v1/logs timed out after ${this.timeoutMs / 1000}s (socket ${this.socketPath})`)));
+        req.on('response', resolve);
+        req.on('error', (err: NodeJS.ErrnoException) => reject(this.connectionError(err)));
+        req.end();
+      }).catch((e: unknown) => {
+        if (opts.signal?.aborted) return null;
+        throw e;
       });
+      if (!res) return;
+      req.setTimeout(0);
+      if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
+        const chunks: Buffer[] = [];
+        for await (const c of res) chunks.push(c as Buffer);
+        throw this.apiError({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', contentType: res.headers['content-type'] ?? '', body: Buffer.concat(chunks) });
+      }
+      checkLogsType(res.headers['content-type'] ?? '');
+      let pending = '';
+      try {
+        for await (const chunk of res) {
+          pending += (chunk as Buffer).toString('utf8');
+          const lines = pending.split('\n');
+          pending = lines.pop()!;
+          for (const line of lines) if (line !== '') yield parseLogLine(line);
+        }
+      } catch (e) {
+        if (!opts.signal?.aborted) throw this.connectionError(e as NodeJS.ErrnoException);
+      }
+    } finally {
+      opts.signal?.removeEventListener('abort', stop);
+      req.destroy();
+    }
   }
 }
