@@ -198,6 +198,8 @@ export class PebbleEmulator extends EventEmitter<PebbleEmulatorEvents> implement
     this.launcher = this.mode === 'run' ? new ExecaLauncher() : new FakeLauncher();
     this.engine = new StateEngine(this.clock);
     this.notices = new NoticeStore(() => this.clock.now());
+    // Public notices (no user) keyed by change id, data {kind, ...} (P:state/change.go addNotice).
+    this.engine.onChangeNotice = (c) => this.notices.add(null, 'change-update', c.id, { data: { kind: c.kind, ...c.noticeData } });
     this.execs = new ExecRegistry({ env: this.env, userDb: new UserDb(), mapPath: (p) => this.mapPath(p) });
     const jitterOpt = this.opts.jitter ?? true;
     const jitter = typeof jitterOpt === 'function' ? jitterOpt : jitterOpt ? () => Math.random() * 0.1 : () => 0;

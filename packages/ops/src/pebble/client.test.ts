@@ -319,6 +319,33 @@ describe('against the emulator', () => {
     expect(err).toMatchObject({ code: 400, message: 'n must be -1, 0, or a positive integer' });
   });
 
+  test("change-update notices: one per change, keyed by its id, data {kind}, an occurrence per status it moved to", async () => {
+    const client = await c.client();
+    // A replan with no services is Done at once: spawned, then Done.
+    const emptyId = await client.replan();
+    expect((await client.getChange(emptyId)).summary).toBe('Replan - no services');
+    expect((await c.getNotices({ types: ['change-update'], keys: [emptyId] }))[0]).toMatchObject({ occurrences: 2, lastData: { kind: 'replan' } });
+    await c.addLayer('base', LAYER);
+    const startId = await client.start(['web']);
+    const stopId = await client.stop(['web']);
+    const notices = (await c.getNotices({ types: ['change-update'] })).filter((n) => n.key !== emptyId);
+    expect(notices.map((n) => [n.key, n.lastData, n.occurrences, n.userId])).toEqual([
+      // Spawned (Do), Doing, Done.
+      [startId, { kind: 'start' }, 3, null],
+      [stopId, { kind: 'stop' }, 3, null],
+    ]);
+    expect(notices.every((n) => n.type === 'change-update' && n.repeatAfter === undefined)).toBe(true);
+    expect(await c.getNotices({ types: ['custom'] })).toEqual([]);
+    // A check's changes carry its name too (P:internals/overlord/checkstate/request.go).
+    await c.addLayer('checks', { checks: { up: { override: 'replace', tcp: { port: 1 } } } });
+    const [perform] = (await c.getNotices({ types: ['change-update'] })).filter((n) => n.lastData['kind'] === 'perform-check');
+    expect(perform!.lastData).toEqual({ kind: 'perform-check', 'check-name': 'up' });
+    // A replan (of a plan with an enabled service, so never empty).
+    const replanId = await client.replan();
+    expect((await c.getNotices({ types: ['change-update'], keys: [replanId] }))[0]).toMatchObject({ occurrences: 3, lastData: { kind: 'replan' } });
+
+  });
+
   test('getChange and getChanges', async () => {
     await c.addLayer('base', LAYER);
     const id = await (await c.client()).start(['db']);
