@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { z } from 'zod';
-import { acceptWebSocket } from '@juju-ts/ops';
+import { acceptWebSocket } from './websocket-server.js';
 import {
   ApiError,
   asyncReply,

@@ -631,6 +631,7 @@ export class PebbleClient {
         control: sockets[0]!,
         stdio: sockets[1]!,
         stderr: sockets[2] ?? null,
+        streams: await import('node:stream'),
       },
       opts,
     );

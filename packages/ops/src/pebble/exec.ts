@@ -4,7 +4,7 @@
 // out as binary messages ending with a text {"command":"end"}, output comes back the same way;
 // the exit code is the task's data `exit-code` once the change is ready.
 import { constants } from 'node:os';
-import { PassThrough, Writable, type Readable } from 'node:stream';
+import type { PassThrough, Readable, Writable } from 'node:stream';
 import type { PebbleClient } from './client.js';
 import { ChangeError, ExecError } from './errors.js';
 import type { WebSocketConnection } from './websocket.js';
@@ -46,6 +46,11 @@ export interface ExecSession {
   control: WebSocketConnection;
   stdio: WebSocketConnection;
   stderr: WebSocketConnection | null;
+  /**
+   * node:stream, which PebbleClient.exec loads when it is first needed: a static import would
+   * cost every hook's start-up, exec or not.
+   */
+  streams: { PassThrough: typeof PassThrough; Writable: typeof Writable };
 }
 
 /** Output from a websocket until {"command":"end"} (or the connection closes) into `target`. */
@@ -97,14 +102,14 @@ export class ExecProcess<T extends string | Buffer = string> {
   }
 
   private readable(): PassThrough {
-    const stream = new PassThrough();
+    const stream = new this.s.streams.PassThrough();
     if (this.s.encoding) stream.setEncoding(this.s.encoding);
     return stream;
   }
 
   private stdinWriter(): Writable {
     const ws = this.s.stdio;
-    return new Writable({
+    return new this.s.streams.Writable({
       // Strings written are encoded with the exec's encoding before write() sees them.
       defaultEncoding: this.s.encoding ?? 'utf8',
       write(chunk: Buffer, _enc, done) {

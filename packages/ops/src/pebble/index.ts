@@ -15,9 +15,9 @@ export { encodeMultipart, parseMultipart, parseHeaderParams, newBoundary, Multip
 export {
   WebSocketConnection,
   WebSocketHandshakeError,
-  acceptWebSocket,
   connectWebSocket,
   webSocketAccept,
+  WEBSOCKET_GUID,
   CLOSE_ABNORMAL,
   type WsMessage,
 } from './websocket.js';

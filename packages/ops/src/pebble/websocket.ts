@@ -3,12 +3,12 @@
 // Hand-written rather than the `ws` package: the subset is small, it keeps the charm bundle free
 // of a dependency, and the client and the emulator share one codec. No extensions (Pebble's
 // gorilla/websocket negotiates none unless asked), no subprotocols.
-import { createHash, randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+// node:crypto is loaded only when a handshake needs it (it costs a hook's start-up ~10 M
+// instructions); masks come from Web Crypto's getRandomValues, which Node loads on first use.
 import type { Duplex } from 'node:stream';
 
 /** RFC 6455 section 1.3: the GUID appended to the client's key. */
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 const OP_CONTINUATION = 0x0;
 const OP_TEXT = 0x1;
@@ -26,14 +26,15 @@ export interface WsMessage {
   binary: boolean;
 }
 
-/** The Sec-WebSocket-Accept value for a Sec-WebSocket-Key. */
-export function webSocketAccept(key: string): string {
-  return createHash('sha1').update(key + GUID).digest('base64');
+/** The Sec-WebSocket-Accept value for a Sec-WebSocket-Key (section 4.2.2). */
+export async function webSocketAccept(key: string): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
 }
 
-/** A new random Sec-WebSocket-Key (16 random bytes, base64). */
-export function newWebSocketKey(): string {
-  return randomBytes(16).toString('base64');
+/** Random bytes from a strong source, as masks and keys need (section 10.3). */
+function randomBytes(n: number): Buffer {
+  return Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(n)));
 }
 
 function encodeFrame(opcode: number, payload: Buffer, mask: boolean): Buffer {
@@ -237,7 +238,8 @@ export class WebSocketHandshakeError extends Error {
  */
 export async function connectWebSocket(socketPath: string, path: string, timeoutMs: number): Promise<WebSocketConnection> {
   const http = await import('node:http');
-  const key = newWebSocketKey();
+  const key = randomBytes(16).toString('base64');
+  const expected = await webSocketAccept(key);
   return new Promise((resolve, reject) => {
     const req = http.request({
       socketPath,
@@ -252,7 +254,7 @@ export async function connectWebSocket(socketPath: string, path: string, timeout
     req.on('error', reject);
     req.on('upgrade', (res, socket, head) => {
       socket.setTimeout(0);
-      if (res.headers['sec-websocket-accept'] !== webSocketAccept(key)) {
+      if (res.headers['sec-websocket-accept'] !== expected) {
         socket.destroy();
         reject(new Error(`websocket handshake for ${path}: wrong Sec-WebSocket-Accept`));
         return;
@@ -269,26 +271,4 @@ export async function connectWebSocket(socketPath: string, path: string, timeout
     });
     req.end();
   });
-}
-
-/**
- * Server side of the handshake for an HTTP `upgrade` request: answer 101 and return the
- * connection, or return the reason the request is not a valid WebSocket opening (the caller
- * answers 400 then, as gorilla/websocket's Upgrader does).
- */
-export function acceptWebSocket(req: IncomingMessage, socket: Duplex, head: Buffer): WebSocketConnection | string {
-  const tokens = (h: string | undefined) => (h ?? '').toLowerCase().split(',').map((t) => t.trim());
-  if (!tokens(req.headers['connection']).includes('upgrade')) {
-    return `websocket: the client is not using the websocket protocol: 'upgrade' token not found in 'Connection' header`;
-  }
-  if (!tokens(req.headers['upgrade']).includes('websocket')) {
-    return `websocket: the client is not using the websocket protocol: 'websocket' token not found in 'Upgrade' header`;
-  }
-  if (req.headers['sec-websocket-version'] !== '13') return 'websocket: unsupported version: 13 not found in \'Sec-Websocket-Version\' header';
-  const key = req.headers['sec-websocket-key'];
-  if (typeof key !== 'string' || Buffer.from(key, 'base64').length !== 16) return 'websocket: not a websocket handshake: \'Sec-WebSocket-Key\' header must be Base64 encoded value of 16-byte length';
-  socket.write(
-    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' + `Sec-WebSocket-Accept: ${webSocketAccept(key)}\r\n\r\n`,
-  );
-  return new WebSocketConnection(socket, false, head);
 }
