@@ -182,8 +182,9 @@ export class Execution {
     });
     this.child = child;
     this.live.add(child);
-    const exited = new Promise<number>((resolve) => {
-      child.on('error', () => resolve(-1));
+    // A failed spawn is Go's StartCommand error: the task fails with it (exit code -1).
+    const exited = new Promise<number | Error>((resolve) => {
+      child.on('error', (e: NodeJS.ErrnoException) => resolve(new Error(`fork/exec ${resolved}: ${ERRNO_TEXT[e.code ?? ''] ?? e.message}`)));
       child.on('exit', (code, sig) => resolve(code ?? 128 + signalNumber(sig)));
     });
     child.stdin!.on('error', () => undefined); // the process may exit before reading its input
@@ -199,6 +200,11 @@ export class Execution {
     const code = await exited;
     clearTimeout(timer);
     this.live.delete(child);
+    if (code instanceof Error) {
+      this.endOutput(stdio, stderrWs, control);
+      task.data = { 'exit-code': -1 };
+      throw code;
+    }
     control?.destroy(); // Pebble closes the control connection once the process is gone
     // Output still in the pipes is sent, for at most WaitDelay after the exit.
     await Promise.race([Promise.all(outputs), new Promise((r) => setTimeout(r, WAIT_DELAY_MS).unref())]);
@@ -278,12 +284,24 @@ function tryKill(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
+/** Go's errno texts for what a spawn can fail with. */
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  ENOTDIR: 'not a directory',
+  EPERM: 'operation not permitted',
+  ENOEXEC: 'exec format error',
+};
+
 function signalNumber(sig: NodeJS.Signals | null): number {
   return sig ? (osConstants.signals[sig] ?? 0) : 0;
 }
 
-/** Kill what exec processes are still running (emulator teardown). */
+/**
+ * Kill the exec processes still running, with their sessions' process groups (emulator
+ * teardown: a test run leaves nothing behind; Pebble's exec processes die with the container).
+ */
 export function killExecs(live: Set<ChildProcess>): void {
-  for (const child of live) if (child.pid !== undefined) tryKill(child.pid, 'SIGKILL');
+  for (const child of live) if (child.pid !== undefined) tryKill(-child.pid, 'SIGKILL');
   live.clear();
 }
