@@ -110,7 +110,6 @@ export class Execution {
   readonly sockets = new Map<ExecWebsocket, WebSocketConnection | null>();
   private ioConnected!: () => void;
   private readonly ioReady = new Promise<void>((resolve) => (this.ioConnected = resolve));
-  child: ChildProcess | undefined;
 
   constructor(
     readonly request: ExecRequest,
@@ -156,38 +155,22 @@ export class Execution {
   }
 
   private async spawnAndWait(task: Task, signal: AbortSignal): Promise<number> {
-    const { command, environment, timeoutNs, ids } = this.request;
     const stdio = this.sockets.get('stdio')!;
     const stderrWs = this.sockets.get('stderr') ?? null;
     const control = this.sockets.get('control') ?? null;
-    const resolved = findExecutable(command[0]!, this.ctx) ?? this.ctx.mapPath(command[0]!);
-    const credential = ids && !isCurrent(ids) ? ids : null;
-    if (credential && process.getuid?.() !== 0) {
-      // The forked child's setgid/setuid fails for anyone but root (Go's forkExec).
+    // Whatever ends the exec without an exit code gives the task exit code -1 and fails it.
+    const fail = (err: Error): never => {
       this.endOutput(stdio, stderrWs, control);
       task.data = { 'exit-code': -1 };
-      throw new Error(`fork/exec ${resolved}: operation not permitted`);
+      throw err;
+    };
+    let started: { child: ChildProcess; exited: Promise<number | Error> };
+    try {
+      started = this.spawn();
+    } catch (e) {
+      return fail(e as Error);
     }
-    const args = command.slice(1).map((a) => this.ctx.mapPath(a));
-    // Without split-stderr Pebble hands the process one pipe for both stdout and stderr, so their
-    // order is the order of the writes; Node cannot share one pipe between two fds, so a shell
-    // joins them (`exec` replaces it: the command is the process that runs).
-    const [file, argv] = this.request.splitStderr ? [resolved, args] : ['/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', resolved, ...args]];
-    const child = spawn(file, argv, {
-      env: environment,
-      cwd: this.ctx.mapPath(this.request.workingDir),
-      detached: true, // Setsid, as Pebble starts exec processes
-      stdio: ['pipe', 'pipe', this.request.splitStderr ? 'pipe' : 'ignore'],
-      ...(credential ?? {}),
-    });
-    this.child = child;
-    this.live.add(child);
-    // A failed spawn is Go's StartCommand error: the task fails with it (exit code -1).
-    const exited = new Promise<number | Error>((resolve) => {
-      child.on('error', (e: NodeJS.ErrnoException) => resolve(new Error(`fork/exec ${resolved}: ${ERRNO_TEXT[e.code ?? ''] ?? e.message}`)));
-      child.on('exit', (code, sig) => resolve(code ?? 128 + signalNumber(sig)));
-    });
-    child.stdin!.on('error', () => undefined); // the process may exit before reading its input
+    const { child, exited } = started;
     void this.pumpStdin(stdio, child);
     const outputs = [pumpOutput(child.stdout!, stdio)];
     if (stderrWs && child.stderr) outputs.push(pumpOutput(child.stderr, stderrWs));
@@ -195,26 +178,52 @@ export class Execution {
 
     let timedOut = false;
     const kill = () => child.pid !== undefined && !child.killed && tryKill(child.pid, 'SIGKILL');
+    const { timeoutNs } = this.request;
     const timer = timeoutNs > 0 ? setTimeout(() => ((timedOut = true), kill()), timeoutNs / 1e6) : undefined;
     signal.addEventListener('abort', kill, { once: true });
     const code = await exited;
     clearTimeout(timer);
     this.live.delete(child);
-    if (code instanceof Error) {
-      this.endOutput(stdio, stderrWs, control);
-      task.data = { 'exit-code': -1 };
-      throw code;
-    }
+    if (code instanceof Error) return fail(code);
     control?.destroy(); // Pebble closes the control connection once the process is gone
     // Output still in the pipes is sent, for at most WaitDelay after the exit.
     await Promise.race([Promise.all(outputs), new Promise((r) => setTimeout(r, WAIT_DELAY_MS).unref())]);
+    if (timedOut) return fail(new Error(`timed out after ${formatGoDuration(timeoutNs)}: context deadline exceeded`));
     this.endOutput(stdio, stderrWs, null);
-    if (timedOut) {
-      task.data = { 'exit-code': -1 };
-      throw new Error(`timed out after ${formatGoDuration(timeoutNs)}: context deadline exceeded`);
-    }
     if (signal.aborted) throw new Error('context canceled');
     return code;
+  }
+
+  /**
+   * Start the process (exec.CommandContext + reaper.StartCommand): its own session, the settled
+   * environment and working dir, the user's credential. `exited` gives the exit code (128 +
+   * signal when killed) or the start's error as Go words it.
+   */
+  private spawn(): { child: ChildProcess; exited: Promise<number | Error> } {
+    const { command, environment, ids, splitStderr, workingDir } = this.request;
+    const resolved = findExecutable(command[0]!, this.ctx) ?? this.ctx.mapPath(command[0]!);
+    const credential = ids && !isCurrent(ids) ? ids : null;
+    // The forked child's setgid/setuid fails for anyone but root (Go's forkExec).
+    if (credential && process.getuid?.() !== 0) throw new Error(`fork/exec ${resolved}: operation not permitted`);
+    const args = command.slice(1).map((a) => this.ctx.mapPath(a));
+    // Without split-stderr Pebble hands the process one pipe for both stdout and stderr, so their
+    // order is the order of the writes; Node cannot share one pipe between two fds, so a shell
+    // joins them (`exec` replaces it: the command is the process that runs).
+    const [file, argv] = splitStderr ? [resolved, args] : ['/bin/sh', ['-c', 'exec "$@" 2>&1', 'sh', resolved, ...args]];
+    const child = spawn(file, argv, {
+      env: environment,
+      cwd: this.ctx.mapPath(workingDir),
+      detached: true, // Setsid, as Pebble starts exec processes
+      stdio: ['pipe', 'pipe', splitStderr ? 'pipe' : 'ignore'],
+      ...(credential ?? {}),
+    });
+    this.live.add(child);
+    const exited = new Promise<number | Error>((resolve) => {
+      child.on('error', (e: NodeJS.ErrnoException) => resolve(new Error(`fork/exec ${resolved}: ${ERRNO_TEXT[e.code ?? ''] ?? e.message}`)));
+      child.on('exit', (code, sig) => resolve(code ?? 128 + signalNumber(sig)));
+    });
+    child.stdin!.on('error', () => undefined); // the process may exit before reading its input
+    return { child, exited };
   }
 
   /** Send the end of output on each stream and let the connections close. */
