@@ -1,10 +1,10 @@
 // The API of running things: POST /v1/signals (P:internals/daemon/api_signals.go), GET /v1/logs
-// (api_logs.go, without follow) and /v1/notices (api_notices.go, custom notices). Every caller
+// (api_logs.go, following too) and /v1/notices (api_notices.go, custom notices). Every caller
 // is admin and its uid is the emulator's own (real Pebble reads the socket peer's credentials).
 import { errorReply, bad, decodeJson, multiComma, readBody, syncReply, type ApiBackend, type Route } from './api.js';
 import { goRaw, goString, goStrings, type GoType } from './gojson.js';
 import { parseGoDuration } from './gotext.js';
-import { renderLogs } from './logs.js';
+import { followLogs, renderLogs } from './logs.js';
 import { NOTICE_TYPES, type NoticeFilter } from './notices.js';
 import { z } from 'zod';
 
@@ -102,12 +102,22 @@ export function runtimeRoutes(b: ApiBackend): Route[] {
           if (!['', 'true', 'false'].includes(follow)) throw bad('follow parameter must be "true" or "false"');
           const nText = url.searchParams.get('n') ?? '';
           if (nText !== '' && (!/^[+-]?\d+$/.test(nText) || Number(nText) < -1)) throw bad('n must be -1, 0, or a positive integer');
-          if (follow === 'true') return errorReply(500, `${req.method ?? ''} /v1/logs?follow=true is not implemented by the Pebble emulator`);
-          const n = nText === '' ? 30 : Number(nText);
+          // Following, n defaults to 0: only lines written from now on.
+          const n = nText !== '' ? Number(nText) : follow === 'true' ? 0 : 30;
           let services = multiComma(url.searchParams.getAll('services'));
           if (services.length === 0) services = b.serviceManager.infos().map((i) => i.name);
           res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
-          res.end(renderLogs(b.logBuffers(), services, n));
+          if (follow !== 'true') {
+            res.end(renderLogs(b.logBuffers(), services, n));
+            return null;
+          }
+          res.flushHeaders();
+          const buffers = b.logBuffers();
+          res.write(renderLogs(buffers, services, n, true));
+          const stop = followLogs(buffers, services, (line) => res.write(line));
+          // Until the client goes away (or the emulator closes the connection).
+          await new Promise<void>((resolve) => req.socket.once('close', () => resolve()));
+          stop();
           return null;
         },
       },

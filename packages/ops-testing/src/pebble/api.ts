@@ -12,6 +12,7 @@ import { fileErrorStatus, toFileError, type ContainerFiles, type FileResult } fr
 import type { PlanModel } from './layers.js';
 import { renderPlanObject, renderPlanYaml } from './plan-yaml.js';
 import { runtimeRoutes } from './api-runtime.js';
+import { execRoutes, type ExecRegistry } from './api-exec.js';
 import type { NoticeStore } from './notices.js';
 import type { OutputBuffer } from './processes.js';
 import type { CheckManager } from './checks.js';
@@ -27,6 +28,8 @@ export interface ApiBackend {
   readonly checkManager: CheckManager;
   readonly files: ContainerFiles;
   readonly notices: NoticeStore;
+  /** Exec executions in progress and their processes. */
+  readonly execs: ExecRegistry;
   /** Each started service's output buffer (GET /v1/logs). */
   logBuffers(): Map<string, OutputBuffer>;
   currentPlan(): PlanModel;
@@ -62,7 +65,7 @@ function envelope(type: 'sync' | 'async' | 'error', status: number, fields: { ch
 }
 
 export const syncReply = (result: unknown, status = 200): Reply => envelope('sync', status, { result });
-const asyncReply = (change: string): Reply => envelope('async', 202, { change, result: null });
+export const asyncReply = (change: string, result: unknown = null): Reply => envelope('async', 202, { change, result });
 export function errorReply(status: number, message: string, kind?: string, value?: unknown): Reply {
   const result: Record<string, unknown> = { message };
   if (status === 401 && !kind) kind = 'login-required';
@@ -71,7 +74,7 @@ export function errorReply(status: number, message: string, kind?: string, value
   return envelope('error', status, { result });
 }
 
-function writeJson(res: ServerResponse, reply: Reply): void {
+export function writeJson(res: ServerResponse, reply: Reply): void {
   const data = Buffer.from(JSON.stringify(reply.body), 'utf8');
   res.writeHead(reply.status, { 'Content-Type': 'application/json', 'Content-Length': data.length });
   res.end(data);
@@ -100,7 +103,7 @@ export function decodeJson<S extends z.ZodType>(body: Buffer, schema: S, prefix:
 }
 
 // The Go payload types (P:internals/daemon/api_*.go); anonymous structs have no name.
-const anon = (fields: Record<string, GoType>): GoType => ({ kind: 'struct', name: '', fields });
+export const anon = (fields: Record<string, GoType>): GoType => ({ kind: 'struct', name: '', fields });
 const GoOwnership = { permissions: goString, 'user-id': goInt, user: goString, 'group-id': goInt, group: goString };
 const GO_LAYERS = anon({ action: goString, combine: goBool, inner: goBool, label: goString, format: goString, layer: goString });
 const GO_SERVICES = anon({ action: goString, services: goStrings });
@@ -411,8 +414,7 @@ export function createApi(b: ApiBackend): (req: IncomingMessage, res: ServerResp
     // Known Pebble endpoints the emulator does not implement: they exist (405 for a wrong method).
     { pattern: /^\/v1\/checks\/refresh$/, methods: { POST: notImplemented } },
     ...runtimeRoutes(b),
-    { pattern: /^\/v1\/exec$/, methods: { POST: notImplemented } },
-    { pattern: /^\/v1\/tasks\/[^/]+\/websocket\/[^/]+$/, methods: { GET: notImplemented } },
+    ...execRoutes(b),
     { pattern: /^\/v1\/identities$/, methods: { GET: notImplemented, POST: notImplemented } },
     { pattern: /^\/v1\/pairing$/, methods: { POST: notImplemented } },
     { pattern: /^\/v1\/metrics$/, methods: { GET: notImplemented } },

@@ -89,8 +89,15 @@ export class Task {
   }
 }
 
+/** state.shouldSkipChangeUpdateNotice: no notice for the same status, Doing→Do or Undoing→Undo. */
+function skipNotice(old: Status, next: Status): boolean {
+  return old === next || (old === 'Doing' && next === 'Do') || (old === 'Undoing' && next === 'Undo');
+}
+
 export class Change {
   readonly tasks: Task[] = [];
+  /** The status the last change-update notice was recorded for (Pebble starts from Default). */
+  private lastNoticeStatus: Status = 'Default';
   /** Set only for a change whose status is forced (an empty replan is Done at once). */
   private forced: Status | undefined;
   readyTime: number | undefined;
@@ -105,6 +112,8 @@ export class Change {
     readonly kind: string,
     readonly summary: string,
     readonly spawnTime: number,
+    /** Extra data of its change-update notices, besides `kind`. */
+    readonly noticeData: Record<string, string> = {},
   ) {}
 
   addTask(task: Task): void {
@@ -129,8 +138,16 @@ export class Change {
     return isReady(this.status);
   }
 
-  /** Called when something changes; stamps the ready time and wakes waiters once ready. */
+  /**
+   * Called when something changes: records a change-update notice when the status moved
+   * (P:state/change.go notifyStatusChange), stamps the ready time and wakes waiters once ready.
+   */
   statusChanged(): void {
+    const status = this.status;
+    if (!skipNotice(this.lastNoticeStatus, status)) {
+      this.lastNoticeStatus = status;
+      this.engine.changeNotice(this);
+    }
     if (this.ready && this.readyTime === undefined) {
       this.readyTime = this.engine.clock.now();
       const waiters = this.waiters;
@@ -210,14 +227,29 @@ export class StateEngine {
 
   constructor(readonly clock: Clock) {}
 
-  newChange(kind: string, summary: string): Change {
-    const c = new Change(this, String(++this.lastChangeId), kind, summary, this.clock.now());
+  /** Where change-update notices go (the emulator's notice store). */
+  onChangeNotice: ((change: Change) => void) | undefined;
+
+  /** A new change; like state.NewChangeWithNoticeData it records its first change-update notice. */
+  newChange(kind: string, summary: string, noticeData: Record<string, string> = {}): Change {
+    const c = new Change(this, String(++this.lastChangeId), kind, summary, this.clock.now(), noticeData);
     this.changes.set(c.id, c);
+    this.changeNotice(c);
     return c;
+  }
+
+  changeNotice(change: Change): void {
+    this.onChangeNotice?.(change);
   }
 
   newTask(kind: string, summary: string, handler: TaskHandler): Task {
     return new Task(this, String(++this.lastTaskId), kind, summary, handler, this.clock.now());
+  }
+
+  /** The task with this id, in any change. */
+  findTask(id: string): Task | undefined {
+    for (const c of this.changes.values()) for (const t of c.tasks) if (t.id === id) return t;
+    return undefined;
   }
 
   newLane(): number {

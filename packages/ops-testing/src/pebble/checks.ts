@@ -166,7 +166,8 @@ export class CheckManager {
   private startRun(kind: 'perform' | 'recover', config: CheckConfig, successes: number, failures: number): string {
     const title = kind === 'perform' ? 'Perform' : 'Recover';
     const summary = `${title} ${checkType(config)} check ${JSON.stringify(config.name)}`;
-    const change = this.o.engine.newChange(`${kind}-check`, summary);
+    // Their change-update notices carry the check's name (P:checkstate/request.go).
+    const change = this.o.engine.newChange(`${kind}-check`, summary, { 'check-name': config.name });
     const run = new CheckRun(kind, config, successes, failures, change);
     const task = this.o.engine.newTask(`${kind}-check`, summary, (_t, signal) => {
       return new Promise<void>((resolve, reject) => {

@@ -22,6 +22,8 @@ import {
   type ServiceInfo,
 } from '@juju-ts/ops';
 import { ApiError, createApi, type ApiBackend } from './api.js';
+import { ExecRegistry, createUpgradeHandler } from './api-exec.js';
+import { UserDb } from './users.js';
 import { StateEngine, type Change, type Task } from './changes.js';
 import { CheckManager, type CheckEvent } from './checks.js';
 import { RealClock, type Clock } from './clock.js';
@@ -139,6 +141,8 @@ export class PebbleEmulator extends EventEmitter<PebbleEmulatorEvents> implement
   checkManager!: CheckManager;
   /** Notices (POST/GET /v1/notices); a fresh Pebble has none. */
   notices!: NoticeStore;
+  /** Exec processes in progress (POST /v1/exec). */
+  execs!: ExecRegistry;
   readonly files: ContainerFiles;
 
   private planModel: PlanModel = emptyPlan();
@@ -194,6 +198,9 @@ export class PebbleEmulator extends EventEmitter<PebbleEmulatorEvents> implement
     this.launcher = this.mode === 'run' ? new ExecaLauncher() : new FakeLauncher();
     this.engine = new StateEngine(this.clock);
     this.notices = new NoticeStore(() => this.clock.now());
+    // Public notices (no user) keyed by change id, data {kind, ...} (P:state/change.go addNotice).
+    this.engine.onChangeNotice = (c) => this.notices.add(null, 'change-update', c.id, { data: { kind: c.kind, ...c.noticeData } });
+    this.execs = new ExecRegistry({ env: this.env, userDb: new UserDb(), mapPath: (p) => this.mapPath(p) });
     const jitterOpt = this.opts.jitter ?? true;
     const jitter = typeof jitterOpt === 'function' ? jitterOpt : jitterOpt ? () => Math.random() * 0.1 : () => 0;
     this.serviceManager = new ServiceManager({
@@ -231,6 +238,7 @@ export class PebbleEmulator extends EventEmitter<PebbleEmulatorEvents> implement
     this.engine.stop();
     this.checkManager.stopAll();
     this.serviceManager.dispose();
+    this.execs.killAll();
     await this.launcher.killAll(this.opts.stopGraceMs ?? 2000);
   }
 
@@ -238,7 +246,9 @@ export class PebbleEmulator extends EventEmitter<PebbleEmulatorEvents> implement
     if (this.server) return;
     mkdirSync(path.dirname(this.socketPath), { recursive: true });
     if (existsSync(this.socketPath)) unlinkSync(this.socketPath);
-    const server = http.createServer(createApi(this));
+    const listener = createApi(this);
+    const server = http.createServer(listener);
+    server.on('upgrade', createUpgradeHandler(this, listener));
     server.on('connection', (sock) => {
       this.connections.add(sock);
       sock.on('close', () => this.connections.delete(sock));

@@ -57,7 +57,7 @@ function signalNumber(sig: string | null): number {
 }
 
 /** Resolve an executable as Go's exec.LookPath would, using the emulated Pebble's PATH. */
-function lookPath(file: string, pathEnv: string, cwd: string): string {
+export function lookPath(file: string, pathEnv: string, cwd: string): string {
   const isExec = (p: string) => {
     try {
       const st = statSync(p);
@@ -353,6 +353,7 @@ export class OutputBuffer {
   private lines: string[] = [];
   private partial = '';
   private size = 0;
+  private readonly listeners = new Set<(line: string) => void>();
 
   constructor(
     private readonly serviceName: string,
@@ -376,7 +377,14 @@ export class OutputBuffer {
     }
   }
 
+  /** Call `fn` with each line (with its prefix) once it is complete; returns the unsubscribe. */
+  subscribe(fn: (line: string) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
   private push(line: string): void {
+    for (const fn of [...this.listeners]) fn(line);
     this.lines.push(line);
     this.size += Buffer.byteLength(line);
     while (this.size > this.maxBytes && this.lines.length > 1) this.size -= Buffer.byteLength(this.lines.shift()!);
@@ -387,9 +395,12 @@ export class OutputBuffer {
     return this.lines.join('') + this.partial;
   }
 
-  /** The formatted text of the last `n` lines as RingBuffer.HeadIterator(n) gives it; n < 0: all. */
-  head(n: number): string {
-    const all = this.formatted();
+  /**
+   * The formatted text of the last `n` lines as RingBuffer.HeadIterator(n) gives it; n < 0: all.
+   * `complete`: without an unfinished last line (a follower gets it once it is finished).
+   */
+  head(n: number, complete = false): string {
+    const all = complete ? this.lines.join('') : this.formatted();
     return n < 0 ? all : all.slice(tailStart(all, n));
   }
 

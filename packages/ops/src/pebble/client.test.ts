@@ -280,6 +280,72 @@ describe('against the emulator', () => {
     expect((await client.logs()).map((l) => l.message)).toEqual(['hello', 'world']);
   });
 
+  test('followLogs: the last n lines, then each new line as it is finished; break and abort stop it', async () => {
+    const client = await c.client();
+    await c.addLayer('base', LAYER);
+    await c.start('web', 'db');
+    emu.writeServiceOutput('web', 'old-1\nold-2\n');
+    // The last n lines and the subscription are taken together when the request arrives, so
+    // receiving old-2 means every later line will be followed.
+    const follow = client.followLogs({ n: 1 })[Symbol.asyncIterator]();
+    expect((await follow.next()).value).toMatchObject({ service: 'web', message: 'old-2' });
+    emu.writeServiceOutput('db', 'db-');
+    emu.writeServiceOutput('web', 'new-1\n');
+    emu.writeServiceOutput('db', 'line\n');
+    expect((await follow.next()).value).toMatchObject({ service: 'web', message: 'new-1' });
+    expect((await follow.next()).value).toMatchObject({ service: 'db', message: 'db-line' });
+    expect(await follow.return(undefined)).toEqual({ done: true, value: undefined });
+
+    const seen: string[] = [];
+    for await (const entry of client.followLogs({ services: ['web'], n: 2 })) {
+      seen.push(entry.message);
+      if (seen.length === 2) {
+        emu.writeServiceOutput('db', 'not followed\n');
+        emu.writeServiceOutput('web', 'new-2\n');
+      }
+      if (seen.length === 3) break;
+    }
+    expect(seen).toEqual(['old-2', 'new-1', 'new-2']);
+
+    const abort = new AbortController();
+    const aborted: string[] = [];
+    for await (const entry of client.followLogs({ services: ['web'], n: 1, signal: abort.signal })) {
+      aborted.push(entry.message);
+      if (aborted.length === 1) emu.writeServiceOutput('web', 'last\n');
+      else abort.abort();
+    }
+    expect(aborted).toEqual(['new-2', 'last']);
+    const err = await client.followLogs({ n: -2 }).next().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 400, message: 'n must be -1, 0, or a positive integer' });
+  });
+
+  test("change-update notices: one per change, keyed by its id, data {kind}, an occurrence per status it moved to", async () => {
+    const client = await c.client();
+    // A replan with no services is Done at once: spawned, then Done.
+    const emptyId = await client.replan();
+    expect((await client.getChange(emptyId)).summary).toBe('Replan - no services');
+    expect((await c.getNotices({ types: ['change-update'], keys: [emptyId] }))[0]).toMatchObject({ occurrences: 2, lastData: { kind: 'replan' } });
+    await c.addLayer('base', LAYER);
+    const startId = await client.start(['web']);
+    const stopId = await client.stop(['web']);
+    const notices = (await c.getNotices({ types: ['change-update'] })).filter((n) => n.key !== emptyId);
+    expect(notices.map((n) => [n.key, n.lastData, n.occurrences, n.userId])).toEqual([
+      // Spawned (Do), Doing, Done.
+      [startId, { kind: 'start' }, 3, null],
+      [stopId, { kind: 'stop' }, 3, null],
+    ]);
+    expect(notices.every((n) => n.type === 'change-update' && n.repeatAfter === undefined)).toBe(true);
+    expect(await c.getNotices({ types: ['custom'] })).toEqual([]);
+    // A check's changes carry its name too (P:internals/overlord/checkstate/request.go).
+    await c.addLayer('checks', { checks: { up: { override: 'replace', tcp: { port: 1 } } } });
+    const [perform] = (await c.getNotices({ types: ['change-update'] })).filter((n) => n.lastData['kind'] === 'perform-check');
+    expect(perform!.lastData).toEqual({ kind: 'perform-check', 'check-name': 'up' });
+    // A replan (of a plan with an enabled service, so never empty).
+    const replanId = await client.replan();
+    expect((await c.getNotices({ types: ['change-update'], keys: [replanId] }))[0]).toMatchObject({ occurrences: 3, lastData: { kind: 'replan' } });
+
+  });
+
   test('getChange and getChanges', async () => {
     await c.addLayer('base', LAYER);
     const id = await (await c.client()).start(['db']);

@@ -11,6 +11,8 @@ import {
   PebbleProtocolError,
   PebbleTimeoutError,
 } from './errors.js';
+import { ExecProcess, type ExecOptions } from './exec.js';
+import { WebSocketHandshakeError, type WebSocketConnection } from './websocket.js';
 import { encodeMultipart, newBoundary, parseHeaderParams, parseMultipart, MultipartError } from './multipart.js';
 import {
   ChangeSchema,
@@ -77,8 +79,30 @@ interface RawResponse {
 }
 
 const ChangeIdSchema = z.string().check(z.minLength(1));
+const ExecResultSchema = z.object({ 'task-id': z.string() });
 const ChecksChangedSchema = z.object({ changed: z.optional(z.nullable(z.array(z.string()))) });
 const HealthSchema = z.object({ healthy: z.boolean() });
+
+function logsQuery(opts: { services?: string[]; n?: number }): Record<string, string | undefined> {
+  return { services: opts.services?.length ? opts.services.join(',') : undefined, n: opts.n === undefined ? undefined : String(opts.n) };
+}
+
+function checkLogsType(contentType: string): void {
+  const { value: ctype } = parseHeaderParams(contentType);
+  if (ctype !== 'application/x-ndjson') throw new PebbleProtocolError(`expected Content-Type 'application/x-ndjson', got '${ctype}'`);
+}
+
+function parseLogLine(line: string): LogEntry {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    throw new PebbleProtocolError(`unexpected log line from Pebble: ${line}`);
+  }
+  const parsed = z.safeParse(LogEntrySchema, json);
+  if (!parsed.success) throw new PebbleProtocolError(`unexpected log line from Pebble: ${line}`);
+  return parsed.data;
+}
 
 /** Format a wait timeout the way ops does ("%.3fs"), which Go's ParseDuration accepts. */
 function formatTimeout(ms: number): string {
@@ -553,6 +577,80 @@ export class PebbleClient {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Exec
+
+  /**
+   * Run a command in the container (ops: Client.exec): POST /v1/exec, then the task's
+   * websockets. Returns at once; wait with `wait()` or `waitOutput()`. An unknown command, a bad
+   * user or service context is a PebbleAPIError; a missing working dir is a 500 from Pebble.
+   */
+  exec(command: string[], opts?: ExecOptions & { encoding?: BufferEncoding }): Promise<ExecProcess<string>>;
+  exec(command: string[], opts: ExecOptions & { encoding: null }): Promise<ExecProcess<Buffer>>;
+  exec(command: string[], opts?: ExecOptions): Promise<ExecProcess<string | Buffer>>;
+  async exec(command: string[], opts: ExecOptions = {}): Promise<ExecProcess<string | Buffer>> {
+    if (!Array.isArray(command) || command.length === 0 || !command.every((w) => typeof w === 'string')) {
+      throw new TypeError('exec: command must be a non-empty array of strings');
+    }
+    if (opts.combineStderr && opts.stderr) throw new TypeError('exec: stderr must not be given with combineStderr');
+    if (opts.timeoutMs !== undefined && !(opts.timeoutMs > 0)) throw new RangeError(`exec: timeoutMs must be a positive number, got ${opts.timeoutMs}`);
+    const body = {
+      command,
+      'service-context': opts.serviceContext,
+      environment: opts.environment ?? {},
+      'working-dir': opts.workingDir,
+      timeout: opts.timeoutMs === undefined ? undefined : formatTimeout(opts.timeoutMs),
+      'user-id': opts.userId,
+      user: opts.user,
+      'group-id': opts.groupId,
+      group: opts.group,
+      'split-stderr': !opts.combineStderr,
+    };
+    const env = await this.request('POST', '/v1/exec', { body });
+    const changeId = ChangeIdSchema.safeParse(env.change);
+    if (!changeId.success) throw new PebbleProtocolError('Pebble answered exec without a change id');
+    const taskId = this.result(ExecResultSchema, env, 'exec')['task-id'];
+    const wanted = opts.combineStderr ? ['control', 'stdio'] : ['control', 'stdio', 'stderr'];
+    const sockets: WebSocketConnection[] = [];
+    try {
+      for (const id of wanted) sockets.push(await this.websocket(taskId, id));
+    } catch (e) {
+      // Probably the exec already failed: its change says why (ops does the same).
+      for (const ws of sockets) ws.destroy();
+      const change = await this.waitChange(changeId.data);
+      if (change.err) throw new ChangeError(change.err, change);
+      if (e instanceof PebbleError) throw e;
+      throw new PebbleConnectionError(`unexpected error connecting to websockets: ${(e as Error).message}`, this.socketPath, { cause: e });
+    }
+    return new ExecProcess(
+      {
+        client: this,
+        command,
+        changeId: changeId.data,
+        timeoutMs: opts.timeoutMs,
+        encoding: opts.encoding === undefined ? 'utf8' : opts.encoding,
+        control: sockets[0]!,
+        stdio: sockets[1]!,
+        stderr: sockets[2] ?? null,
+        streams: await import('node:stream'),
+      },
+      opts,
+    );
+  }
+
+  /** Open /v1/tasks/{task}/websocket/{id}; a refused handshake is Pebble's API error. */
+  private async websocket(taskId: string, id: string): Promise<WebSocketConnection> {
+    const { connectWebSocket } = await import('./websocket.js');
+    try {
+      return await connectWebSocket(this.socketPath, `/v1/tasks/${encodeURIComponent(taskId)}/websocket/${id}`, this.timeoutMs);
+    } catch (e) {
+      if (e instanceof WebSocketHandshakeError) {
+        throw this.apiError({ status: e.statusCode, statusText: e.statusMessage, contentType: e.contentType, body: e.body });
+      }
+      throw this.connectionError(e as NodeJS.ErrnoException);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Signals, notices, logs
 
   /** POST /v1/signals: send a signal ("SIGHUP") to each service's process (ops: send_signal). */
@@ -603,20 +701,62 @@ export class PebbleClient {
    * all), oldest first. Not in ops; Pebble's CLI `pebble logs`.
    */
   async logs(opts: { services?: string[]; n?: number } = {}): Promise<LogEntry[]> {
-    const res = await this.raw('GET', '/v1/logs', {
-      query: { services: opts.services?.length ? opts.services.join(',') : undefined, n: opts.n === undefined ? undefined : String(opts.n) },
-    });
+    const res = await this.raw('GET', '/v1/logs', { query: logsQuery(opts) });
     if (res.status < 200 || res.status >= 300) throw this.apiError(res);
-    const { value: ctype } = parseHeaderParams(res.contentType);
-    if (ctype !== 'application/x-ndjson') throw new PebbleProtocolError(`expected Content-Type 'application/x-ndjson', got '${ctype}'`);
+    checkLogsType(res.contentType);
     return res.body
       .toString('utf8')
       .split('\n')
       .filter((line) => line !== '')
-      .map((line) => {
-        const parsed = z.safeParse(LogEntrySchema, JSON.parse(line));
-        if (!parsed.success) throw new PebbleProtocolError(`unexpected log line from Pebble: ${line}`);
-        return parsed.data;
+      .map(parseLogLine);
+  }
+
+  /**
+   * GET /v1/logs?follow=true: the last `n` lines (default 0: none), then every new line of the
+   * services (default: all those in the plan that have output) as Pebble writes it. Stop with
+   * `break` in the `for await` loop or with `signal`; either closes the request.
+   */
+  async *followLogs(opts: { services?: string[]; n?: number; signal?: AbortSignal } = {}): AsyncGenerator<LogEntry, void, undefined> {
+    const http = await import('node:http');
+    const query = new URLSearchParams({ follow: 'true' });
+    for (const [k, v] of Object.entries(logsQuery(opts))) if (v !== undefined) query.set(k, v);
+    const req = http.request({ socketPath: this.socketPath, host: 'localhost', path: `/v1/logs?${query}`, method: 'GET', agent: false });
+    const stop = () => req.destroy();
+    opts.signal?.addEventListener('abort', stop, { once: true });
+    try {
+      if (opts.signal?.aborted) return;
+      const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+        // The request timeout covers the answer's headers, not the stream that follows.
+        req.setTimeout(this.timeoutMs, () => req.destroy(new PebbleTimeoutError(`Pebble request GET /v1/logs timed out after ${this.timeoutMs / 1000}s (socket ${this.socketPath})`)));
+        req.on('response', resolve);
+        req.on('error', (err: NodeJS.ErrnoException) => reject(this.connectionError(err)));
+        req.end();
+      }).catch((e: unknown) => {
+        if (opts.signal?.aborted) return null;
+        throw e;
       });
+      if (!res) return;
+      req.setTimeout(0);
+      if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
+        const chunks: Buffer[] = [];
+        for await (const c of res) chunks.push(c as Buffer);
+        throw this.apiError({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', contentType: res.headers['content-type'] ?? '', body: Buffer.concat(chunks) });
+      }
+      checkLogsType(res.headers['content-type'] ?? '');
+      let pending = '';
+      try {
+        for await (const chunk of res) {
+          pending += (chunk as Buffer).toString('utf8');
+          const lines = pending.split('\n');
+          pending = lines.pop()!;
+          for (const line of lines) if (line !== '') yield parseLogLine(line);
+        }
+      } catch (e) {
+        if (!opts.signal?.aborted) throw this.connectionError(e as NodeJS.ErrnoException);
+      }
+    } finally {
+      opts.signal?.removeEventListener('abort', stop);
+      req.destroy();
+    }
   }
 }

@@ -2,6 +2,7 @@
 // socket. Methods are thin, awaited wrappers of PebbleClient, named like ops.model.Container.
 import path from 'node:path';
 import type { MakeDirOptions, PebbleClient, PushOptions, WaitOptions } from './client.js';
+import type { ExecOptions, ExecProcess } from './exec.js';
 import { PebbleAPIError, PebbleConnectionError, PebbleError } from './errors.js';
 import type { CheckInfo, CheckLevel, FileInfo, Layer, NoticeType, PebbleNotice, Plan, ServiceInfo } from './types.js';
 
@@ -170,6 +171,16 @@ export class Container {
   }
 
   /** Send a signal ("SIGHUP") to the services' processes (ops: Container.send_signal). */
+  /**
+   * Run a command in the container (ops: Container.exec). `await (await c.exec(['ls'])).waitOutput()`
+   * gives `{ stdout, stderr }`; a non-zero exit raises ExecError. See PebbleClient.exec.
+   */
+  exec(command: string[], opts?: ExecOptions & { encoding?: BufferEncoding }): Promise<ExecProcess<string>>;
+  exec(command: string[], opts: ExecOptions & { encoding: null }): Promise<ExecProcess<Buffer>>;
+  async exec(command: string[], opts: ExecOptions = {}): Promise<ExecProcess<string | Buffer>> {
+    return (await this.client()).exec(command, opts);
+  }
+
   async sendSignal(signal: string, ...serviceNames: string[]): Promise<void> {
     return (await this.client()).sendSignal(signal, serviceNames);
   }

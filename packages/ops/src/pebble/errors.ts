@@ -80,3 +80,32 @@ export class PathError extends PebbleError {
     super(`${kind} - ${pathMessage}`);
   }
 }
+
+/**
+ * An exec'd command exited with a non-zero code (ops: ExecError). `stdout`/`stderr` hold the
+ * output when waitOutput() was waiting (stderr null when combined), null after wait().
+ */
+export class ExecError<T extends string | Buffer = string> extends PebbleError {
+  /** Output longer than this is cut in the message (ops: STR_MAX_OUTPUT). */
+  static readonly STR_MAX_OUTPUT = 1024;
+
+  constructor(
+    readonly command: string[],
+    readonly exitCode: number,
+    readonly stdout: T | null,
+    readonly stderr: T | null,
+  ) {
+    super(formatExecError(command, exitCode, stdout, stderr));
+  }
+}
+
+function formatExecError(command: string[], exitCode: number, stdout: string | Buffer | null, stderr: string | Buffer | null): string {
+  let message = `non-zero exit code ${exitCode} executing ${JSON.stringify(command[0] ?? '')}`;
+  for (const [name, out] of [['stdout', stdout], ['stderr', stderr]] as const) {
+    if (out === null) continue;
+    const text = out.toString();
+    const cut = text.length > ExecError.STR_MAX_OUTPUT ? ' [truncated]' : '';
+    message += `, ${name}=${JSON.stringify(text.slice(0, ExecError.STR_MAX_OUTPUT))}${cut}`;
+  }
+  return message;
+}
