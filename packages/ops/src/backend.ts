@@ -4,7 +4,7 @@
  * There is one implementation of the Juju side, {@link HookToolBackend}, which builds each hook
  * tool's argv exactly as ops does (../shared/reference/juju-hooks.md section 2.2), parses the
  * output and maps failures to typed errors. It talks to Juju through a {@link ToolRunner}:
- * - {@link ExecaToolRunner} runs the real executables on PATH (production, and the out-of-process
+ * - {@link ProcessToolRunner} runs the real executables on PATH (production, and the out-of-process
  *   simulator, whose fake tools are executables too);
  * - the in-process simulation passes a runner that hands the same argv to the fake Juju agent
  *   without spawning a process (@juju-ts/ops-testing).
@@ -14,6 +14,7 @@
  * Redactor, and every text meant for people (status-set, juju-log, action-log, action-fail)
  * passes through it on the way out, argv included, whoever built the text.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod/mini';
@@ -31,30 +32,38 @@ export interface ToolRunner {
   run(tool: string, args: readonly string[], options?: { input?: string }): Promise<ToolResult>;
 }
 
-/** Runs hook tools as processes found on PATH (Juju's jujuc symlinks, or the simulator's fakes). */
-export class ExecaToolRunner implements ToolRunner {
+/**
+ * Runs hook tools as processes found on PATH (Juju's jujuc symlinks, or the simulator's fakes),
+ * with node's own spawn: a hook makes a dozen such calls, and a process library would cost more to
+ * load (about 40 ms for execa) than the calls themselves.
+ */
+export class ProcessToolRunner implements ToolRunner {
   constructor(private readonly options: { env?: Record<string, string | undefined>; cwd?: string } = {}) {}
 
-  async run(tool: string, args: readonly string[], options: { input?: string } = {}): Promise<ToolResult> {
-    const { execa } = await import('execa');
-    const r = await execa(tool, args, {
-      input: options.input ?? '',
-      reject: false,
-      stripFinalNewline: false,
-      env: this.options.env,
-      cwd: this.options.cwd,
-      encoding: 'utf8',
+  run(tool: string, args: readonly string[], options: { input?: string } = {}): Promise<ToolResult> {
+    const { env, cwd } = this.options;
+    return new Promise((resolve) => {
+      // Without input the tool reads /dev/null, as it would an empty pipe.
+      const child = spawn(tool, args, { env, cwd, stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout!.on('data', (b: Buffer) => out.push(b));
+      child.stderr!.on('data', (b: Buffer) => err.push(b));
+      child.on('error', (e: NodeJS.ErrnoException) => {
+        // The tool could not be started at all (ENOENT, EACCES): not a Juju answer.
+        const why = e.code === 'ENOENT' ? 'not found on PATH' : `could not be started (${e.code ?? e.message})`;
+        resolve({ exitCode: 127, stdout: '', stderr: `hook tool "${tool}" ${why}; charms must run under Juju or the simulator, which put the hook tools on PATH` });
+      });
+      child.on('close', (code, signal) => {
+        const stderr = Buffer.concat(err).toString('utf8');
+        resolve({ exitCode: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: signal ? `${stderr}hook tool "${tool}" was killed by ${signal}\n` : stderr });
+      });
+      if (options.input) {
+        // A tool that exits without reading its input closes the pipe: its exit status tells.
+        child.stdin!.on('error', () => {});
+        child.stdin!.end(options.input);
+      }
     });
-    if (r.failed && r.exitCode === undefined) {
-      // The tool could not be started at all (ENOENT, EACCES): not a Juju answer.
-      const why = (r as { code?: string }).code === 'ENOENT' ? 'not found on PATH' : r.shortMessage;
-      return {
-        exitCode: 127,
-        stdout: '',
-        stderr: `hook tool "${tool}" ${why}; charms must run under Juju or the simulator, which put the hook tools on PATH`,
-      };
-    }
-    return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
   }
 }
 

@@ -6,9 +6,10 @@
  * events → emit the Juju event → collect-status → commit. A handler that throws skips the commit,
  * so deferrals and stored-state changes of a failed dispatch are discarded and Juju retries.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ExecaToolRunner, HookToolBackend, type ModelBackend, type ToolRunner } from './backend.js';
+import { ProcessToolRunner, HookToolBackend, type ModelBackend, type ToolRunner } from './backend.js';
 import type { CharmBase, CharmClass } from './charm.js';
 import { contextFromEnv, type JujuContext } from './context.js';
 import { AbortDispatch, JujuContextError } from './errors.js';
@@ -26,7 +27,7 @@ export interface DispatchOptions {
   env?: Record<string, string | undefined>;
   /** The path the process was started as, for the legacy hook-name fallback (default process.argv[1]). */
   argv1?: string;
-  /** How hook tools are run (default: executables on PATH, via execa). */
+  /** How hook tools are run (default: executables on PATH, spawned by node). */
   runner?: ToolRunner;
   /** Where framework state lives (default: FileStorage in the charm dir, or JujuStorage). */
   storage?: Storage;
@@ -66,7 +67,7 @@ export async function dispatch(charmClass: CharmClass, options: DispatchOptions 
     return { exitCode: 1, error: e, toolCalls: 0 };
   }
 
-  const backend: ModelBackend = new HookToolBackend(options.runner ?? new ExecaToolRunner(), { modelUuid: ctx.modelUuid });
+  const backend: ModelBackend = new HookToolBackend(options.runner ?? new ProcessToolRunner(), { modelUuid: ctx.modelUuid });
   const log = new JujuLogger(backend, { level: options.logLevel, alsoStderr: ctx.debug });
   const result: DispatchResult = { exitCode: 0, context: ctx, toolCalls: 0 };
 
@@ -210,9 +211,14 @@ async function runLegacyHook(ctx: JujuContext): Promise<number> {
     process.stderr.write(`Legacy ${ctx.dispatchPath} exists but is not executable; skipping it.\n`);
     return 0;
   }
-  const { execa } = await import('execa');
-  const r = await execa(hook, [], { stdio: 'inherit', reject: false, cwd: ctx.charmDir });
-  return r.exitCode ?? 1;
+  return new Promise((resolve) => {
+    const child = spawn(hook, [], { stdio: 'inherit', cwd: ctx.charmDir });
+    child.on('error', (e) => {
+      process.stderr.write(`Legacy ${ctx.dispatchPath} could not be started: ${e.message}\n`);
+      resolve(1);
+    });
+    child.on('close', (code) => resolve(code ?? 1));
+  });
 }
 
 function safeRealpath(p: string): string | undefined {
