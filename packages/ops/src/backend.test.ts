@@ -93,7 +93,8 @@ describe('argv forms and output parsing', () => {
     expect(await backend.configGet()).toEqual({ port: 8080, debug: true, name: 'x' });
     expect(await backend.configGet()).toEqual({ port: 8080, debug: true, name: 'x' }); // cached: one call
     answer('is-leader', 'true\n');
-    expect(await backend.isLeader()).toBe(true);
+    // Asked twice at once (a reconcile's reads run concurrently): one call, shared.
+    expect(await Promise.all([backend.isLeader(), backend.isLeader()])).toEqual([true, true]);
     expect(await backend.isLeader()).toBe(true); // cached like ops (30 s)
     answer('status-get', '{"status":"active","message":"ok","status-data":{}}\n');
     expect(await backend.statusGet(false)).toEqual({ status: 'active', message: 'ok', 'status-data': {} });

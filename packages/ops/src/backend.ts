@@ -178,7 +178,7 @@ export class HookToolBackend implements ModelBackend {
   readonly redactor = new Redactor();
   private calls = 0;
   private configCache: Promise<Record<string, unknown>> | null = null;
-  private leaderCache: { value: boolean; at: number } | null = null;
+  private leaderCache: { value: Promise<boolean>; at: number } | null = null;
 
   constructor(
     private readonly runner: ToolRunner,
@@ -282,11 +282,19 @@ export class HookToolBackend implements ModelBackend {
     return this.configCache;
   }
 
-  async isLeader(): Promise<boolean> {
+  isLeader(): Promise<boolean> {
     const ttl = this.options.leaderCacheMs ?? 30_000;
     if (this.leaderCache && Date.now() - this.leaderCache.at < ttl) return this.leaderCache.value;
-    const value = await this.runJson('is-leader', ['--format=json'], z.boolean());
-    this.leaderCache = { value, at: Date.now() };
+    // The answer is shared while it is on its way too: concurrent askers make one call.
+    const value = this.runJson('is-leader', ['--format=json'], z.boolean());
+    const entry = { value, at: Date.now() };
+    this.leaderCache = entry;
+    value.then(
+      () => (entry.at = Date.now()),
+      () => {
+        if (this.leaderCache === entry) this.leaderCache = null;
+      },
+    );
     return value;
   }
 

@@ -108,7 +108,9 @@ export async function dispatch(charmClass: CharmClass, options: DispatchOptions 
     if (!bound) {
       log.debug(`Event ${ctx.eventKind} not defined for ${charm.handle.path}.`);
     } else {
-      if (framework.isObserved(bound)) log.debug(`Emitting Juju event ${ctx.eventKind}.`);
+      // ops logs this at DEBUG; here it is TRACE, below the default level: the uniter logs every
+      // hook it runs already, and a juju-log is a process for each hook.
+      if (framework.isObserved(bound)) log.log('TRACE', `Emitting Juju event ${ctx.eventKind}.`);
       await bound.emit(eventSnapshot(ctx));
     }
     if (!restricted) await evaluateStatus(charm);
