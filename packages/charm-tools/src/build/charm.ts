@@ -211,7 +211,7 @@ export async function buildCharm(options: CharmBuildOptions): Promise<BuiltCharm
     bundle: true,
     platform: 'node' as const,
     format: 'cjs' as const,
-    target: 'node20',
+    target: 'node24',
     minify: options.minify ?? true,
     legalComments: 'none' as const,
     logLevel: 'warning' as const,
