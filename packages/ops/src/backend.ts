@@ -14,7 +14,6 @@
  * Redactor, and every text meant for people (status-set, juju-log, action-log, action-fail)
  * passes through it on the way out, argv included, whoever built the text.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as z from 'zod/mini';
@@ -40,8 +39,11 @@ export interface ToolRunner {
 export class ProcessToolRunner implements ToolRunner {
   constructor(private readonly options: { env?: Record<string, string | undefined>; cwd?: string } = {}) {}
 
-  run(tool: string, args: readonly string[], options: { input?: string } = {}): Promise<ToolResult> {
+  async run(tool: string, args: readonly string[], options: { input?: string } = {}): Promise<ToolResult> {
     const { env, cwd } = this.options;
+    // Loaded on the first call (node:child_process brings net, stream and dgram): a hook that
+    // calls no tool does not pay for it.
+    const { spawn } = await import('node:child_process');
     return new Promise((resolve) => {
       // Without input the tool reads /dev/null, as it would an empty pipe.
       const child = spawn(tool, args, { env, cwd, stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });

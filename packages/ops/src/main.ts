@@ -6,7 +6,6 @@
  * events → emit the Juju event → collect-status → commit. A handler that throws skips the commit,
  * so deferrals and stored-state changes of a failed dispatch are discarded and Juju retries.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ProcessToolRunner, HookToolBackend, type ModelBackend, type ToolRunner } from './backend.js';
@@ -213,6 +212,7 @@ async function runLegacyHook(ctx: JujuContext): Promise<number> {
     process.stderr.write(`Legacy ${ctx.dispatchPath} exists but is not executable; skipping it.\n`);
     return 0;
   }
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
     const child = spawn(hook, [], { stdio: 'inherit', cwd: ctx.charmDir });
     child.on('error', (e) => {
