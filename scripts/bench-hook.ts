@@ -10,10 +10,12 @@
  *   npm run bench:hook [-- --runs 30] [--instructions]   (-- --help: the options)
  *
  * Every measurement is interleaved with the others, run after run, and two figures are taken of
- * each: wall-clock time, and CPU time (user + system, of the hook's process and every process it
- * waited for: the dispatch shell, node, the hook tools; not the fake Juju agent, which is Juju's
- * cost). Wall time shows what concurrent tool calls save but moves with the load of a shared
- * machine; CPU time hardly does, so the ratios of the JSON line are CPU-time ratios of medians.
+ * each: CPU time (user + system, of the hook's process and every process it waited for: the
+ * dispatch shell, node, the hook tools; not the fake Juju agent, which is Juju's cost), and
+ * wall-clock time, which is what a hook costs Juju and what concurrent tool calls shorten, but
+ * which the load of a shared machine moves by 2x from one run to the next. The targets and the
+ * JSON line's ratios are of CPU-time medians, steadier under load (concurrency cannot show in
+ * them, so they are the stricter measure); the wall-time ratios are printed beside them.
  * --instructions also counts instructions with valgrind for the no-op hook. The last line printed
  * is one JSON object.
  */
@@ -148,6 +150,7 @@ async function main(): Promise<void> {
 
     const wall = (xs: Sample[]) => median(xs.map((x) => x.wallMs));
     const cpu = (xs: Sample[]) => median(xs.map((x) => x.cpuMs));
+    const wallRatio = (k: number) => wall(samples.hooks[k]!) / wall(samples.node);
     const cpuRatio = (k: number) => cpu(samples.hooks[k]!) / cpu(samples.node);
     const cell = (ms: number, base: number) => `${ms.toFixed(1).padStart(7)} ms ${(ms / base).toFixed(2).padStart(5)}x`;
     const row = (name: string, xs: Sample[], calls = '') =>
@@ -165,8 +168,9 @@ async function main(): Promise<void> {
       sync_update_status_ratio: round(cpuRatio(2)),
     };
     const target = (what: string, ok: boolean) => console.log(`target: ${what}: ${ok ? 'met' : 'NOT met'}`);
-    target(`no-op hook <= ${TARGETS.noop}x node -e 0 in CPU time (${result.noop_ratio}x)`, result.noop_ratio <= TARGETS.noop);
-    target(`synchronizer config-changed <= ${TARGETS.syncConfigChanged}x node -e 0 in CPU time (${result.sync_config_changed_ratio}x)`, result.sync_config_changed_ratio <= TARGETS.syncConfigChanged);
+    const times = (k: number) => `${round(cpuRatio(k))}x in CPU time; ${round(wallRatio(k))}x in wall time`;
+    target(`no-op hook <= ${TARGETS.noop}x node -e 0 (${times(0)})`, result.noop_ratio <= TARGETS.noop);
+    target(`synchronizer config-changed <= ${TARGETS.syncConfigChanged}x node -e 0 (${times(1)})`, result.sync_config_changed_ratio <= TARGETS.syncConfigChanged);
     target(`synchronizer config-changed in <= ${TARGETS.syncConfigChangedCalls} hook-tool calls (${result.sync_config_changed_calls})`, result.sync_config_changed_calls <= TARGETS.syncConfigChangedCalls);
     if (counts) {
       console.log(`instructions (valgrind): node -e 0 ${(counts.node / 1e6).toFixed(1)} M, no-op hook ${(counts.hook / 1e6).toFixed(1)} M, ratio ${(counts.hook / counts.node).toFixed(2)}x`);
