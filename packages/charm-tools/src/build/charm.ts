@@ -49,6 +49,9 @@ const LAZY_PACKAGES = ['yaml'];
  * writes the cache (after the charm ran, so it covers the functions compiled lazily), later runs
  * load it. V8 rejects a cache that does not match the source, V8 version or flags, and the loader
  * then writes a fresh one. A charm directory that cannot be written just runs without a cache.
+ * Node's own compile cache (module.enableCompileCache) measured slower: it caches a script as
+ * compiled, before it ran, so what a hook compiles lazily is compiled again every time (figures in
+ * docs/ARCHITECTURE.md).
  */
 export const CHARM_LOADER = `#!/usr/bin/env node
 'use strict';
