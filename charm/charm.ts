@@ -99,7 +99,8 @@ export default class SynchronizerCharm extends OpenctiConnectorCharm {
     const tokenId = config.get(TOKEN_OPTION);
     if (typeof tokenId === 'string') {
       try {
-        const content = await (await this.model.getSecret({ id: tokenId })).getContent({ refresh: true });
+        // The latest revision, tracked from now on: a rotated token reaches the workload on secret-changed.
+        const content = await (await this.model.getSecret({ id: tokenId, refresh: true })).getContent();
         if (!content.token) problems.push({ option: TOKEN_OPTION, problem: `names a secret without a "token" key (it has: ${Object.keys(content).join(', ') || 'nothing'})` });
         this.remoteToken = content.token;
       } catch (e) {

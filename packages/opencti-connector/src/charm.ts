@@ -98,6 +98,15 @@ export function proxyEnvironment(proxy: { http?: string; https?: string; no?: st
   return env;
 }
 
+/**
+ * A read started ahead of the step that judges it. If an earlier step ends the reconcile first,
+ * nobody awaits it, and its failure must not become an unhandled rejection (which ends the process).
+ */
+function started<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
 export abstract class OpenctiConnectorCharm extends CharmBase {
   /** The OpenCTI connector type. */
   abstract readonly connectorType: ConnectorType;
@@ -193,30 +202,43 @@ export abstract class OpenctiConnectorCharm extends CharmBase {
     await this.unit.setStatus(await this.evaluate());
   }
 
-  /** The reconcile steps; returns the status to show. */
+  /**
+   * The reconcile steps; returns the status to show. Each read is a hook-tool process or a Pebble
+   * request, and the ones at the start do not depend on each other, so they all start at once;
+   * their outcomes are still judged in the original's order (the first failing step names the
+   * status), whatever order they finish in.
+   */
   private async evaluate(): Promise<StatusBase> {
     try {
-      if ((await this.app.plannedUnits()) !== 1) {
+      const container = this.unit.getContainer(this.containerName);
+      const plannedUnits = started(this.app.plannedUnits());
+      const config = started(this.checkConfig());
+      const relation = started(this.connector.relation());
+      const leader = started(this.unit.isLeader());
+      const canConnect = started(container.canConnect());
+      if ((await plannedUnits) !== 1) {
         return new BlockedStatus('connector charm cannot have multiple units, scale down using the `juju scale` command');
       }
-      const config = await this.checkConfig();
-      const relation = await this.connector.relation();
-      const leader = await this.unit.isLeader();
-      if (relation && leader) await this.connector.publish(relation, { charmName: this.meta.name, type: this.connectorType });
-      const waiting = await this.waitingFor(relation !== undefined);
+      await config;
+      const rel = await relation;
+      const isLeader = await leader;
+      // What OpenCTI sent, and the token it names, are read while the leader publishes.
+      const connection = rel ? started(this.openctiConnection(rel)) : undefined;
+      const token = connection ? started(connection.then((c) => this.token(c))) : undefined;
+      if (rel && isLeader) await this.connector.publish(rel, { charmName: this.meta.name, type: this.connectorType });
+      const waiting = await this.waitingFor(rel !== undefined);
       if (waiting.length) {
         await this.stopWorkload();
         throw new NotReady(`Waiting for: ${waiting.join(', ')}`);
       }
-      if (!relation) throw new NotReady('missing opencti-connector integration');
-      const container = this.unit.getContainer(this.containerName);
-      if (!(await container.canConnect())) throw new NotReady('waiting for container ready');
-      const connection = await this.openctiConnection(relation);
+      if (!rel || !connection || !token) throw new NotReady('missing opencti-connector integration');
+      if (!(await canConnect)) throw new NotReady('waiting for container ready');
+      const conn = await connection;
       // Only the leader may read its own application databag, where the connector id lives.
-      if (!leader) throw new NotReady('waiting for leadership: only the leader can read the connector id');
-      const connectorId = await this.connector.connectorId(relation);
+      if (!isLeader) throw new NotReady('waiting for leadership: only the leader can read the connector id');
+      const connectorId = await this.connector.connectorId(rel);
       if (!connectorId) throw new NotReady('waiting for opencti-connector integration');
-      const environment = await this.environment(connection, connectorId, config);
+      const environment = await this.environment(conn, await token, connectorId, await config);
       await this.startWorkload(container, environment);
       return await this.workloadStatus(container);
     } catch (e) {
@@ -246,15 +268,18 @@ export abstract class OpenctiConnectorCharm extends CharmBase {
     return data.connection;
   }
 
-  /** The workload environment (the original's `_gen_env`), plus the subclass's additions. */
-  private async environment(connection: OpenctiConnection, connectorId: string, config: ConfigData): Promise<Record<string, string>> {
-    let token: string;
+  /** The OpenCTI token, from the secret OpenCTI granted us. */
+  private async token(connection: OpenctiConnection): Promise<string> {
     try {
-      token = await this.connector.token(connection);
+      return await this.connector.token(connection);
     } catch (e) {
       if (e instanceof SecretNotFoundError) throw new NotReady('waiting for access to the opencti-connector token secret');
       throw e;
     }
+  }
+
+  /** The workload environment (the original's `_gen_env`), plus the subclass's additions. */
+  private async environment(connection: OpenctiConnection, token: string, connectorId: string, config: ConfigData): Promise<Record<string, string>> {
     const env: Record<string, string> = {
       OPENCTI_URL: connection.url,
       OPENCTI_TOKEN: token,

@@ -1,5 +1,5 @@
 /**
- * The production backend (HookToolBackend over ExecaToolRunner) against fake hook-tool
+ * The production backend (HookToolBackend over ProcessToolRunner) against fake hook-tool
  * executables on PATH. The fakes record argv and stdin and answer canned output, so each tool's
  * exact argv form (juju-hooks.md 2.2), the parsing of its output and the mapping of its failures
  * are checked independently of our own Juju agent.
@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ExecaToolRunner, HookToolBackend } from './backend.js';
+import { ProcessToolRunner, HookToolBackend } from './backend.js';
 import { ModelError, RelationNotFoundError, SecretNotFoundError } from './errors.js';
 
 const TOOLS = [
@@ -38,7 +38,7 @@ beforeEach(() => {
   fs.mkdirSync(path.join(dir, 'resp'));
   for (const t of TOOLS) fs.writeFileSync(path.join(dir, 'bin', t), FAKE, { mode: 0o755 });
   const env = { ...process.env, PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, FAKE_TOOLS_DIR: dir };
-  backend = new HookToolBackend(new ExecaToolRunner({ env }), { modelUuid: 'uuid-1' });
+  backend = new HookToolBackend(new ProcessToolRunner({ env }), { modelUuid: 'uuid-1' });
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -93,7 +93,8 @@ describe('argv forms and output parsing', () => {
     expect(await backend.configGet()).toEqual({ port: 8080, debug: true, name: 'x' });
     expect(await backend.configGet()).toEqual({ port: 8080, debug: true, name: 'x' }); // cached: one call
     answer('is-leader', 'true\n');
-    expect(await backend.isLeader()).toBe(true);
+    // Asked twice at once (a reconcile's reads run concurrently): one call, shared.
+    expect(await Promise.all([backend.isLeader(), backend.isLeader()])).toEqual([true, true]);
     expect(await backend.isLeader()).toBe(true); // cached like ops (30 s)
     answer('status-get', '{"status":"active","message":"ok","status-data":{}}\n');
     expect(await backend.statusGet(false)).toEqual({ status: 'active', message: 'ok', 'status-data': {} });
@@ -221,8 +222,18 @@ describe('failures map to typed errors carrying tool, argv, exit code and stderr
   test('unparseable output and a tool missing from PATH are clear errors', async () => {
     answer('is-leader', 'maybe\n');
     await expect(backend.isLeader()).rejects.toThrow(/is-leader printed output that is not JSON: maybe/);
-    const bare = new HookToolBackend(new ExecaToolRunner({ env: { PATH: dir } }), { modelUuid: 'u' });
+    const bare = new HookToolBackend(new ProcessToolRunner({ env: { PATH: dir } }), { modelUuid: 'u' });
     await expect(bare.configGet()).rejects.toThrow(/hook tool "config-get" not found on PATH; charms must run under Juju or the simulator/);
+  });
+
+  test('a tool that cannot be started, or dies of a signal, is a clear error naming it', async () => {
+    const tools = path.join(dir, 'odd');
+    fs.mkdirSync(tools);
+    fs.writeFileSync(path.join(tools, 'config-get'), '#!/bin/sh\necho {}\n', { mode: 0o644 });
+    fs.writeFileSync(path.join(tools, 'is-leader'), '#!/bin/sh\nkill -TERM $$\n', { mode: 0o755 });
+    const odd = new HookToolBackend(new ProcessToolRunner({ env: { PATH: tools } }), { modelUuid: 'u' });
+    await expect(odd.configGet()).rejects.toThrow(/hook tool "config-get" could not be started \(EACCES\)/);
+    await expect(odd.isLeader()).rejects.toThrow(/hook tool "is-leader" was killed by SIGTERM/);
   });
 
   test('juju-log splits messages longer than Juju accepts', async () => {

@@ -4,7 +4,7 @@
  * There is one implementation of the Juju side, {@link HookToolBackend}, which builds each hook
  * tool's argv exactly as ops does (../shared/reference/juju-hooks.md section 2.2), parses the
  * output and maps failures to typed errors. It talks to Juju through a {@link ToolRunner}:
- * - {@link ExecaToolRunner} runs the real executables on PATH (production, and the out-of-process
+ * - {@link ProcessToolRunner} runs the real executables on PATH (production, and the out-of-process
  *   simulator, whose fake tools are executables too);
  * - the in-process simulation passes a runner that hands the same argv to the fake Juju agent
  *   without spawning a process (@juju-ts/ops-testing).
@@ -31,30 +31,41 @@ export interface ToolRunner {
   run(tool: string, args: readonly string[], options?: { input?: string }): Promise<ToolResult>;
 }
 
-/** Runs hook tools as processes found on PATH (Juju's jujuc symlinks, or the simulator's fakes). */
-export class ExecaToolRunner implements ToolRunner {
+/**
+ * Runs hook tools as processes found on PATH (Juju's jujuc symlinks, or the simulator's fakes),
+ * with node's own spawn: a hook makes a dozen such calls, and a process library would cost more to
+ * load (about 40 ms for execa) than the calls themselves.
+ */
+export class ProcessToolRunner implements ToolRunner {
   constructor(private readonly options: { env?: Record<string, string | undefined>; cwd?: string } = {}) {}
 
   async run(tool: string, args: readonly string[], options: { input?: string } = {}): Promise<ToolResult> {
-    const { execa } = await import('execa');
-    const r = await execa(tool, args, {
-      input: options.input ?? '',
-      reject: false,
-      stripFinalNewline: false,
-      env: this.options.env,
-      cwd: this.options.cwd,
-      encoding: 'utf8',
+    const { env, cwd } = this.options;
+    // Loaded on the first call (node:child_process brings net, stream and dgram): a hook that
+    // calls no tool does not pay for it.
+    const { spawn } = await import('node:child_process');
+    return new Promise((resolve) => {
+      // Without input the tool reads /dev/null, as it would an empty pipe.
+      const child = spawn(tool, args, { env, cwd, stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout!.on('data', (b: Buffer) => out.push(b));
+      child.stderr!.on('data', (b: Buffer) => err.push(b));
+      child.on('error', (e: NodeJS.ErrnoException) => {
+        // The tool could not be started at all (ENOENT, EACCES): not a Juju answer.
+        const why = e.code === 'ENOENT' ? 'not found on PATH' : `could not be started (${e.code ?? e.message})`;
+        resolve({ exitCode: 127, stdout: '', stderr: `hook tool "${tool}" ${why}; charms must run under Juju or the simulator, which put the hook tools on PATH` });
+      });
+      child.on('close', (code, signal) => {
+        const stderr = Buffer.concat(err).toString('utf8');
+        resolve({ exitCode: code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr: signal ? `${stderr}hook tool "${tool}" was killed by ${signal}\n` : stderr });
+      });
+      if (options.input) {
+        // A tool that exits without reading its input closes the pipe: its exit status tells.
+        child.stdin!.on('error', () => {});
+        child.stdin!.end(options.input);
+      }
     });
-    if (r.failed && r.exitCode === undefined) {
-      // The tool could not be started at all (ENOENT, EACCES): not a Juju answer.
-      const why = (r as { code?: string }).code === 'ENOENT' ? 'not found on PATH' : r.shortMessage;
-      return {
-        exitCode: 127,
-        stdout: '',
-        stderr: `hook tool "${tool}" ${why}; charms must run under Juju or the simulator, which put the hook tools on PATH`,
-      };
-    }
-    return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
   }
 }
 
@@ -169,7 +180,7 @@ export class HookToolBackend implements ModelBackend {
   readonly redactor = new Redactor();
   private calls = 0;
   private configCache: Promise<Record<string, unknown>> | null = null;
-  private leaderCache: { value: boolean; at: number } | null = null;
+  private leaderCache: { value: Promise<boolean>; at: number } | null = null;
 
   constructor(
     private readonly runner: ToolRunner,
@@ -273,11 +284,19 @@ export class HookToolBackend implements ModelBackend {
     return this.configCache;
   }
 
-  async isLeader(): Promise<boolean> {
+  isLeader(): Promise<boolean> {
     const ttl = this.options.leaderCacheMs ?? 30_000;
     if (this.leaderCache && Date.now() - this.leaderCache.at < ttl) return this.leaderCache.value;
-    const value = await this.runJson('is-leader', ['--format=json'], z.boolean());
-    this.leaderCache = { value, at: Date.now() };
+    // The answer is shared while it is on its way too: concurrent askers make one call.
+    const value = this.runJson('is-leader', ['--format=json'], z.boolean());
+    const entry = { value, at: Date.now() };
+    this.leaderCache = entry;
+    value.then(
+      () => (entry.at = Date.now()),
+      () => {
+        if (this.leaderCache === entry) this.leaderCache = null;
+      },
+    );
     return value;
   }
 

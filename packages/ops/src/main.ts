@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ExecaToolRunner, HookToolBackend, type ModelBackend, type ToolRunner } from './backend.js';
+import { ProcessToolRunner, HookToolBackend, type ModelBackend, type ToolRunner } from './backend.js';
 import type { CharmBase, CharmClass } from './charm.js';
 import { contextFromEnv, type JujuContext } from './context.js';
 import { AbortDispatch, JujuContextError } from './errors.js';
@@ -26,7 +26,7 @@ export interface DispatchOptions {
   env?: Record<string, string | undefined>;
   /** The path the process was started as, for the legacy hook-name fallback (default process.argv[1]). */
   argv1?: string;
-  /** How hook tools are run (default: executables on PATH, via execa). */
+  /** How hook tools are run (default: executables on PATH, spawned by node). */
   runner?: ToolRunner;
   /** Where framework state lives (default: FileStorage in the charm dir, or JujuStorage). */
   storage?: Storage;
@@ -66,7 +66,7 @@ export async function dispatch(charmClass: CharmClass, options: DispatchOptions 
     return { exitCode: 1, error: e, toolCalls: 0 };
   }
 
-  const backend: ModelBackend = new HookToolBackend(options.runner ?? new ExecaToolRunner(), { modelUuid: ctx.modelUuid });
+  const backend: ModelBackend = new HookToolBackend(options.runner ?? new ProcessToolRunner(), { modelUuid: ctx.modelUuid });
   const log = new JujuLogger(backend, { level: options.logLevel, alsoStderr: ctx.debug });
   const result: DispatchResult = { exitCode: 0, context: ctx, toolCalls: 0 };
 
@@ -107,7 +107,9 @@ export async function dispatch(charmClass: CharmClass, options: DispatchOptions 
     if (!bound) {
       log.debug(`Event ${ctx.eventKind} not defined for ${charm.handle.path}.`);
     } else {
-      if (framework.isObserved(bound)) log.debug(`Emitting Juju event ${ctx.eventKind}.`);
+      // ops logs this at DEBUG; here it is TRACE, below the default level: the uniter logs every
+      // hook it runs already, and a juju-log is a process for each hook.
+      if (framework.isObserved(bound)) log.log('TRACE', `Emitting Juju event ${ctx.eventKind}.`);
       await bound.emit(eventSnapshot(ctx));
     }
     if (!restricted) await evaluateStatus(charm);
@@ -210,9 +212,15 @@ async function runLegacyHook(ctx: JujuContext): Promise<number> {
     process.stderr.write(`Legacy ${ctx.dispatchPath} exists but is not executable; skipping it.\n`);
     return 0;
   }
-  const { execa } = await import('execa');
-  const r = await execa(hook, [], { stdio: 'inherit', reject: false, cwd: ctx.charmDir });
-  return r.exitCode ?? 1;
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve) => {
+    const child = spawn(hook, [], { stdio: 'inherit', cwd: ctx.charmDir });
+    child.on('error', (e) => {
+      process.stderr.write(`Legacy ${ctx.dispatchPath} could not be started: ${e.message}\n`);
+      resolve(1);
+    });
+    child.on('close', (code) => resolve(code ?? 1));
+  });
 }
 
 function safeRealpath(p: string): string | undefined {

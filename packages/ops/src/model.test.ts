@@ -174,7 +174,18 @@ describe('secrets', () => {
     expect(seen).toEqual([{ token: 'one' }, { token: 'two' }, 'one', { token: 'two' }]);
     expect(out.secrets[0]!.trackedRevision).toBe(2);
     // A bare id is canonicalised with the model uuid, as ops does.
-    expect(ctx.last!.toolCalls[1]).toEqual({ tool: 'secret-get', args: ['--format=json', 'secret://00000000-0000-4000-8000-000000000000/0123456789abcdefghij'] });
+    expect(ctx.last!.toolCalls[0]).toEqual({ tool: 'secret-get', args: ['--format=json', 'secret://00000000-0000-4000-8000-000000000000/0123456789abcdefghij'] });
+  });
+
+  test('getSecret with refresh reads the latest revision, and tracks it, in one secret-get', async () => {
+    let seen: unknown;
+    const out = await run(async (c) => {
+      const s = await c.model.getSecret({ id: granted.id, refresh: true });
+      seen = [await s.getContent(), await s.getContent()];
+    }, { secrets: [granted] });
+    expect(seen).toEqual([{ token: 'two' }, { token: 'two' }]);
+    expect(out.secrets[0]!.trackedRevision).toBe(2);
+    expect(ctx.last!.toolCalls).toEqual([{ tool: 'secret-get', args: ['--format=json', granted.id, '--refresh'] }]);
   });
 
   test('an unknown secret is SecretNotFoundError', async () => {

@@ -130,10 +130,15 @@ export class Model {
     return rels[0];
   }
 
-  /** A secret by id or label. Its content is fetched now (ops does the same), so a missing secret fails here. */
-  async getSecret(q: { id?: string; label?: string }): Promise<Secret> {
+  /**
+   * A secret by id or label. Its content is fetched now (ops does the same), so a missing secret
+   * fails here: the tracked revision's, or with `refresh` the latest revision's, which this unit
+   * then tracks. `getSecret({ id, refresh: true })` then `getContent()` is one secret-get; ops'
+   * `get_secret(id).get_content(refresh=True)` is two (a plain one, then `--refresh`).
+   */
+  async getSecret(q: { id?: string; label?: string; refresh?: boolean }): Promise<Secret> {
     if (!q.id && q.label === undefined) throw new TypeError('getSecret needs an id or a label');
-    const content = await this.backend.secretGet({ id: q.id, label: q.label });
+    const content = await this.backend.secretGet({ id: q.id, label: q.label, ...(q.refresh ? { refresh: true } : {}) });
     return new Secret(this, { id: q.id, label: q.label, content });
   }
 
@@ -391,7 +396,7 @@ export class RelationData {
 }
 
 export class RelationDataContent {
-  private cache: Record<string, string> | null = null;
+  private cache: Promise<Record<string, string>> | null = null;
   constructor(
     private readonly relation: Relation,
     readonly entity: Unit | Application,
@@ -428,16 +433,16 @@ export class RelationDataContent {
     }
   }
 
-  private async load(): Promise<Record<string, string>> {
-    if (!this.cache) {
-      try {
-        this.cache = await this.model.backend.relationGet(this.relation.name, this.relation.id, this.entity.name, this.isApp);
-      } catch (e) {
-        // ops: a relation that is gone reads as empty.
-        if (!(e instanceof RelationNotFoundError)) throw e;
-        this.cache = {};
+  /** The bag, read once (one relation-get, shared by concurrent readers) and kept up to date by update(). */
+  private load(): Promise<Record<string, string>> {
+    this.cache ??= this.model.backend.relationGet(this.relation.name, this.relation.id, this.entity.name, this.isApp).catch((e: unknown) => {
+      // ops: a relation that is gone reads as empty.
+      if (!(e instanceof RelationNotFoundError)) {
+        this.cache = null;
+        throw e;
       }
-    }
+      return {};
+    });
     return this.cache;
   }
 

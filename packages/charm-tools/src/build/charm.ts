@@ -41,7 +41,7 @@ exec "$NODE" ./dist/charm.cjs
 
 const BUNDLE = 'charm.bundle.cjs';
 /** Packages the framework imports dynamically, kept out of the hot bundle. */
-const LAZY_PACKAGES = ['execa', 'yaml'];
+const LAZY_PACKAGES = ['yaml'];
 
 /**
  * The charm's entry point. Every hook is a new process, and most of a hook's start-up is V8
@@ -49,6 +49,9 @@ const LAZY_PACKAGES = ['execa', 'yaml'];
  * writes the cache (after the charm ran, so it covers the functions compiled lazily), later runs
  * load it. V8 rejects a cache that does not match the source, V8 version or flags, and the loader
  * then writes a fresh one. A charm directory that cannot be written just runs without a cache.
+ * Node's own compile cache (module.enableCompileCache) measured slower: it caches a script as
+ * compiled, before it ran, so what a hook compiles lazily is compiled again every time (figures in
+ * docs/ARCHITECTURE.md).
  */
 export const CHARM_LOADER = `#!/usr/bin/env node
 'use strict';
@@ -205,13 +208,13 @@ export async function buildCharm(options: CharmBuildOptions): Promise<BuiltCharm
   fs.mkdirSync(path.join(out, 'dist'), { recursive: true });
 
   // One CommonJS file run through the code-cache loader below (see CHARM_LOADER). Packages the
-  // framework only loads on demand (import() of execa, yaml) become files of their own in
+  // framework only loads on demand (import() of yaml) become files of their own in
   // dist/lazy/, so a hook that does not need them neither reads nor caches their code.
   const common = {
     bundle: true,
     platform: 'node' as const,
     format: 'cjs' as const,
-    target: 'node20',
+    target: 'node24',
     minify: options.minify ?? true,
     legalComments: 'none' as const,
     logLevel: 'warning' as const,
@@ -234,7 +237,7 @@ export async function buildCharm(options: CharmBuildOptions): Promise<BuiltCharm
       {
         name: 'lazy-packages',
         setup(b) {
-          // import('execa') → a tiny bundled module that require()s dist/lazy/execa.cjs, which
+          // import('yaml') → a tiny bundled module that require()s dist/lazy/yaml.cjs, which
           // esbuild evaluates only when the import() runs (vm.Script has no import() of its own).
           b.onResolve({ filter: new RegExp(`^(${LAZY_PACKAGES.join('|')})$`) }, (a) =>
             a.kind === 'dynamic-import' ? { path: a.path, namespace: 'lazy-package' } : undefined,

