@@ -5,6 +5,7 @@
 import { afterEach, beforeAll } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,8 +105,8 @@ export async function startSyncProcess(env: Record<string, string>, opts: { port
     exited,
     async healthz() {
       try {
-        const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-        return { code: res.status, status: syncStatusSchema.parse(await res.json()) };
+        const res = await getOnce(port, '/healthz');
+        return { code: res.code, status: syncStatusSchema.parse(JSON.parse(res.body)) };
       } catch {
         return undefined;
       }
@@ -117,6 +118,23 @@ export async function startSyncProcess(env: Record<string, string>, opts: { port
 }
 
 /** Poll `fn` until it gives a value; a timeout that load can reach only when something is stuck (30 s by default). */
+/**
+ * GET on a connection of its own (no keep-alive): a pooled connection left idle while the test
+ * computes can be closed by the server just as it is reused, which a loaded machine makes likely.
+ */
+function getOnce(port: number, urlPath: string): Promise<{ code: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
 export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

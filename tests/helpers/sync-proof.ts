@@ -91,8 +91,10 @@ export function syncProofTest(profile: ProfileName, workerSeed: number): void {
     expect(e.unapplied()).toEqual([]);
     expect(e.local.internalErrors).toEqual([]);
     expect(kills).toHaveLength(KILLS);
-    const h = await last.healthz();
-    expect(h?.status.counters.eventsRefused).toBe(0);
+    const h = await waitFor('the last process still answers /healthz', () => last.healthz()).catch((err: Error) => {
+      throw new Error(`${err.message}: exit code ${last.child.exitCode}, signal ${last.child.signalCode}\nstderr tail:\n${last.stderr().split('\n').slice(-20).join('\n')}`);
+    });
+    expect(h.status.counters.eventsRefused).toBe(0);
 
   });
 }
