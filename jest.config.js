@@ -1,6 +1,8 @@
 // Jest runs in native ESM mode (node --experimental-vm-modules, see package.json "test") because
-// execa, eventsource and graphql-request are ESM-only. ts-jest transpiles each file on its own
-// (isolatedModules); `npm run build` does the full type-check with tsc.
+// execa, eventsource and graphql-request are ESM-only. esbuild strips each file's types on its own
+// (tests/esbuild-transform.mjs); `npm run typecheck` and `npm run build` do the type-check with tsc.
+import os from 'node:os';
+
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
@@ -9,14 +11,21 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {
-    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: { isolatedModules: true, verbatimModuleSyntax: false } }],
+    '^.+\\.ts$': '<rootDir>/tests/esbuild-transform.mjs',
   },
   testMatch: ['<rootDir>/**/*.test.ts'],
   // tmp/ is scratch space (gitignored): the scaffolder's test generates charms there and runs their
   // tests itself, with these patterns overridden.
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/tmp/'],
   modulePathIgnorePatterns: ['<rootDir>/dist/'],
-  testTimeout: 30000,
+  // A guard against hangs, not a measure of speed: many tests spawn processes (node with tsx, npm,
+  // the synchronizer, a broker), and on a 2-core machine shared with other jobs the slowest reached
+  // 18 s of jest's default 30 s under load. Files with longer tests set their own (jest.setTimeout).
+  testTimeout: 60_000,
+  // jest's default on 2 cores is 1 worker, one file at a time; most of the slow files wait on child
+  // processes, sockets and timers rather than compute, so more workers than cores overlap that
+  // waiting: 3 on 2 cores.
+  maxWorkers: Math.max(2, Math.round(os.availableParallelism() * 1.5)),
   // One private RabbitMQ broker for the run (the local OpenCTI emulator's queues), see tests/global-setup.mjs.
   globalSetup: '<rootDir>/tests/global-setup.mjs',
   globalTeardown: '<rootDir>/tests/global-teardown.mjs',

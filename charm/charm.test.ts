@@ -69,6 +69,13 @@ test('the synchronizer options reach the workload as the variables it reads, and
   expect(defaults.ok && [defaults.config.remote.recover, defaults.config.remote.listenDelete, defaults.config.remote.noDependencies, defaults.config.local.synchronizedUpsert, defaults.config.local.applicantId]).toEqual([{ kind: 'now' }, true, false, true, undefined]);
 });
 
+test('sync-http-port moves /healthz: the listener and the Pebble check agree on the port', async () => {
+  const out = await ctx.run(on.configChanged(), state({ ...GOOD, 'sync-http-port': 18080 }));
+  expect(out.unitStatus).toEqual({ name: 'active', message: '' });
+  expect(plan(out).services.connector!.environment.SYNC_HTTP_PORT).toBe('18080');
+  expect(plan(out).checks['sync-healthy']).toMatchObject({ http: { url: 'http://127.0.0.1:18080/healthz' } });
+});
+
 describe('config is validated with the workload\'s own rules before anything starts', () => {
   test.each([
     [{ 'remote-opencti-url': 'remote.example.com' }, 'option "remote-opencti-url" must be an http(s) URL, e.g. https://opencti.example.com'],
@@ -77,6 +84,7 @@ describe('config is validated with the workload\'s own rules before anything sta
     [{ 'remote-opencti-recover': 'yesterday' }, 'option "remote-opencti-recover" must be `now`, an ISO date (2024-06-15T10:00:00Z) or `off` (got "yesterday")'],
     [{ 'remote-opencti-applicant-id': 'bob' }, 'option "remote-opencti-applicant-id" must be the UUID of a user of the local platform (Settings > Security > Users)'],
     [{ 'connector-log-level': 'loud' }, 'option "connector-log-level" must be one of debug, info, warn, error'],
+    [{ 'sync-http-port': 0 }, 'option "sync-http-port" must be a port from 1 to 65535: the Pebble check needs to know it (got 0)'],
     [{ 'remote-opencti-start-timestamp': '5138-01-01' }, 'option "remote-opencti-start-timestamp" is 5138-01-01T00:00:00.000Z, more than 5 minutes in the future: the remote stream holds no events after now, so nothing would ever sync; use a past date, or leave it unset to copy the whole retained stream'],
   ])('%j blocks, naming the option; no layer is added', async (bad, message) => {
     const out = await ctx.run(on.configChanged(), state({ ...GOOD, ...bad }));

@@ -26,8 +26,9 @@ import { configEnvironment, kebabToConstant, OpenctiConnectorCharm, SERVICE } fr
 export const WORKLOAD_DIR = '/opt/opencti-synchronizer';
 /** The process writes its /healthz JSON here; the charm reads it through Pebble's files API. */
 export const STATUS_FILE = '/var/lib/opencti-synchronizer/status.json';
-/** The process's health and metrics endpoint inside the pod. */
+/** The process's health and metrics endpoint inside the pod: the sync-http-port option's default. */
 export const HEALTH_PORT = 8080;
+export const HEALTH_PORT_OPTION = 'sync-http-port';
 /**
  * Loopback only: Pebble's check runs inside the pod, and nothing outside it needs /healthz or
  * /metrics. The same address in the environment and in the check, so neither depends on how
@@ -73,6 +74,8 @@ interface StatusView {
 export default class SynchronizerCharm extends OpenctiConnectorCharm {
   readonly connectorType = 'STREAM';
   private remoteToken: string | undefined;
+  /** The sync-http-port option as the workload's environment was last made with it (the check uses the same). */
+  private healthPort = HEALTH_PORT;
 
   override get command(): string {
     return `node ${WORKLOAD_DIR}/sync.mjs`;
@@ -96,6 +99,8 @@ export default class SynchronizerCharm extends OpenctiConnectorCharm {
         if (option && config.get(option) !== undefined) problems.push({ option, problem: rest.join(': ') });
       }
     }
+    // The workload's rules allow 0 (any free port), which no Pebble check could reach.
+    if (config.get(HEALTH_PORT_OPTION) === 0) problems.push({ option: HEALTH_PORT_OPTION, problem: 'must be a port from 1 to 65535: the Pebble check needs to know it (got 0)' });
     const tokenId = config.get(TOKEN_OPTION);
     if (typeof tokenId === 'string') {
       try {
@@ -111,13 +116,15 @@ export default class SynchronizerCharm extends OpenctiConnectorCharm {
     return problems;
   }
 
-  protected override extraEnvironment(base: Readonly<Record<string, string>>): Record<string, string> {
+  protected override extraEnvironment(base: Readonly<Record<string, string>>, config: ConfigData): Record<string, string> {
     // The tokens are secret contents, which the framework redacts already; a password in either
     // URL (relation data, config) is not, so it is added here, before any status is set.
     this.model.redactor.addUrl(base.OPENCTI_URL, base.REMOTE_OPENCTI_URL);
     // The status file is how the charm sees the process (and its last error after it exited): the
     // process rewrites it on every state change and every progress tick, here every 10 s.
-    const env: Record<string, string> = { SYNC_HTTP_HOST: HEALTH_HOST, SYNC_HTTP_PORT: String(HEALTH_PORT), SYNC_STATUS_FILE: STATUS_FILE, SYNC_PROGRESS_INTERVAL_MS: '10000' };
+    const port = config.get(HEALTH_PORT_OPTION);
+    this.healthPort = typeof port === 'number' ? port : HEALTH_PORT;
+    const env: Record<string, string> = { SYNC_HTTP_HOST: HEALTH_HOST, SYNC_HTTP_PORT: String(this.healthPort), SYNC_STATUS_FILE: STATUS_FILE, SYNC_PROGRESS_INTERVAL_MS: '10000' };
     // The option holds the secret's id; the workload needs the token itself.
     if (this.remoteToken !== undefined) env.REMOTE_OPENCTI_TOKEN = this.remoteToken;
     return env;
@@ -125,7 +132,7 @@ export default class SynchronizerCharm extends OpenctiConnectorCharm {
 
   protected override checks(): Record<string, Omit<Check, 'override'>> {
     return {
-      'sync-healthy': { level: 'alive', startup: 'enabled', period: '10s', timeout: '3s', threshold: 3, http: { url: `http://${HEALTH_HOST}:${HEALTH_PORT}/healthz` } },
+      'sync-healthy': { level: 'alive', startup: 'enabled', period: '10s', timeout: '3s', threshold: 3, http: { url: `http://${HEALTH_HOST}:${this.healthPort}/healthz` } },
     };
   }
 

@@ -6,8 +6,8 @@
  * global setup) when set, otherwise a private one this script starts and stops (Debian's
  * rabbitmq-server, lib/rabbitmq/broker.ts; scripts/setup.sh installs it).
  *
- *   npm start [-- --events N] [--remote-port P] [--local-port P] [--timeout SECONDS] [--seed S]
- *             [--profile 5.12|6.9|7.x] [--verbose]     (npm start -- --help: the options and defaults)
+ *   npm start [-- --events N] [--remote-port P] [--local-port P] [--health-port P] [--timeout SECONDS]
+ *             [--seed S] [--profile 5.12|6.9|7.x] [--verbose]   (npm start -- --help: the options and defaults)
  *
  * The remote's stream is trimmed to its last fifth before the synchronizer starts (its retention),
  * so the first run copies the rest through the stream's recovery mode (REMOTE_OPENCTI_RECOVER=now).
@@ -25,12 +25,11 @@ import { command, type CommandSpec } from '@juju-ts/charm-tools/cli';
 import { PROFILES, startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../lib/opencti-emulator/index.js';
 import { startBroker, type Broker } from '../lib/rabbitmq/broker.js';
 import { ModelSim, type HookRecord } from '@juju-ts/ops-testing';
-import { portFree } from '@juju-ts/ops-testing';
+import { freePort, portFree } from '@juju-ts/ops-testing';
 // @ts-expect-error: a plain ES module without types (the build script).
 import { bundle } from './build.mjs';
 
 const SYNC = 'opencti-synchronizer-connector';
-const HEALTH_PORT = 8080;
 
 const SPEC: CommandSpec = {
   name: 'demo',
@@ -38,11 +37,12 @@ const SPEC: CommandSpec = {
   summary: `The end-to-end demo: the synchronizer charm, deployed and related in the model simulator, runs its
 real workload and copies a remote OpenCTI (emulated) into a local one (emulated), until the local
 store equals the remote's final state. It starts a private RabbitMQ broker (or uses
-OPENCTI_TEST_AMQP_URL) and needs port ${HEALTH_PORT} free (the synchronizer's health endpoint).`,
+OPENCTI_TEST_AMQP_URL).`,
   options: {
     events: { type: 'string', default: '10000', value: 'N', help: 'events seeded into the remote, 1 to 5000000' },
     'remote-port': { type: 'string', default: '0', value: 'P', help: "the remote emulator's port (0: any free port)" },
     'local-port': { type: 'string', default: '0', value: 'P', help: "the local emulator's port (0: any free port)" },
+    'health-port': { type: 'string', default: '0', value: 'P', help: "the synchronizer's /healthz port, its charm's sync-http-port (0: any free port)" },
     timeout: { type: 'string', default: '180', value: 'SECONDS', help: 'give up when not synchronized by then' },
     seed: { type: 'string', default: '7', value: 'S', help: "the event generator's seed" },
     profile: { type: 'string', default: '7.x', value: 'P', help: `the local platform's OpenCTI version profile: ${Object.keys(PROFILES).join(', ')}` },
@@ -55,6 +55,7 @@ const opts = command(SPEC, process.argv.slice(2), (a) => ({
   events: a.int('events', 1, 5_000_000),
   remotePort: a.int('remote-port', 0, 65535),
   localPort: a.int('local-port', 0, 65535),
+  healthPort: a.int('health-port', 0, 65535),
   timeoutMs: a.int('timeout', 1, 86_400) * 1000,
   seed: a.int('seed', 0, 2 ** 31),
   profile: a.choice('profile', Object.keys(PROFILES) as ProfileName[]),
@@ -78,6 +79,8 @@ let emulator: OpenctiEmulator | undefined;
 let model: ModelSim | undefined;
 let work: string | undefined;
 let seeded = 0;
+/** Where the synchronizer's /healthz listens (--health-port, or a free port). */
+let healthPort = 0;
 /** Objects the synchronizer received through the stream's recovery mode (its /healthz counter). */
 let recovered = 0;
 /** Stops what is running and removes the work dir; each part once, so it can run again for what main() started meanwhile. */
@@ -141,7 +144,7 @@ async function healthz(): Promise<
   { state: string; counters: { eventsApplied: number; eventsReceived: number; eventsRecovered: number }; lastError: { message: string } | null; timing: { firstEventAt: number | null; lastAcceptAt: number | null } } | undefined
 > {
   try {
-    const r = await fetch(`http://127.0.0.1:${HEALTH_PORT}/healthz`, { signal: AbortSignal.timeout(1000) });
+    const r = await fetch(`http://127.0.0.1:${healthPort}/healthz`, { signal: AbortSignal.timeout(1000) });
     return (await r.json()) as never;
   } catch {
     return undefined;
@@ -154,8 +157,10 @@ function bar(done: number, total: number, width = 30): string {
 }
 
 async function main(): Promise<number> {
-  if (!(await portFree(HEALTH_PORT))) {
-    console.error(`port ${HEALTH_PORT} is in use: the synchronizer's health endpoint needs it (stop what listens there and retry)`);
+  // The workload runs on this machine, not in a pod of its own: its health endpoint takes a port here.
+  healthPort = opts.healthPort || (await freePort());
+  if (!(await portFree(healthPort))) {
+    console.error(`--health-port ${healthPort} is in use: the synchronizer's health endpoint needs it (give another, or 0 for any free port)`);
     return 1;
   }
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-'));
@@ -201,7 +206,7 @@ async function main(): Promise<number> {
   step(`juju deploy ${SYNC} --config remote-opencti-url=... --config connector-confidence-level=80`);
   await model.deploy({
     charm: charmDir,
-    config: { 'remote-opencti-url': emulator.remoteUrl, 'connector-confidence-level': 80 },
+    config: { 'remote-opencti-url': emulator.remoteUrl, 'connector-confidence-level': 80, 'sync-http-port': healthPort },
     // The workload really runs: the image's /opt/opencti-synchronizer is the bundle built above,
     // and its state directory is inside the emulated container.
     containers: { mode: 'run', pathMap: { '/opt/opencti-synchronizer': syncDir, '/var/lib/opencti-synchronizer': 'var/lib/opencti-synchronizer' } },

@@ -28,7 +28,7 @@ interface Cmd {
 }
 
 const COMMANDS: Cmd[] = [
-  { script: 'scripts/demo.ts', name: 'demo', flags: ['--events N', '--remote-port P', '--local-port P', '--timeout SECONDS', '--seed S', '--profile P', '--verbose'], bad: [['--profile', '9.9'], /--profile must be one of 5\.12, 6\.9, 7\.x \(got 9\.9\)/] },
+  { script: 'scripts/demo.ts', name: 'demo', flags: ['--events N', '--remote-port P', '--local-port P', '--health-port P', '--timeout SECONDS', '--seed S', '--profile P', '--verbose'], bad: [['--profile', '9.9'], /--profile must be one of 5\.12, 6\.9, 7\.x \(got 9\.9\)/] },
   { script: 'packages/ops-testing/src/cli/sim.ts', pre: ['run'], name: 'sim run', flags: ['<charm>', '<event>', '--state FILE', '--out FILE', '--remote-unit U', '--param K=V', '--app NAME', '--unit-id N'], bad: [['x', 'install', '--unit-id', 'one'], /--unit-id must be a whole number >= 0 \(got one\)/] },
   { script: 'packages/ops-testing/src/cli/sim.ts', pre: ['scenario'], name: 'sim scenario', flags: ['<file.yaml>'] },
   { script: 'packages/charm-tools/src/cli/pack.ts', name: 'pack', flags: ['<charm-folder>', '-o, --output PATH', '--node PATH', '--no-node'], bad: [[path.join(ROOT, 'docs')], /docs has no charmcraft\.yaml: give a charm project's folder/] },

@@ -53,7 +53,7 @@ test('metadata, config and manifest are charmcraft\'s translations of charmcraft
   expect(Object.keys(read('config.yaml').options)).toEqual([
     'connector-scope', 'connector-confidence-level', 'connector-log-level', 'remote-opencti-url', 'remote-opencti-live-stream-id',
     'remote-opencti-ssl-verify', 'remote-opencti-token', 'remote-opencti-start-timestamp', 'remote-opencti-recover',
-    'remote-opencti-listen-delete', 'remote-opencti-no-dependencies', 'remote-opencti-synchronized', 'remote-opencti-applicant-id',
+    'remote-opencti-listen-delete', 'remote-opencti-no-dependencies', 'remote-opencti-synchronized', 'remote-opencti-applicant-id', 'sync-http-port',
   ]);
   expect(read('config.yaml').options['remote-opencti-token'].type).toBe('secret');
   expect(read('manifest.yaml').bases).toEqual([{ name: 'ubuntu', channel: '24.04', architectures: ['amd64'] }]);

@@ -8,9 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
 import type { Stix, StreamEventData } from '../lib/opencti-emulator/index.js';
 import { OCTI_EXT } from '../lib/opencti-emulator/stix.js';
-import { cmpIds, envFor, savedPosition, syncTestRun, waitFor } from './helpers/sync-process.js';
+import { cmpIds, envFor, localProgress, savedPosition, syncTestRun, waitFor, waitWhileMoving } from './helpers/sync-process.js';
 
-jest.setTimeout(90_000);
+// A guard against hangs only: the waits below fail when the copy stops moving (waitWhileMoving).
+jest.setTimeout(180_000);
 
 const run = syncTestRun();
 
@@ -30,7 +31,7 @@ test('small and large files come inline from the remote storage, in the extensio
   e.remote.append(event('create', { id: REPORT, type: 'report', spec_version: '2.1', name: 'r', published: '2024-06-15T10:00:00.000Z', extensions: { [OCTI_EXT]: { extension_type: 'property-extension', files: [file('notes.txt'), file('sample.bin')] } } }));
   e.remote.append(event('create', { id: MALWARE, type: 'malware', spec_version: '2.1', name: 'm', is_family: true, x_opencti_files: [file('notes.txt')] }));
   const p = await run.process(envFor(e));
-  await waitFor('both objects and their files here', () => e.compare().equal && e.local.files.size === 3, 60_000, 200);
+  await waitWhileMoving('both objects and their files here', () => e.compare().equal && e.local.files.size === 3, () => `${localProgress(e)}, files ${e.local.files.size}`, 60_000, 200);
   expect(e.local.files.get(`${REPORT} notes.txt`)?.equals(small)).toBe(true);
   expect(e.local.files.get(`${REPORT} sample.bin`)?.equals(large)).toBe(true);
   expect(e.local.files.get(`${MALWARE} notes.txt`)?.equals(small)).toBe(true);
@@ -52,7 +53,7 @@ test('a file the remote cannot serve for a while holds its event, retried, then 
   // While it fails, the position stays before the event.
   const held = savedPosition(e);
   expect(held === undefined || cmpIds(held, id) < 0).toBe(true);
-  await waitFor('the object and its file here', () => e.compare().equal && e.local.files.get(`${MALWARE} late.txt`)?.equals(bytes) === true, 60_000, 200);
+  await waitWhileMoving('the object and its file here', () => e.compare().equal && e.local.files.get(`${MALWARE} late.txt`)?.equals(bytes) === true, () => `${localProgress(e)}, files ${e.local.files.size}`, 60_000, 200);
   const h = await p.healthz();
   expect(h?.status.counters.eventsRefused).toBe(0);
   expect(h?.status.counters.stepRetries).toBeGreaterThanOrEqual(5);

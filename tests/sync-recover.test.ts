@@ -8,9 +8,10 @@
 import { jest } from '@jest/globals';
 import type { OpenctiEmulator } from '../lib/opencti-emulator/index.js';
 import { compareTables } from '../lib/opencti-emulator/stix.js';
-import { CONNECTOR_ID, cmpIds, envFor, savedPosition, syncTestRun, type SyncProc, waitFor } from './helpers/sync-process.js';
+import { CONNECTOR_ID, cmpIds, envFor, localProgress, savedPosition, syncTestRun, type SyncProc, waitFor, waitWhileMoving } from './helpers/sync-process.js';
 
-jest.setTimeout(120_000);
+// A guard against hangs only: the waits below fail when the copy stops moving (waitWhileMoving).
+jest.setTimeout(300_000);
 
 const run = syncTestRun();
 
@@ -23,9 +24,10 @@ function recoverEnv(e: OpenctiEmulator, extra: Record<string, string> = {}): Rec
 
 const start = (env: Record<string, string>): Promise<SyncProc> => run.process(env);
 
-async function equal(e: OpenctiEmulator, p: SyncProc, timeoutMs = 60_000): Promise<void> {
+/** The local store equals the remote's final state; fails when the copy stops moving for `stallMs`. */
+async function equal(e: OpenctiEmulator, p: SyncProc, stallMs = 30_000): Promise<void> {
   try {
-    await waitFor('local store == remote final state', () => e.compare().equal, timeoutMs, 200);
+    await waitWhileMoving('local store == remote final state', () => e.compare().equal, () => localProgress(e), stallMs, 200);
   } catch (err) {
     throw new Error(`${(err as Error).message}\ncomparison: ${JSON.stringify(e.compare())}\nhealthz: ${JSON.stringify((await p.healthz())?.status ?? null)}\nstderr tail:\n${p.stderr().split('\n').slice(-15).join('\n')}`);
   }

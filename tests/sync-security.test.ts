@@ -10,9 +10,10 @@ import path from 'node:path';
 import { jest } from '@jest/globals';
 import { syncStatusSchema } from '../charm/sync/status.js';
 import { startOpenctiEmulator, type OpenctiEmulator } from '../lib/opencti-emulator/index.js';
-import { envFor, killAll, startSyncProcess, syncBundle, type SyncProc, waitFor } from './helpers/sync-process.js';
+import { envFor, killAll, localProgress, startSyncProcess, syncBundle, type SyncProc, waitFor, waitWhileMoving } from './helpers/sync-process.js';
 
-jest.setTimeout(60_000);
+// A guard against hangs only: the waits below fail when the copy stops moving (waitWhileMoving).
+jest.setTimeout(180_000);
 
 const LOCAL_TOKEN = 'L0cal-T0ken-5e1f0a2b';
 const REMOTE_TOKEN = 'Rem0te-T0ken-77c3d9e4';
@@ -94,7 +95,7 @@ describe('secrets never leave the process', () => {
     expect(status.lastError?.message).toMatch(/^local platform \w+: lock held by request with token \[redacted\] \(remote \[redacted\]\)$/);
     expect(status.local.url).toBe(`http://[redacted]@${new URL(emu.localUrl).host}`);
     expect(status.remote.streamUrl).toBe(`http://[redacted]@${new URL(emu.remoteUrl).host}/stream/live`);
-    await waitFor('the local store == the remote', () => emu?.compare().equal);
+    await waitWhileMoving('the local store == the remote', () => emu?.compare().equal === true, () => localProgress(emu as OpenctiEmulator), 30_000);
     p.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     const stderr = p.stderr();
@@ -142,7 +143,7 @@ describe('SYNC_MAX_EVENT_BYTES', () => {
     emu.seed(20, 5, 1);
     // SYNC_UNHEALTHY_AFTER_MS=0: a backoff is unhealthy at once (by default only once it lasted 5 minutes).
     const p = await start(envFor(emu, { SYNC_MAX_EVENT_BYTES: String(MIB), SYNC_RECONNECT_BASE_MS: '200', SYNC_RECONNECT_MAX_MS: '1000', SYNC_UNHEALTHY_AFTER_MS: '0' }));
-    await waitFor('the local store == the remote', () => emu?.compare().equal);
+    await waitWhileMoving('the local store == the remote', () => emu?.compare().equal === true, () => localProgress(emu as OpenctiEmulator), 30_000);
     const pid = p.child.pid as number;
     const before = peakRss(pid);
     // One line of 32 MiB that never ends within the limit (the issue's case was 1.5 GiB). Read
@@ -172,7 +173,7 @@ describe('SYNC_MAX_EVENT_BYTES', () => {
     emu.remote.append({ version: '4', type: 'create', scope: 'external', message: 'a big report', origin: {}, data: { id: 'report--big', type: 'report', name: 'Big', description: 'x'.repeat(MIB - 4096) } });
     emu.seed(200, 7, 1);
     const p = await start(envFor(emu, { SYNC_MAX_EVENT_BYTES: String(MIB) }));
-    await waitFor('the local store == the remote', () => emu?.compare().equal, 30_000);
+    await waitWhileMoving('the local store == the remote', () => emu?.compare().equal === true, () => localProgress(emu as OpenctiEmulator), 30_000);
     expect((emu.local.get('report--big')?.description as string).length).toBe(MIB - 4096);
     expect(p.stderr()).not.toContain('SYNC_MAX_EVENT_BYTES');
   });

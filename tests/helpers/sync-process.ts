@@ -5,12 +5,13 @@
 import { afterEach, beforeAll } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { syncStatusSchema, type SyncStatus } from '../../charm/sync/status.js';
-import { startOpenctiEmulator, type OpenctiEmulator, type OpenctiEmulatorOptions } from '../../lib/opencti-emulator/index.js';
+import { startOpenctiEmulator, type OpenctiEmulator, type OpenctiEmulatorOptions, type Stix, type StreamEventData } from '../../lib/opencti-emulator/index.js';
 import { freePort } from '@juju-ts/ops-testing';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -57,12 +58,16 @@ export function envFor(emu: Pick<OpenctiEmulator, 'localUrl' | 'remoteUrl' | 'lo
     // initial copy through the recovery mode (the default, `now`) has its own (sync-recover.test.ts).
     REMOTE_OPENCTI_RECOVER: 'off',
     SYNC_HTTP_HOST: '127.0.0.1',
-    SYNC_HEARTBEAT_TIMEOUT_MS: '1500',
+    // Likewise: the emulator's heartbeats every 100-500 ms can be late under load; the watchdog's
+    // test sets a short timeout of its own.
+    SYNC_HEARTBEAT_TIMEOUT_MS: '5000',
     SYNC_RECONNECT_BASE_MS: '50',
     SYNC_RECONNECT_MAX_MS: '400',
     SYNC_LOCAL_RETRY_BASE_MS: '50',
     SYNC_LOCAL_RETRY_MAX_MS: '300',
-    SYNC_LOCAL_TIMEOUT_MS: '2000',
+    // Generous: the emulator answering runs in the test's own process, which a loaded machine can
+    // hold up for seconds; a test of the timeout itself sets a short one.
+    SYNC_LOCAL_TIMEOUT_MS: '10000',
     SYNC_STATE_SAVE_INTERVAL_MS: '200',
     SYNC_PROGRESS_INTERVAL_MS: '0',
     SYNC_BATCH_MAX_WAIT_MS: '20',
@@ -100,8 +105,8 @@ export async function startSyncProcess(env: Record<string, string>, opts: { port
     exited,
     async healthz() {
       try {
-        const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-        return { code: res.status, status: syncStatusSchema.parse(await res.json()) };
+        const res = await getOnce(port, '/healthz');
+        return { code: res.code, status: syncStatusSchema.parse(JSON.parse(res.body)) };
       } catch {
         return undefined;
       }
@@ -112,7 +117,25 @@ export async function startSyncProcess(env: Record<string, string>, opts: { port
   };
 }
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+/** Poll `fn` until it gives a value; a timeout that load can reach only when something is stuck (30 s by default). */
+/**
+ * GET on a connection of its own (no keep-alive): a pooled connection left idle while the test
+ * computes can be closed by the server just as it is reused, which a loaded machine makes likely.
+ */
+function getOnce(port: number, urlPath: string): Promise<{ code: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -169,3 +192,61 @@ export function syncTestRun(): { emulator(opts?: OpenctiEmulatorOptions): Promis
     },
   };
 }
+
+/**
+ * Wait until `done()`, giving up only when `progress()` (a description of how far things got) has
+ * not changed for `stallMs`: not after a fixed time, since on a loaded machine the work goes slower
+ * and only stuck work should fail. Jest's timeout of the test stays the bound on the whole.
+ */
+export async function waitWhileMoving(what: string, done: () => boolean | Promise<boolean>, progress: () => string | Promise<string>, stallMs: number, everyMs = 50): Promise<void> {
+  let seen = '';
+  let movedAt = Date.now();
+  for (;;) {
+    if (await done()) return;
+    const now = await progress();
+    if (now !== seen) [seen, movedAt] = [now, Date.now()];
+    if (Date.now() - movedAt > stallMs) throw new Error(`nothing moved for ${stallMs} ms waiting for ${what} (progress: ${now})`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * How far the local platform got: messages its workers took and acknowledged, writes applied
+ * (cheap to read: no store comparison, which costs the emulator much with 10k objects).
+ */
+export function localProgress(e: OpenctiEmulator): string {
+  const { delivered, acked } = e.local.workers.stats;
+  return `delivered ${delivered}, acked ${acked}, applied ${e.local.applied.size}`;
+}
+
+/**
+ * Wait until the local platform holds the remote's final state and (unless `everyEvent` is false:
+ * events the platform cannot record, such as a delete of an object it never had) every remote
+ * event's write was applied by a worker; fail when nothing moved for `stallMs` (waitWhileMoving).
+ * On failure, say why (`last`: the process to describe), so a rare failure can be diagnosed from
+ * the CI log alone.
+ */
+export async function convergedOrExplain(e: OpenctiEmulator, last: SyncProc | undefined, stallMs = 20_000, everyEvent = true): Promise<void> {
+  try {
+    await waitWhileMoving('local store == remote final state', () => e.compare().equal && (!everyEvent || e.unapplied(1).length === 0), () => localProgress(e), stallMs);
+  } catch (err) {
+    const health = last ? await last.healthz() : undefined;
+    throw new Error(`${(err as Error).message}\ncomparison: ${JSON.stringify(e.compare())}\nunapplied: ${JSON.stringify(e.unapplied(5))}\nhealthz: ${JSON.stringify(health?.status ?? null)}\nstderr tail:\n${(last?.stderr() ?? '').split('\n').slice(-15).join('\n')}`);
+  }
+}
+
+/** A file in a new temporary directory. */
+export function tmpFile(name: string): string {
+  return path.join(mkdtempSync(path.join(os.tmpdir(), 'sync-test-')), name);
+}
+
+export function malware(id: string, name: string, extra: Record<string, unknown> = {}): Stix {
+  return { id, type: 'malware', spec_version: '2.1', name, is_family: true, ...extra };
+}
+
+export function event(type: StreamEventData['type'], data: Stix, context?: StreamEventData['context']): StreamEventData {
+  return { version: '4', type, scope: 'external', message: `${type} ${data.id}`, origin: {}, data, ...(context ? { context } : {}) };
+}
+
+/** The events the process counts as applied (0 while it does not answer). */
+export const applied = async (p: SyncProc): Promise<number> => (await p.healthz())?.status.counters.eventsApplied ?? 0;

@@ -38,7 +38,11 @@ function batchingProtection(context: ValidationContext): ASTVisitor {
 export type GraphqlFault =
   | { kind: 'status'; status: number; times?: number; operation?: string }
   | { kind: 'hang'; times?: number; operation?: string }
-  | { kind: 'delay'; ms: number; times?: number; operation?: string }
+  /**
+   * Answer after `ms`, or once `until` settles when given (a test holds a request in flight for
+   * as long as it needs, whatever the machine's load). `onHold` is called when a request is held.
+   */
+  | { kind: 'delay'; ms: number; until?: Promise<unknown>; onHold?: () => void; times?: number; operation?: string }
   | { kind: 'graphql-error'; message: string; code?: string; times?: number; operation?: string };
 
 export interface RecordedRequest {
@@ -169,7 +173,10 @@ export class GraphqlHttp {
         res.on('close', () => this.#hung.delete(res));
         return;
       }
-      if (fault.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms));
+      if (fault.kind === 'delay') {
+        fault.onHold?.();
+        await (fault.until ?? new Promise((r) => setTimeout(r, fault.ms)));
+      }
       if (fault.kind === 'graphql-error') return send(200, { errors: [{ message: fault.message, extensions: { code: fault.code ?? 'FUNCTIONAL_ERROR' } }], data: null }, op);
     }
     const auth = req.headers.authorization;

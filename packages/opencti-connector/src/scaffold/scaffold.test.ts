@@ -26,8 +26,9 @@ seedTest('the seed README gives the root charm its option names; every other dif
   const plan = planConnector({ name: 'synchronizer', type: 'STREAM', fromReadme: SEED, dir: path.join(os.tmpdir(), 'not-written') });
   const scaffolded = charmcraft(plan.files['charmcraft.yaml']!).config.options;
   // The root charm has the options of OpenCTI's own synchronizer too (the initial copy, deletions,
-  // dependencies, perfect synchronization, the applicant), which the seed README predates.
-  const beyondSeed = ['remote-opencti-recover', 'remote-opencti-listen-delete', 'remote-opencti-no-dependencies', 'remote-opencti-synchronized', 'remote-opencti-applicant-id'];
+  // dependencies, perfect synchronization, the applicant), which the seed README predates, and the
+  // port of its workload's health endpoint.
+  const beyondSeed = ['remote-opencti-recover', 'remote-opencti-listen-delete', 'remote-opencti-no-dependencies', 'remote-opencti-synchronized', 'remote-opencti-applicant-id', 'sync-http-port'];
   expect(beyondSeed.every((name) => name in ROOT.config.options)).toBe(true);
   const root = Object.fromEntries(Object.entries(ROOT.config.options).filter(([name]) => !beyondSeed.includes(name)));
   expect(Object.keys(scaffolded).sort()).toEqual(Object.keys(root).sort());
