@@ -29,6 +29,9 @@ export function syncBundle(): Promise<string> {
       platform: 'node',
       format: 'esm',
       target: 'node24',
+      // The workspace packages' sources, as scripts/build.mjs takes them: without the condition
+      // esbuild reads their dist/, which tests/packages.test.ts may be recompiling meanwhile.
+      conditions: ['@juju-ts/source'],
       logLevel: 'warning',
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     });
