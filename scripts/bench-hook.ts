@@ -64,6 +64,16 @@ const SYNC_STATE: StateInput = {
   config: { 'remote-opencti-url': 'https://remote.example.com', 'connector-confidence-level': 80, 'remote-opencti-token': REMOTE_TOKEN },
 };
 
+/** One of the 22 connectors (nti), in its original test case's model: leader, related, token granted. */
+const NTI_TOKEN = 'secret:0000000000nti0token0';
+const NTI_STATE: StateInput = {
+  leader: true,
+  containers: [{ name: 'opencti-nti-connector', canConnect: true }],
+  relations: [{ id: 1, endpoint: 'opencti-connector', remoteAppName: 'opencti', remoteAppData: { opencti_url: 'http://opencti:8080', opencti_token: NTI_TOKEN } }],
+  secrets: [{ id: NTI_TOKEN, content: { token: '00000000-0000-0000-0000-000000000000' } }],
+  config: { 'nti-base-url': 'https://nti.nsfocusglobal.com/api/v2/', 'nti-api-key': 'ChangeMe', 'nti-tlp': 'white' },
+};
+
 /** The same clean environment a hook gets (runCharm builds Juju's from scratch). */
 const CLEAN_ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8' };
 
@@ -124,6 +134,8 @@ async function main(): Promise<void> {
     const sync = path.join(dir, 'sync');
     await buildCharm({ projectDir: 'examples/tiny', outDir: tiny });
     await buildCharm({ projectDir: '.', outDir: sync });
+    const nti = path.join(dir, 'nti');
+    await buildCharm({ projectDir: 'connectors/nti', outDir: nti });
     const noop: Hook = measuredUnit({ name: 'no-op hook (tiny, update-status)', charmDir: tiny, unitDir: path.join(dir, 'tiny-unit'), event: () => on.updateStatus(), state: { config: { greeting: 'hi' } } });
     const configChanged: Hook = measuredUnit({ name: 'synchronizer config-changed', charmDir: sync, unitDir: path.join(dir, 'sync-unit'), event: () => on.configChanged(), state: SYNC_STATE });
     // Warm-up (page cache, the tools directory, the bundles' code caches); the synchronizer's
@@ -134,8 +146,12 @@ async function main(): Promise<void> {
     if (first.state.unitStatus.name !== 'active') throw new Error(`synchronizer config-changed ended ${first.state.unitStatus.name}: ${first.state.unitStatus.message}`);
     const updateStatus: Hook = { ...configChanged, name: 'synchronizer update-status', event: () => on.updateStatus(), state: first.state };
     await runHook(updateStatus);
+    // A connector of the Python original's 22 (issue 20), for comparison; not in the JSON line.
+    const connector: Hook = measuredUnit({ name: 'nti connector config-changed', charmDir: nti, unitDir: path.join(dir, 'nti-unit'), event: () => on.configChanged(), state: NTI_STATE });
+    const ntiFirst = await runHook(connector);
+    if (ntiFirst.state.unitStatus.name !== 'active') throw new Error(`nti config-changed ended ${ntiFirst.state.unitStatus.name}: ${ntiFirst.state.unitStatus.message}`);
 
-    const hooks = [noop, configChanged, updateStatus];
+    const hooks = [noop, configChanged, updateStatus, connector];
     const samples = { node: [] as Sample[], hooks: hooks.map(() => [] as Sample[]) };
     const last: RunCharmResult[] = [];
     for (let i = 0; i < runs; i++) {

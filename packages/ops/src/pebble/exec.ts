@@ -3,7 +3,6 @@
 // opens the task's control, stdio and (unless stderr is combined) stderr websockets; input goes
 // out as binary messages ending with a text {"command":"end"}, output comes back the same way;
 // the exit code is the task's data `exit-code` once the change is ready.
-import { constants } from 'node:os';
 import type { PassThrough, Readable, Writable } from 'node:stream';
 import type { PebbleClient } from './client.js';
 import { ChangeError, ExecError } from './errors.js';
@@ -203,6 +202,8 @@ export class ExecProcess<T extends string | Buffer = string> {
 }
 
 function signalName(n: number): string {
+  // node:os is loaded only here: every hook bundles this module, few send a signal by number.
+  const { constants } = process.getBuiltinModule('node:os');
   const name = Object.entries(constants.signals).find(([, v]) => v === n)?.[0];
   if (!name) throw new RangeError(`unknown signal number ${n}`);
   return name;
