@@ -70,7 +70,7 @@ export class LogForwarder extends FrameworkObject {
   async endpoints(): Promise<Map<string, string>> {
     const active = new Map<string, string>();
     for (const relation of await this.charm.model.relations(this.endpoint)) {
-      for (const unit of relation.units) {
+      for (const unit of await relation.units()) {
         const url = pushUrl(await relation.data.get(unit).get('endpoint'));
         if (url) active.set(unit.name, url);
       }

@@ -193,12 +193,14 @@ function toStoredData(state: State): StoredData {
     data.eventCount = Math.max(data.eventCount, n);
   }
   data.stored = structuredClone(state.storedStates);
+  data.remoteApps = { ...state.remoteApps };
   return data;
 }
 
-function fromStoredData(data: StoredData): Pick<State, 'deferred' | 'storedStates'> {
+function fromStoredData(data: StoredData): Pick<State, 'deferred' | 'storedStates' | 'remoteApps'> {
   return {
     deferred: data.notices.map((n) => ({ ...n, snapshot: (data.snapshots[n.eventPath] ?? {}) as Record<string, unknown> })),
     storedStates: structuredClone(data.stored) as State['storedStates'],
+    remoteApps: { ...data.remoteApps },
   };
 }

@@ -213,7 +213,7 @@ export function jujuHookEnvironment(
 }
 
 /** Write the unit's framework state file from a State (deferred events and stored state). */
-export function writeStateFile(unitDir: string, state: Pick<State, 'deferred' | 'storedStates'>): void {
+export function writeStateFile(unitDir: string, state: Pick<State, 'deferred' | 'storedStates' | 'remoteApps'>): void {
   const file = path.join(unitDir, FileStorage.FILENAME);
   let eventCount = 0;
   for (const d of state.deferred) eventCount = Math.max(eventCount, Number(/\[(\d+)\]$/.exec(d.eventPath)?.[1] ?? 0));
@@ -223,21 +223,24 @@ export function writeStateFile(unitDir: string, state: Pick<State, 'deferred' | 
     notices: state.deferred.map(({ eventPath, observerPath, methodName }) => ({ eventPath, observerPath, methodName })),
     snapshots: Object.fromEntries(state.deferred.map((d) => [d.eventPath, d.snapshot])),
     stored: state.storedStates,
+    remoteApps: state.remoteApps,
   };
   fs.writeFileSync(file, JSON.stringify(doc), { mode: 0o600 });
 }
 
 /** Read deferred events and stored state back from the unit's state file. */
-export function readStateFile(unitDir: string): Pick<State, 'deferred' | 'storedStates'> {
+export function readStateFile(unitDir: string): Pick<State, 'deferred' | 'storedStates' | 'remoteApps'> {
   const file = path.join(unitDir, FileStorage.FILENAME);
-  if (!fs.existsSync(file)) return { deferred: [], storedStates: {} };
+  if (!fs.existsSync(file)) return { deferred: [], storedStates: {}, remoteApps: {} };
   const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as {
     notices: { eventPath: string; observerPath: string; methodName: string }[];
     snapshots: Record<string, Record<string, unknown>>;
     stored: State['storedStates'];
+    remoteApps?: State['remoteApps'];
   };
   return {
     deferred: doc.notices.map((n) => ({ ...n, snapshot: doc.snapshots[n.eventPath] ?? {} })),
     storedStates: doc.stored,
+    remoteApps: doc.remoteApps ?? {},
   };
 }

@@ -130,6 +130,12 @@ export const stateSchema = z
     deferred: z.array(deferredSchema).default([]),
     /** Stored-state path (e.g. `MyCharm/StoredStateData[state]`) → content. */
     storedStates: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+    /**
+     * Relation id → remote application this unit learnt in earlier dispatches (the framework keeps
+     * it with its stored data). A fresh unit knows none; a relation hook teaches it its relation's
+     * application, as relation-created does in Juju before any other hook sees the relation.
+     */
+    remoteApps: z.record(z.string().regex(/^\d+$/, 'a relation id'), z.string()).default({}),
     /** Controller-side charm state (state-get / state-set). */
     controllerState: z.record(z.string(), z.string()).default({}),
     /** Model proxy settings, passed to the charm as JUJU_CHARM_*_PROXY. */

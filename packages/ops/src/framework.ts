@@ -383,6 +383,14 @@ export class Framework {
     if (this.persistedCountChanged) await this.storage.commit(this.data, this.loaded);
   }
 
+  /**
+   * Relation id → remote application learnt in earlier dispatches; the Model reads and adds to it,
+   * and it is committed with the rest.
+   */
+  get remoteApps(): Record<string, string> {
+    return this.data.remoteApps;
+  }
+
   /** Whether the last commit wrote anything (for tests and benchmarks). */
   get wroteOnCommit(): boolean {
     return this.persistedCountChanged;

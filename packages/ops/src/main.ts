@@ -97,6 +97,7 @@ export async function dispatch(charmClass: CharmClass, options: DispatchOptions 
       containersDir: env.CHARM_CONTAINERS_DIR || undefined,
       proxy: ctx.proxy,
       charmDir: ctx.charmDir,
+      knownRemoteApps: framework.remoteApps,
     });
     const charm = new charmClass(framework);
     result.charm = charm;

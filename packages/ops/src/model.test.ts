@@ -110,9 +110,48 @@ describe('relation data access rules', () => {
     let seen: unknown;
     await run(async (c) => {
       const rel = (await c.model.getRelation('db'))!;
-      seen = { app: rel.app?.name, units: [...rel.units].map((u) => u.name), appData: await rel.data.remoteApp!.read(), unit0: await rel.data.get(c.model.getUnit('pg/0')).read() };
+      seen = { app: rel.app?.name, units: [...(await rel.units())].map((u) => u.name), appData: await rel.data.remoteApp!.read(), unit0: await rel.data.get(c.model.getUnit('pg/0')).read() };
     }, { relations: [DB] });
     expect(seen).toEqual({ app: 'pg', units: ['pg/0'], appData: { url: 'pg://x' }, unit0: { host: 'a' } });
+  });
+
+  test('a relation hook teaches the unit the remote application: later dispatches read its databag without relation-list', async () => {
+    // Fresh unit: the remote app and units come from relation-list (ops does the same).
+    const fresh = await run(async (c) => {
+      expect(await (await c.model.getRelation('db'))!.data.remoteApp!.read()).toEqual({ url: 'pg://x' });
+    }, { relations: [DB] });
+    expect(ctx.last!.toolCalls.map((t) => t.tool)).toEqual(['relation-ids', 'relation-list', 'relation-get']);
+    expect(fresh.remoteApps).toEqual({ '7': 'pg' });
+    // relation-created names the app in JUJU_REMOTE_APP: a unit that ran it knows, charm handler or not.
+    const created = await ctx.run(on.relationCreated(DB), { relations: [DB] });
+    expect(ctx.last!.toolCalls).toEqual([]);
+    expect(created.remoteApps).toEqual({ '7': 'pg' });
+    let units: string[] = [];
+    await run(async (c) => {
+      const rel = (await c.model.getRelation('db'))!;
+      expect(rel.app?.name).toBe('pg');
+      expect(await rel.data.remoteApp!.read()).toEqual({ url: 'pg://x' });
+      units = [...(await rel.units())].map((u) => u.name);
+    }, created);
+    // The units were read when asked for, after the databag.
+    expect(ctx.last!.toolCalls.map((t) => t.tool)).toEqual(['relation-ids', 'relation-get', 'relation-list']);
+    expect(units).toEqual(['pg/0']);
+    // Broken: the id is forgotten.
+    const broken = await ctx.run(on.relationBroken(DB), created);
+    expect(broken.remoteApps).toEqual({});
+  });
+
+  test('a remote unit outside the relation has no databag, checked when it is read', async () => {
+    const err = await fails(async (c) => {
+      const bag = (await c.model.getRelation('db'))!.data.get(c.model.getUnit('pg/5'));
+      await bag.read();
+    }, { relations: [DB], remoteApps: { '7': 'pg' } });
+    expect(err).toBeInstanceOf(ModelError);
+    expect((err as Error).message).toBe('pg/5 has no databag in relation db:7');
+    const other = await fails(async (c) => {
+      (await c.model.getRelation('db'))!.data.get(c.model.getUnit('redis/0'));
+    }, { relations: [DB] });
+    expect((other as Error).message).toBe('redis/0 has no databag in relation db:7');
   });
 
   test('peer app data is readable by every unit; writes only by the leader', async () => {
@@ -120,7 +159,7 @@ describe('relation data access rules', () => {
     let seen: unknown;
     await run(async (c) => {
       const rel = (await c.model.getRelation('cluster'))!;
-      seen = { data: await rel.data.localApp.read(), units: [...rel.units].map((u) => u.name) };
+      seen = { data: await rel.data.localApp.read(), units: [...(await rel.units())].map((u) => u.name) };
     }, { relations: [peer] });
     expect(seen).toEqual({ data: { shared: 'yes' }, units: ['model-charm/1'] });
   });

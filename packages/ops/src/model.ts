@@ -35,6 +35,14 @@ export interface ModelContext {
   proxy?: { http?: string; https?: string; no?: string };
   /** The charm directory (JUJU_CHARM_DIR). */
   charmDir?: string;
+  /**
+   * Relation id → remote application, as this unit learnt them in earlier dispatches (kept in the
+   * framework's stored data); the Model adds what it learns. A relation's id is unique in its model
+   * and its applications never change (juju/juju state/state.go `AddRelation`: the id comes from
+   * the model's "relation" sequence, the endpoints are the relation's key), so a name once learnt
+   * stays right and spares a `relation-list` in every later dispatch.
+   */
+  knownRemoteApps?: Record<string, string>;
 }
 
 export class Model {
@@ -58,6 +66,11 @@ export class Model {
     this.uuid = context.modelUuid;
     this.unit = this.getUnit(context.unitName);
     this.app = this.unit.app;
+    // A relation hook names the remote application (JUJU_REMOTE_APP): remember it whether or not
+    // the charm looks at the relation. A broken relation's id never comes back: forget it.
+    const ev = context.eventRelation;
+    if (ev?.remoteApp) this.rememberRemoteApp(ev.endpoint, ev.id, ev.remoteApp);
+    if (context.brokenRelationId !== undefined) delete context.knownRemoteApps?.[String(context.brokenRelationId)];
   }
 
   /** The Unit object for a unit name (ours or a remote one). */
@@ -79,6 +92,21 @@ export class Model {
       this.apps.set(name, a);
     }
     return a;
+  }
+
+  /** The remote application of a relation, when known without a hook tool (see Relation.load). */
+  knownRemoteApp(endpoint: string, id: number): string | undefined {
+    if (this.meta.relation(endpoint).role === 'peer') return this.app.name;
+    const ev = this.context.eventRelation;
+    if (ev?.endpoint === endpoint && ev.id === id && ev.remoteApp) return ev.remoteApp;
+    return this.context.knownRemoteApps?.[String(id)];
+  }
+
+  /** Remember a relation's remote application for later dispatches (not a peer's, not a broken one's). */
+  rememberRemoteApp(endpoint: string, id: number, app: string): void {
+    const known = this.context.knownRemoteApps;
+    if (!known || this.meta.relation(endpoint).role === 'peer' || id === this.context.brokenRelationId) return;
+    known[String(id)] = app;
   }
 
   /**
@@ -105,7 +133,7 @@ export class Model {
       p = (async () => {
         const ids = await this.backend.relationIds(endpoint);
         const rels = await Promise.all(
-          ids.filter((id) => id !== this.context.brokenRelationId).map((id) => Relation.load(this, endpoint, id)),
+          ids.filter((id) => id !== this.context.brokenRelationId).map((id) => Relation.load(this, endpoint, id, true)),
         );
         return rels;
       })();
@@ -123,7 +151,7 @@ export class Model {
   async getRelation(endpoint: string, id?: number): Promise<Relation | undefined> {
     if (id !== undefined) {
       const found = (await this.relations(endpoint)).find((r) => r.id === id);
-      return found ?? Relation.load(this, endpoint, id);
+      return found ?? Relation.load(this, endpoint, id, false);
     }
     const rels = await this.relations(endpoint);
     if (rels.length > 1) throw new TooManyRelatedAppsError(endpoint, rels.length, 1);
@@ -309,45 +337,68 @@ export class Unit {
 /** A relation: its endpoint, id, the remote application and units, and the databags. */
 export class Relation {
   readonly data: RelationData;
+  private unitsLoaded: Promise<ReadonlySet<Unit>> | undefined;
   private constructor(
     readonly model: Model,
     readonly name: string,
     readonly id: number,
     readonly app: Application | undefined,
-    readonly units: ReadonlySet<Unit>,
+    unitNames: string[] | undefined,
     /** False when Juju no longer lists the relation (e.g. after it was removed). */
     readonly active: boolean,
     departing: Unit | undefined,
   ) {
     this.data = new RelationData(this, departing);
+    if (unitNames) this.unitsLoaded = Promise.resolve(new Set(unitNames.map((n) => model.getUnit(n))));
   }
 
   get isPeer(): boolean {
     return this.model.meta.relation(this.name).role === 'peer';
   }
 
-  static async load(model: Model, endpoint: string, id: number): Promise<Relation> {
+  /**
+   * The remote units in the relation (`relation-list`), read when first asked for: a dispatch that
+   * only reads the remote application's databag never needs them.
+   */
+  units(): Promise<ReadonlySet<Unit>> {
+    this.unitsLoaded ??= this.model.backend.relationList(this.name, this.id).then(
+      (names) => new Set(names.map((n) => this.model.getUnit(n))),
+      (e: unknown) => {
+        this.unitsLoaded = undefined;
+        throw e;
+      },
+    );
+    return this.unitsLoaded;
+  }
+
+  /**
+   * `listed`: whether relation-ids named it in this dispatch. A listed relation whose remote
+   * application is known (a peer's is ours, a relation hook's comes in JUJU_REMOTE_APP, an earlier
+   * dispatch may have learnt it) costs no hook tool; otherwise one relation-list tells whether Juju
+   * still knows the relation, its units, and so (ops) the remote application.
+   */
+  static async load(model: Model, endpoint: string, id: number, listed: boolean): Promise<Relation> {
     const ev = model.context.eventRelation;
     const isEventRelation = ev?.endpoint === endpoint && ev.id === id;
-    let unitNames: string[] = [];
-    let active = true;
-    try {
-      unitNames = await model.backend.relationList(endpoint, id);
-    } catch (e) {
-      if (!(e instanceof RelationNotFoundError)) throw e;
-      active = false;
-    }
-    const isPeer = model.meta.relation(endpoint).role === 'peer';
-    let appName: string | undefined | null;
-    if (isPeer) appName = model.app.name;
-    else if (isEventRelation && ev.remoteApp) appName = ev.remoteApp;
-    else if (unitNames[0]) appName = unitNames[0].split('/')[0];
-    else if (active) appName = await model.backend.relationRemoteApp(endpoint, id);
-    const units = new Set(unitNames.map((n) => model.getUnit(n)));
     // In relation-departed/broken the departing unit's databag stays readable (ops).
     const departingName = isEventRelation ? (ev.departingUnit ?? ev.remoteUnit) : undefined;
-    const departing = departingName && !unitNames.includes(departingName) ? model.getUnit(departingName) : undefined;
-    return new Relation(model, endpoint, id, appName ? model.getApp(appName) : undefined, units, active, departing);
+    let appName = model.knownRemoteApp(endpoint, id);
+    let unitNames: string[] | undefined;
+    let active = listed;
+    if (!listed || !appName) {
+      try {
+        unitNames = await model.backend.relationList(endpoint, id);
+        active = true;
+      } catch (e) {
+        if (!(e instanceof RelationNotFoundError)) throw e;
+        unitNames = [];
+        active = false;
+      }
+      appName ??= unitNames[0]?.split('/')[0] ?? (active ? await model.backend.relationRemoteApp(endpoint, id) : null) ?? undefined;
+    }
+    if (appName) model.rememberRemoteApp(endpoint, id, appName);
+    const departing = departingName && !unitNames?.includes(departingName) ? model.getUnit(departingName) : undefined;
+    return new Relation(model, endpoint, id, appName ? model.getApp(appName) : undefined, unitNames, active, departing);
   }
 
   toString(): string {
@@ -363,19 +414,19 @@ export class RelationData {
     private readonly departing: Unit | undefined,
   ) {}
 
-  /** The databag of `entity`: our unit, our app, a remote unit, the remote app, or a departing unit. */
+  /**
+   * The databag of `entity`: our unit, our app, the remote app, a departing unit, or a remote unit.
+   * That a remote unit is in the relation is checked when its bag is first read, since the units
+   * are read only when needed (Relation.units).
+   */
   get(entity: Unit | Application): RelationDataContent {
     const m = this.relation.model;
-    const allowed =
-      entity === m.unit ||
-      entity === m.app ||
-      entity === this.relation.app ||
-      entity === this.departing ||
-      (entity instanceof Unit && this.relation.units.has(entity));
-    if (!allowed) throw new ModelError(`${entity} has no databag in relation ${this.relation}`);
+    const known = entity === m.unit || entity === m.app || entity === this.relation.app || entity === this.departing;
+    const remoteUnit = !known && entity instanceof Unit && entity.app === this.relation.app;
+    if (!known && !remoteUnit) throw new ModelError(`${entity} has no databag in relation ${this.relation}`);
     let bag = this.bags.get(entity);
     if (!bag) {
-      bag = new RelationDataContent(this.relation, entity);
+      bag = new RelationDataContent(this.relation, entity, remoteUnit);
       this.bags.set(entity, bag);
     }
     return bag;
@@ -400,6 +451,8 @@ export class RelationDataContent {
   constructor(
     private readonly relation: Relation,
     readonly entity: Unit | Application,
+    /** A remote unit's bag: readable only while the unit is in the relation. */
+    private readonly remoteUnit = false,
   ) {}
 
   private get model(): Model {
@@ -411,6 +464,9 @@ export class RelationDataContent {
   }
 
   private async checkRead(): Promise<void> {
+    if (this.remoteUnit && !(await this.relation.units()).has(this.entity as Unit)) {
+      throw new ModelError(`${this.entity} has no databag in relation ${this.relation}`);
+    }
     if (!this.isApp || this.relation.isPeer || this.entity !== this.model.app) return;
     if (await this.model.backend.isLeader()) return;
     throw new RelationDataAccessError(`${this.model.unit.name} is not leader and cannot read its own application databag`);

@@ -26,9 +26,11 @@ export interface StoredData {
   snapshots: Record<string, unknown>;
   /** Stored-state path → its content. */
   stored: Record<string, unknown>;
+  /** Relation id → remote application, as learnt in earlier dispatches (see ModelContext.knownRemoteApps). */
+  remoteApps: Record<string, string>;
 }
 
-export const emptyStoredData = (): StoredData => ({ eventCount: 0, notices: [], snapshots: {}, stored: {} });
+export const emptyStoredData = (): StoredData => ({ eventCount: 0, notices: [], snapshots: {}, stored: {}, remoteApps: {} });
 
 const noticeSchema = z.object({ eventPath: z.string(), observerPath: z.string(), methodName: z.string() });
 const fileSchema = z.object({
@@ -37,6 +39,8 @@ const fileSchema = z.object({
   notices: z.array(noticeSchema),
   snapshots: z.record(z.string(), z.unknown()),
   stored: z.record(z.string(), z.unknown()),
+  // Absent from files written before it existed.
+  remoteApps: z.optional(z.record(z.string(), z.string())),
 });
 
 export interface Storage {
@@ -77,8 +81,8 @@ export class FileStorage implements Storage {
     if (!parsed.success) {
       throw new Error(`${this.file} has an unexpected shape (${parsed.error.issues[0]?.message}); move it aside to start from empty state`);
     }
-    const { version: _version, ...data } = parsed.data;
-    return data;
+    const { version: _version, remoteApps, ...data } = parsed.data;
+    return { ...data, remoteApps: remoteApps ?? {} };
   }
 
   async commit(data: StoredData): Promise<void> {
@@ -108,6 +112,7 @@ export class MemoryStorage implements Storage {
 
 const FRAMEWORK_KEY = '#framework#';
 const NOTICES_KEY = '#notices#';
+const REMOTE_APPS_KEY = '#remote-apps#';
 const SNAPSHOT_PREFIX = 'snapshot:';
 const STORED_PREFIX = 'stored:';
 
@@ -134,6 +139,7 @@ export class JujuStorage implements Storage {
     const fw = json(FRAMEWORK_KEY) as { eventCount?: number } | null;
     data.eventCount = fw?.eventCount ?? 0;
     data.notices = z.parse(z.array(noticeSchema), json(NOTICES_KEY) ?? []);
+    data.remoteApps = z.parse(z.record(z.string(), z.string()), json(REMOTE_APPS_KEY) ?? {});
     for (const k of Object.keys(raw)) {
       if (k.startsWith(SNAPSHOT_PREFIX)) data.snapshots[k.slice(SNAPSHOT_PREFIX.length)] = json(k);
       if (k.startsWith(STORED_PREFIX)) data.stored[k.slice(STORED_PREFIX.length)] = json(k);
@@ -146,6 +152,7 @@ export class JujuStorage implements Storage {
       const m = new Map<string, string>();
       m.set(FRAMEWORK_KEY, JSON.stringify({ eventCount: d.eventCount }));
       m.set(NOTICES_KEY, JSON.stringify(d.notices));
+      if (Object.keys(d.remoteApps).length) m.set(REMOTE_APPS_KEY, JSON.stringify(d.remoteApps));
       for (const [k, v] of Object.entries(d.snapshots)) m.set(SNAPSHOT_PREFIX + k, JSON.stringify(v));
       for (const [k, v] of Object.entries(d.stored)) m.set(STORED_PREFIX + k, JSON.stringify(v));
       return m;

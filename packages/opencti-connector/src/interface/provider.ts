@@ -5,6 +5,7 @@
  */
 import type { CharmBase } from '@juju-ts/ops';
 import type { Relation } from '@juju-ts/ops';
+import { randomUuid } from './uuid.js';
 import { checkDatabag, RequirerAppDataSchema, TOKEN_SECRET_KEY, type ConnectorType } from './schema.js';
 
 export const ENDPOINT = 'opencti-connector';
@@ -39,7 +40,7 @@ export class OpenctiConnectorProvider {
    */
   async publish(relation: Relation, details: { charmName: string; type: ConnectorType }): Promise<string> {
     const bag = relation.data.localApp;
-    const id = (await bag.get('connector_id')) || globalThis.crypto.randomUUID();
+    const id = (await bag.get('connector_id')) || randomUuid();
     // One relation-set with whatever changed (none when nothing did).
     await bag.update({ connector_charm_name: details.charmName, connector_type: details.type, connector_id: id });
     return id;
