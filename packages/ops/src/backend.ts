@@ -4,8 +4,9 @@
  * There is one implementation of the Juju side, {@link HookToolBackend}, which builds each hook
  * tool's argv exactly as ops does (../shared/reference/juju-hooks.md section 2.2), parses the
  * output and maps failures to typed errors. It talks to Juju through a {@link ToolRunner}:
- * - {@link ProcessToolRunner} runs the real executables on PATH (production, and the out-of-process
- *   simulator, whose fake tools are executables too);
+ * - {@link ShellToolRunner} (shell-runner.ts) runs the real executables on PATH through one
+ *   long-lived shell (production, and the out-of-process simulator, whose fake tools are
+ *   executables too); {@link ProcessToolRunner} spawns each one from Node;
  * - the in-process simulation passes a runner that hands the same argv to the fake Juju agent
  *   without spawning a process (@juju-ts/ops-testing).
  * So the argv forms, output parsing and error mapping are the same code in every mode.
@@ -33,8 +34,8 @@ export interface ToolRunner {
 
 /**
  * Runs hook tools as processes found on PATH (Juju's jujuc symlinks, or the simulator's fakes),
- * with node's own spawn: a hook makes a dozen such calls, and a process library would cost more to
- * load (about 40 ms for execa) than the calls themselves.
+ * each spawned by Node itself (a process library would cost more to load, about 40 ms for execa,
+ * than the calls). Hooks use ShellToolRunner, which forks Node once instead of once per call.
  */
 export class ProcessToolRunner implements ToolRunner {
   constructor(private readonly options: { env?: Record<string, string | undefined>; cwd?: string } = {}) {}

@@ -6,6 +6,7 @@
  *   await main(MyCharm);
  */
 export * from './backend.js';
+export { ShellToolRunner } from './shell-runner.js';
 export * from './charm.js';
 export * from './context.js';
 export * from './errors.js';

@@ -8,7 +8,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProcessToolRunner, HookToolBackend, type ModelBackend, type ToolRunner } from './backend.js';
+import { HookToolBackend, type ModelBackend, type ToolRunner } from './backend.js';
+import { ShellToolRunner } from './shell-runner.js';
 import type { CharmBase, CharmClass } from './charm.js';
 import { contextFromEnv, type JujuContext } from './context.js';
 import { AbortDispatch, JujuContextError } from './errors.js';
@@ -66,7 +67,7 @@ export async function dispatch(charmClass: CharmClass, options: DispatchOptions 
     return { exitCode: 1, error: e, toolCalls: 0 };
   }
 
-  const backend: ModelBackend = new HookToolBackend(options.runner ?? new ProcessToolRunner(), { modelUuid: ctx.modelUuid });
+  const backend: ModelBackend = new HookToolBackend(options.runner ?? new ShellToolRunner(), { modelUuid: ctx.modelUuid });
   const log = new JujuLogger(backend, { level: options.logLevel, alsoStderr: ctx.debug });
   const result: DispatchResult = { exitCode: 0, context: ctx, toolCalls: 0 };
 
