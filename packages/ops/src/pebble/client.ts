@@ -12,6 +12,7 @@ import {
   PebbleTimeoutError,
 } from './errors.js';
 import { ExecProcess, type ExecOptions } from './exec.js';
+import { exchange, Http1Error } from './http1.js';
 import { WebSocketHandshakeError, type WebSocketConnection } from './websocket.js';
 import { encodeMultipart, newBoundary, parseHeaderParams, parseMultipart, MultipartError } from './multipart.js';
 import {
@@ -153,44 +154,21 @@ export class PebbleClient {
     }
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const headers: Record<string, string> = { ...opts.headers };
-    if (opts.body) headers['Content-Length'] = String(opts.body.length);
-    // node:http is loaded on first use: hooks that never talk to Pebble do not pay for it.
-    const [http, net] = await Promise.all([import('node:http'), import('node:net')]);
-    return new Promise<RawResponse>((resolve, reject) => {
-      const req = http.request({
-        host: 'localhost',
-        path: url,
+    try {
+      const res = await exchange({
+        socketPath: this.socketPath,
         method,
+        target: url,
         headers,
-        // One connection per request, opened by us rather than by an http.Agent: an agent works
-        // out a TLS server name for every request (net.isIP's large IPv6 pattern, ~3 ms of CPU in
-        // a hook's first request), which a unix socket never needs.
-        createConnection: () => net.connect(this.socketPath),
-        timeout: timeoutMs,
+        body: opts.body,
+        timeoutMs,
+        onTimeout: () => new PebbleTimeoutError(`Pebble request ${method} ${path} timed out after ${timeoutMs / 1000}s (socket ${this.socketPath})`),
       });
-      req.on('timeout', () => {
-        req.destroy(
-          new PebbleTimeoutError(
-            `Pebble request ${method} ${path} timed out after ${timeoutMs / 1000}s (socket ${this.socketPath})`,
-          ),
-        );
-      });
-      req.on('error', (err: NodeJS.ErrnoException) => reject(this.connectionError(err)));
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (err) => reject(this.connectionError(err)));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            statusText: res.statusMessage ?? '',
-            contentType: res.headers['content-type'] ?? '',
-            body: Buffer.concat(chunks),
-          }),
-        );
-      });
-      req.end(opts.body);
-    });
+      return { status: res.status, statusText: res.statusText, contentType: res.headers['content-type'] ?? '', body: res.body };
+    } catch (e) {
+      if (e instanceof Http1Error) throw new PebbleProtocolError(`Pebble ${method} ${path}: ${e.message}`);
+      throw this.connectionError(e as NodeJS.ErrnoException);
+    }
   }
 
   private connectionError(err: NodeJS.ErrnoException): Error {
