@@ -45,8 +45,11 @@ packages) to connectors/<name>/ (docs/scaffolding.md).`,
   footer: 'Exit codes: 0 written, 2 bad usage or input (nothing is written), 1 anything else.',
 };
 
-/** The scaffolder's input from the command line; the values themselves are checked by planConnector. */
-function read(a: Args, scaffolder: Scaffolder) {
+/**
+ * The scaffolder's input from the command line, but for the --cases file (read once the scaffolder
+ * is loaded, its errors are the scaffolder's); the values themselves are checked by planConnector.
+ */
+function read(a: Args) {
   if (a.positionals.length !== 1) {
     throw new UsageError(a.positionals.length ? `one connector name expected, got ${a.positionals.length}: ${a.positionals.join(' ')}` : 'the connector name is missing');
   }
@@ -66,7 +69,7 @@ function read(a: Args, scaffolder: Scaffolder) {
     booleanStyle: oneOf(a.string('boolean-style'), '--boolean-style', ['json', 'python'] as const),
     upstreamRepo: a.string('upstream-repo'),
     entrypoint: oneOf(a.string('entrypoint'), '--entrypoint', ['upstream', 'generated'] as const),
-    cases: readCases(a.string('cases'), scaffolder),
+    casesFile: a.string('cases'),
     origin: a.string('origin'),
     notes: a.strings('note').length ? a.strings('note') : undefined,
     force: a.flag('force'),
@@ -103,10 +106,11 @@ async function main(argv: string[]): Promise<number> {
       console.log(parsed.text);
       return 0;
     }
+    const { casesFile, ...input } = read(parsed.args);
     const [tools, loaded] = await Promise.all([import('@juju-ts/charm-tools'), import('../scaffold/index.js')]);
     scaffolder = loaded;
     const { planConnector, writeConnector, shown } = scaffolder;
-    const plan = planConnector(read(parsed.args, scaffolder), { cwd });
+    const plan = planConnector({ ...input, cases: readCases(casesFile, scaffolder) }, { cwd });
     for (const w of plan.warnings) console.error(`warning: ${w}`);
     const written = writeConnector(plan);
     const where = shown(written.target, cwd);
