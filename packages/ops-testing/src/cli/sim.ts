@@ -80,7 +80,10 @@ class InputError extends UsageError {
  * event and state have been checked against its metadata.
  */
 async function openCharm(spec: string): Promise<{ meta: CharmMeta; dir: () => Promise<string>; cleanup: () => void }> {
-  const [{ CharmMeta }, { charmDirectory }] = await Promise.all([import('@juju-ts/ops'), import('../model.js')]);
+  const { CharmMeta } = await import('@juju-ts/ops');
+  // The builder (esbuild, through model.js) only when a directory is wanted: a project's event
+  // and state are refused from its charmcraft.yaml alone.
+  const charmDirectory = async (charm: string, into: string) => (await import('../model.js')).charmDirectory(charm, into);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-charm-'));
   const cleanup = () => fs.rmSync(work, { recursive: true, force: true });
   try {
