@@ -42,6 +42,7 @@ const COMMANDS: Cmd[] = [
     bad: [['--churn', 'lots'], /--churn must be a number >= 0 \(got lots\)/],
   },
   { script: 'packages/charm-tools/src/cli/init.ts', name: 'juju-ts-init', flags: ['<name>', '-d, --dir DIR', '-f, --force'], bad: [['My_App'], /name "My_App" is not kebab case/] },
+  { script: 'scripts/connectors.ts', name: 'connectors', flags: ['--check', '--originals DIR'], bad: [['--originals', 'no-such-dir'], /--originals no-such-dir does not exist/] },
   { script: 'scripts/opencti-emulator.ts', name: 'emulator', flags: ['--remote-port N', '--local-port N', '--events K', '--heartbeat-ms MS', '--seed S', '--host H'], bad: [['--remote-port', '70000'], /--remote-port must be a whole number from 0 to 65535 \(got 70000\)/] },
 ];
 
