@@ -51,6 +51,11 @@ let tmp: string;
 beforeAll(() => {
   cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-help-cwd-'));
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-help-tmp-'));
+  // tsx keeps its compile cache in <tmpdir>/tsx-<uid>: the machine's own, linked into the empty
+  // TMPDIR, so each command's first run does not compile its modules again (about 0.1 s of CPU each).
+  const cache = `tsx-${process.geteuid?.() ?? os.userInfo().username}`;
+  fs.mkdirSync(path.join(os.tmpdir(), cache), { recursive: true });
+  fs.symlinkSync(path.join(os.tmpdir(), cache), path.join(tmp, cache));
 });
 afterAll(() => {
   fs.rmSync(cwd, { recursive: true, force: true });
