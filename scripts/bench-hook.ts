@@ -24,16 +24,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { CPU_TIME_SOURCE } from './bench-cputime.js';
-import { buildCharm } from '@juju-ts/charm-tools';
 import { command } from '@juju-ts/charm-tools/cli';
-import { on, runCharm, type RunCharmResult, type SimEvent, type State, type StateInput } from '@juju-ts/ops-testing';
+import type { RunCharmResult, SimEvent, State, StateInput } from '@juju-ts/ops-testing';
 import { median } from './bench-stats.js';
 
 const TARGETS = { noop: 1.5, syncConfigChanged: 3, syncConfigChangedCalls: 10 };
 
-const { runs, instructions } = command(
+const { runs, instructions } = await command(
   {
     name: 'bench:hook',
     usage: 'npm run bench:hook -- [options]',
@@ -50,6 +48,9 @@ Prints medians, hook-tool calls by tool, which targets are met, and a last line 
   process.argv.slice(2),
   (a) => ({ runs: a.int('runs', 1, 10_000), instructions: a.flag('instructions') }),
 );
+
+// Loaded once the options are checked: --help and a bad option answer without loading the simulator and the builder.
+const [{ execa }, { buildCharm }, { on, runCharm }] = await Promise.all([import('execa'), import('@juju-ts/charm-tools'), import('@juju-ts/ops-testing')]);
 
 /** The synchronizer's model: leader, workload container up, OpenCTI related and its token granted. */
 const SYNC_NAME = 'opencti-synchronizer-connector';

@@ -43,17 +43,16 @@ import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { command, UsageError } from '@juju-ts/charm-tools/cli';
-import { syncStatusSchema, type SyncStatus } from '../charm/sync/status.js';
-import { startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../lib/opencti-emulator/index.js';
-import { freePort } from '@juju-ts/ops-testing';
-import { startBroker, type Broker } from '../lib/rabbitmq/broker.js';
+import type { SyncStatus } from '../charm/sync/status.js';
+import type { OpenctiEmulator, ProfileName } from '../lib/opencti-emulator/index.js';
+import type { Broker } from '../lib/rabbitmq/broker.js';
 import { median } from './bench-stats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CONNECTOR_ID = 'b7c1b0a2-5f5e-4d8e-9a55-0c2d5b1e7f01';
 const PROFILES: readonly ProfileName[] = ['5.12', '6.9', '7.x'];
 const RUNS = ['a', 'b', 'c', 'big'] as const;
-const opts = command(
+const opts = await command(
   {
     name: 'bench:sync',
     usage: 'npm run bench:sync -- [options]',
@@ -98,6 +97,14 @@ describes the method and the targets. (npm run bench:sync builds dist/sync first
   }),
 );
 const { N, BASELINE_N, BIG, SEED, CHURN, WARMUP, REPEAT, PROFILE, ONLY, PROF_DIR, BUNDLE, EXTRA_ENV, EXTRA_NODE_ARGS } = opts;
+
+// Loaded once the options are checked: --help and a bad option answer without loading the emulator, the broker and zod.
+const [{ syncStatusSchema }, { startOpenctiEmulator }, { freePort }, { startBroker }] = await Promise.all([
+  import('../charm/sync/status.js'),
+  import('../lib/opencti-emulator/index.js'),
+  import('@juju-ts/ops-testing'),
+  import('../lib/rabbitmq/broker.js'),
+]);
 
 /** The synchronizer's bundle: it must exist before a broker is started for nothing. */
 function bundleOption(raw: string | undefined): string {

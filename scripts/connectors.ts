@@ -14,10 +14,38 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { planConnector, writeFiles, type ScaffoldInput } from '@juju-ts/opencti-connector/scaffold';
+import { command, UsageError } from '@juju-ts/charm-tools/cli';
+import type { ScaffoldInput } from '@juju-ts/opencti-connector/scaffold';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CATALOG = path.join(ROOT, 'connectors/connectors.json');
+
+/** Run as the script (not imported by the tests): its options, checked before the scaffolder loads. */
+const cli = process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href ? await readOptions(process.argv.slice(2)) : undefined;
+const { planConnector, writeFiles } = await import('@juju-ts/opencti-connector/scaffold');
+
+function readOptions(argv: string[]) {
+  return command(
+    {
+      name: 'connectors',
+      usage: 'npm run connectors -- [options]',
+      summary: `Regenerates the connector charms of connectors/ (and connectors/README.md) with the scaffolder, from
+connectors/connectors.json and each connector's charmcraft.yaml. Files a connector lists under
+"custom" are never written.`,
+      options: {
+        check: { type: 'boolean', help: 'write nothing: list the files that differ from what would be written, exit 1 if any' },
+        originals: { type: 'string', value: 'DIR', help: "read the options from DIR/<dir>/charmcraft.yaml (a checkout's connectors/ of\ncanonical/opencti-operator) instead of each connector's own" },
+      },
+      footer: 'Exit codes: 0 written (or up to date), 1 files differ (--check), 2 bad usage.',
+    },
+    argv,
+    (a) => {
+      const originals = a.string('originals');
+      if (originals !== undefined && !fs.existsSync(originals)) throw new UsageError(`--originals ${originals} does not exist`);
+      return { check: a.flag('check'), originals: originals && path.resolve(originals) };
+    },
+  );
+}
 
 export interface CatalogEntry extends Omit<ScaffoldInput, 'name' | 'dir' | 'fromCharmcraft' | 'fromReadme' | 'force'> {
   type: string;
@@ -108,15 +136,8 @@ export function differences(plans: ReturnType<typeof planCatalog>): string[] {
   return out;
 }
 
-function main(argv: string[]): number {
-  const check = argv.includes('--check');
-  const at = argv.indexOf('--originals');
-  const originals = at >= 0 ? argv[at + 1] : undefined;
-  if (at >= 0 && !originals) {
-    console.error('connectors: --originals needs a directory');
-    return 2;
-  }
-  const plans = planAll({ originals: originals && path.resolve(originals) });
+function main({ check, originals }: { check: boolean; originals: string | undefined }): number {
+  const plans = planAll({ originals });
   if (check) {
     const diff = differences(plans);
     for (const f of diff) console.log(`differs: ${f}`);
@@ -131,4 +152,4 @@ function main(argv: string[]): number {
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) process.exitCode = main(process.argv.slice(2));
+if (cli) process.exitCode = main(cli);

@@ -20,14 +20,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildCharm } from '@juju-ts/charm-tools';
 import { command, type CommandSpec } from '@juju-ts/charm-tools/cli';
-import { PROFILES, startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../lib/opencti-emulator/index.js';
-import { startBroker, type Broker } from '../lib/rabbitmq/broker.js';
-import { ModelSim, type HookRecord } from '@juju-ts/ops-testing';
-import { freePort, portFree } from '@juju-ts/ops-testing';
-// @ts-expect-error: a plain ES module without types (the build script).
-import { bundle } from './build.mjs';
+import { PROFILES, type ProfileName } from '../lib/opencti-emulator/platform/profiles.js';
+import type { OpenctiEmulator } from '../lib/opencti-emulator/index.js';
+import type { Broker } from '../lib/rabbitmq/broker.js';
+import type { HookRecord, ModelSim } from '@juju-ts/ops-testing';
 
 const SYNC = 'opencti-synchronizer-connector';
 
@@ -51,7 +48,7 @@ OPENCTI_TEST_AMQP_URL).`,
   footer: `Stdout ends with one JSON line: {"demo":"passed"|"failed","equal":..,"objects":..,"events":..,"recovered":..}.
 Exit codes: 0 synchronized and the unit active; 1 it did not (the reason is printed); 2 bad options; 130 interrupted.`,
 };
-const opts = command(SPEC, process.argv.slice(2), (a) => ({
+const opts = await command(SPEC, process.argv.slice(2), (a) => ({
   events: a.int('events', 1, 5_000_000),
   remotePort: a.int('remote-port', 0, 65535),
   localPort: a.int('local-port', 0, 65535),
@@ -62,6 +59,17 @@ const opts = command(SPEC, process.argv.slice(2), (a) => ({
   verbose: a.flag('verbose'),
 }));
 const { events, remotePort, localPort, timeoutMs, seed, profile } = opts;
+
+// What the demo runs is loaded once its options are checked: --help and a bad option answer
+// without loading the simulator, the emulators and the build (most of the start-up).
+const [{ buildCharm }, { startOpenctiEmulator }, { startBroker }, testing, { bundle }] = await Promise.all([
+  import('@juju-ts/charm-tools'),
+  import('../lib/opencti-emulator/index.js'),
+  import('../lib/rabbitmq/broker.js'),
+  import('@juju-ts/ops-testing'),
+  // @ts-expect-error: a plain ES module without types (the build script).
+  import('./build.mjs') as Promise<{ bundle: (o: { entry: string; outfile: string }) => Promise<void> }>,
+]);
 
 const t0 = performance.now();
 const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(1)}s`;
@@ -158,8 +166,8 @@ function bar(done: number, total: number, width = 30): string {
 
 async function main(): Promise<number> {
   // The workload runs on this machine, not in a pod of its own: its health endpoint takes a port here.
-  healthPort = opts.healthPort || (await freePort());
-  if (!(await portFree(healthPort))) {
+  healthPort = opts.healthPort || (await testing.freePort());
+  if (!(await testing.portFree(healthPort))) {
     console.error(`--health-port ${healthPort} is in use: the synchronizer's health endpoint needs it (give another, or 0 for any free port)`);
     return 1;
   }
@@ -195,7 +203,7 @@ async function main(): Promise<number> {
   const onHook = (h: HookRecord) => {
     if (opts.verbose || h.exitCode !== 0) say(`         ${h.unit} ${h.hook} → ${h.exitCode === 0 ? `${h.status.name}${h.status.message ? ` "${h.status.message}"` : ''}` : `FAILED (exit ${h.exitCode})\n${h.stderr}`}`);
   };
-  model = new ModelSim({ name: 'demo', dir: path.join(work, 'm'), onHook });
+  model = new testing.ModelSim({ name: 'demo', dir: path.join(work, 'm'), onHook });
 
   step('juju deploy opencti (the local platform side), with the token it gives connectors');
   await model.deploy({ charm: 'examples/opencti-lite', app: 'opencti', config: { url: emulator.localUrl } });

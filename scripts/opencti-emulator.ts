@@ -7,10 +7,9 @@
  * (Debian's rabbitmq-server, lib/rabbitmq/broker.ts; scripts/setup.sh installs it).
  */
 import { command } from '@juju-ts/charm-tools/cli';
-import { startOpenctiEmulator } from '../lib/opencti-emulator/index.js';
-import { startBroker, type Broker } from '../lib/rabbitmq/broker.js';
+import type { Broker } from '../lib/rabbitmq/broker.js';
 
-const opts = command(
+const opts = await command(
   {
     name: 'emulator',
     usage: 'npm run emulator -- [options]',
@@ -38,6 +37,9 @@ when it prints whether the local store equals the remote's final state.`,
     host: a.string('host')!,
   }),
 );
+
+// Loaded once the options are checked: --help and a bad option answer without loading the emulators and the broker.
+const [{ startOpenctiEmulator }, { startBroker }] = await Promise.all([import('../lib/opencti-emulator/index.js'), import('../lib/rabbitmq/broker.js')]);
 const { remotePort, localPort, heartbeatMs } = opts;
 /** A start-up failure (no rabbitmq-server, a port in use): its message, not a stack trace. */
 function startFailed(e: unknown): never {

@@ -204,27 +204,43 @@ export function usageLine(spec: CommandSpec, e: UsageError): string {
   return `${spec.name}: ${e.message}${e.seeHelp ? ' (see --help)' : ''}`;
 }
 
-/** Print the line for a usage mistake and exit 2. */
-export function exitUsage(spec: CommandSpec, e: UsageError): never {
+/** Print the line for a usage mistake and exit 2 (see {@link exitAfterWrites}). */
+export function exitUsage(spec: CommandSpec, e: UsageError): Promise<never> {
   process.stderr.write(`${usageLine(spec, e)}\n`);
-  process.exit(2);
+  return exitAfterWrites(2);
+}
+
+/**
+ * Exit with `code` once the file writes under way have finished; the promise never settles, so a
+ * script awaiting it goes no further. tsx (how the checkout runs its TypeScript) writes its compile
+ * cache asynchronously while the modules load: an immediate process.exit() dropped those writes,
+ * and every --help compiled the script again (twice the CPU of a cached one). The check runs on
+ * each turn of the event loop until no fs request is pending: a few turns, no timer.
+ */
+export function exitAfterWrites(code: number): Promise<never> {
+  process.exitCode = code;
+  return new Promise<never>(() => {
+    const check = () => (process.getActiveResourcesInfo().some((r) => r.startsWith('FSReq')) ? setImmediate(check) : process.exit(code));
+    check();
+  });
 }
 
 /**
  * The script's entry: parse argv and read its options with `read` (where the typed readers throw
  * UsageError). --help prints and exits 0; a usage mistake prints its line and exits 2; either
- * happens before the script starts anything.
+ * happens before the script starts anything (the returned promise never settles then). A script
+ * `await`s it before it imports what it runs, so --help and a mistake answer without loading that.
  */
-export function command<T>(spec: CommandSpec, argv: readonly string[], read: (args: Args) => T): T {
+export async function command<T>(spec: CommandSpec, argv: readonly string[], read: (args: Args) => T): Promise<T> {
   try {
     const parsed = parseCommand(spec, argv);
     if (parsed.kind === 'help') {
       process.stdout.write(`${parsed.text}\n`);
-      process.exit(0);
+      return await exitAfterWrites(0);
     }
     return read(parsed.args);
   } catch (e) {
-    if (e instanceof UsageError) exitUsage(spec, e);
+    if (e instanceof UsageError) return exitUsage(spec, e);
     throw e;
   }
 }

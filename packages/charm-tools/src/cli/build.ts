@@ -9,10 +9,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildCharm, readCharmcraft } from '../index.js';
 import { command, UsageError } from './args.js';
 
-const opts = command(
+const opts = await command(
   {
     name: 'build-charm',
     usage: 'juju-ts-build [options]',
@@ -36,6 +35,9 @@ charmcraft.yaml's parts run it (npx juju-ts-build); a charm project's \`npm run 
   },
 );
 try {
+  // Loaded once the arguments are checked: --help and a usage mistake answer without loading the
+  // builder (esbuild, yaml).
+  const { buildCharm, readCharmcraft } = await import('../build/charm.js');
   const name = String(readCharmcraft(opts.project).name);
   const out = path.resolve(opts.out ?? path.join('dist', 'charm', name));
   const built = await buildCharm({ projectDir: opts.project, outDir: out });

@@ -23,7 +23,7 @@ framework packages; build, test, sim and pack scripts), tsconfig.json, jest.conf
 
 const cwd = invocationDir('init');
 
-const opts = command(SPEC, process.argv.slice(2), (a) => {
+const opts = await command(SPEC, process.argv.slice(2), (a) => {
   if (a.positionals.length !== 1) throw new UsageError(a.positionals.length ? `one charm name expected, got ${a.positionals.length}` : 'the charm name is missing');
   const name = a.positionals[0]!;
   return { name, dir: path.resolve(cwd, a.string('dir') ?? name), force: a.flag('force') };

@@ -6,13 +6,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readCharmcraft } from '../index.js';
 import { type Args, command, UsageError, invocationDir } from './args.js';
-import { packCharm, platformOf } from '../index.js';
 
 const cwd = invocationDir('pack');
 
-const opts = command(
+const opts = await command(
   {
     name: 'pack',
     usage: 'npm run pack -- [<charm-folder>] [options]',
@@ -49,18 +47,22 @@ function read(a: Args) {
  * The file to write: --output as given, or inside it when it names a directory (an existing one,
  * or a path ending in "/"), with the name charmcraft gives the file.
  */
-function outFile(output: string | undefined, project: string): string {
+async function outFile(output: string | undefined, project: string): Promise<string> {
   const target = path.resolve(cwd, output ?? '.');
   const isDir = output === undefined || output.endsWith('/') || (fs.existsSync(target) && fs.statSync(target).isDirectory());
   if (!isDir) return target;
+  const [{ readCharmcraft }, { platformOf }] = await Promise.all([import('../build/charm.js'), import('../pack/charm.js')]);
   const doc = readCharmcraft(project);
   const { base, arch } = platformOf(doc);
   return path.join(target, `${String(doc.name)}_${base}-${arch}.charm`);
 }
 
 try {
-  const file = outFile(opts.output, opts.project);
+  const file = await outFile(opts.output, opts.project);
   fs.mkdirSync(path.dirname(file), { recursive: true });
+  // Loaded once the arguments are checked: --help and a usage mistake answer without loading the
+  // builder (esbuild, yaml), which is most of this command's start-up.
+  const { packCharm } = await import('../pack/charm.js');
   const r = await packCharm({ projectDir: opts.project, outFile: file, node: opts.node });
   console.log(`packed ${r.name}: ${path.relative(cwd, r.file)} (${(r.bytes / 1024 / 1024).toFixed(1)} MiB, ${r.files.length} files${r.nodeVersion ? `, Node ${r.nodeVersion} in bin/node` : ', no Node runtime'})`);
 } catch (e) {

@@ -9,11 +9,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { nextStep } from '@juju-ts/charm-tools';
 import { type Args, type CommandSpec, parseCommand, UsageError, usageLine, invocationDir } from '@juju-ts/charm-tools/cli';
-import { CONNECTOR_TYPES } from '../interface/index.js';
-import { DEFAULT_UPSTREAM_VERSION, planConnector, ScaffoldError, writeConnector, type ScaffoldInput } from '../scaffold/index.js';
-import { shown } from '../scaffold/index.js';
+import { CONNECTOR_TYPES } from '../interface/types.js';
+import { DEFAULT_UPSTREAM_VERSION } from '../scaffold/defaults.js';
+import type { ScaffoldError, ScaffoldInput } from '../scaffold/index.js';
+
+/** The scaffolder (zod, the README and charmcraft.yaml readers, the charm tools): loaded after --help and the option parsing. */
+type Scaffolder = typeof import('../scaffold/index.js');
 
 const SPEC: CommandSpec = {
   name: 'new',
@@ -43,7 +45,10 @@ packages) to connectors/<name>/ (docs/scaffolding.md).`,
   footer: 'Exit codes: 0 written, 2 bad usage or input (nothing is written), 1 anything else.',
 };
 
-/** The scaffolder's input from the command line; the values themselves are checked by planConnector. */
+/**
+ * The scaffolder's input from the command line, but for the --cases file (read once the scaffolder
+ * is loaded, its errors are the scaffolder's); the values themselves are checked by planConnector.
+ */
 function read(a: Args) {
   if (a.positionals.length !== 1) {
     throw new UsageError(a.positionals.length ? `one connector name expected, got ${a.positionals.length}: ${a.positionals.join(' ')}` : 'the connector name is missing');
@@ -64,7 +69,7 @@ function read(a: Args) {
     booleanStyle: oneOf(a.string('boolean-style'), '--boolean-style', ['json', 'python'] as const),
     upstreamRepo: a.string('upstream-repo'),
     entrypoint: oneOf(a.string('entrypoint'), '--entrypoint', ['upstream', 'generated'] as const),
-    cases: readCases(a.string('cases')),
+    casesFile: a.string('cases'),
     origin: a.string('origin'),
     notes: a.strings('note').length ? a.strings('note') : undefined,
     force: a.flag('force'),
@@ -77,7 +82,7 @@ function oneOf<T extends string>(value: string | undefined, flag: string, allowe
 }
 
 /** The --cases file's JSON; planConnector checks its shape and values. */
-function readCases(file: string | undefined): ScaffoldInput['cases'] {
+function readCases(file: string | undefined, { ScaffoldError }: Scaffolder): ScaffoldInput['cases'] {
   if (file === undefined) return undefined;
   try {
     return JSON.parse(fs.readFileSync(path.resolve(invocationDir('new'), file), 'utf8'));
@@ -92,15 +97,20 @@ function scaffoldErrorText(e: ScaffoldError): string {
   return `new: nothing was written, ${e.problems.length} problems:\n${e.problems.map((p) => `  - ${p}`).join('\n')}`;
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const cwd = invocationDir('new');
+  let scaffolder: Scaffolder | undefined;
   try {
     const parsed = parseCommand(SPEC, argv);
     if (parsed.kind === 'help') {
       console.log(parsed.text);
       return 0;
     }
-    const plan = planConnector(read(parsed.args), { cwd });
+    const { casesFile, ...input } = read(parsed.args);
+    const [tools, loaded] = await Promise.all([import('@juju-ts/charm-tools'), import('../scaffold/index.js')]);
+    scaffolder = loaded;
+    const { planConnector, writeConnector, shown } = scaffolder;
+    const plan = planConnector({ ...input, cases: readCases(casesFile, scaffolder) }, { cwd });
     for (const w of plan.warnings) console.error(`warning: ${w}`);
     const written = writeConnector(plan);
     const where = shown(written.target, cwd);
@@ -109,10 +119,10 @@ function main(argv: string[]): number {
     console.log(`wrote ${spec.charmName} (${spec.type}) to ${where}/`);
     for (const f of written.files) console.log(`  ${f}${written.replaced.includes(f) ? '  (replaced)' : ''}`);
     console.log(`config options (${options.length}): ${options.map(([n, o]) => `${n}${o.optional ? '' : '*'}`).join(', ')}  (* required)`);
-    console.log(nextStep(written.target, cwd));
+    console.log(tools.nextStep(written.target, cwd));
     return 0;
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ScaffoldError) {
+    if (e instanceof UsageError || (scaffolder && e instanceof scaffolder.ScaffoldError)) {
       console.error(e instanceof UsageError ? usageLine(SPEC, e) : scaffoldErrorText(e));
       return 2;
     }
@@ -121,4 +131,4 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -3,10 +3,9 @@
  * connector charm's hooks). Both sides write only their application databag.
  */
 import * as z from 'zod/mini';
+import { CONNECTOR_TYPES } from './types.js';
 
-/** Connector types a connector charm can declare (OpenCTI's ConnectorType, minus INTERNAL_ANALYSIS). */
-export const CONNECTOR_TYPES = ['EXTERNAL_IMPORT', 'INTERNAL_ENRICHMENT', 'INTERNAL_IMPORT_FILE', 'INTERNAL_EXPORT_FILE', 'STREAM'] as const;
-export type ConnectorType = (typeof CONNECTOR_TYPES)[number];
+export { CONNECTOR_TYPES, type ConnectorType } from './types.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 /** A Juju secret id: `secret:<20 chars>` or `secret://<model-uuid>/<20 chars>`. */

@@ -10,10 +10,9 @@ import { KEBAB_NAME as KEBAB, kebabToPascal, ScaffoldError } from '@juju-ts/char
 import { optionsFromRows, type ConfigOption } from './options.js';
 import { readConfigTables } from './readme.js';
 import { readCharmcraft, type ExtraEndpoint } from './charmcraft.js';
+import { DEFAULT_UPSTREAM_VERSION, UPSTREAM_REPO } from './defaults.js';
 
-/** The OpenCTI connectors release a new rock builds unless told otherwise. */
-export const DEFAULT_UPSTREAM_VERSION = '6.9.24';
-export const UPSTREAM_REPO = 'https://github.com/OpenCTI-Platform/connectors.git';
+export { DEFAULT_UPSTREAM_VERSION, UPSTREAM_REPO } from './defaults.js';
 
 
 const TestCaseSchema = z.object({

@@ -11,10 +11,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { CharmMeta } from '@juju-ts/ops';
-import { assertConsistent, charmDirectory, InconsistentStateError, loadScenario, parseEventSpec, parseState, runCharm, runScenario, summarizeRun } from '../index.js';
+import type { CharmMeta } from '@juju-ts/ops';
 import { type CommandSpec, parseCommand, UsageError, usageLine } from '@juju-ts/charm-tools/cli';
+
+// The simulator's modules (the framework, zod, yaml, esbuild, execa) are imported where a command
+// needs them, once its arguments are checked: --help and a usage mistake answer in a fraction of
+// the start-up a run takes. Each command imports the modules it uses, not the package's index.
 
 const EXIT_CODES = 'Exit codes: 0 done, 1 the hook or scenario failed, 2 bad usage or input.';
 
@@ -78,6 +80,10 @@ class InputError extends UsageError {
  * event and state have been checked against its metadata.
  */
 async function openCharm(spec: string): Promise<{ meta: CharmMeta; dir: () => Promise<string>; cleanup: () => void }> {
+  const { CharmMeta } = await import('@juju-ts/ops');
+  // The builder (esbuild, through model.js) only when a directory is wanted: a project's event
+  // and state are refused from its charmcraft.yaml alone.
+  const charmDirectory = async (charm: string, into: string) => (await import('../model.js')).charmDirectory(charm, into);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-charm-'));
   const cleanup = () => fs.rmSync(work, { recursive: true, force: true });
   try {
@@ -111,8 +117,9 @@ function makeContainersDir(rootDir: string): void {
   }
 }
 
-function readStateFile(file: string | undefined): unknown {
+async function readStateFile(file: string | undefined): Promise<unknown> {
   if (!file) return {};
+  const { parse: parseYaml } = await import('yaml');
   try {
     return parseYaml(fs.readFileSync(file, 'utf8')) ?? {};
   } catch (e) {
@@ -126,13 +133,7 @@ async function run(argv: string[]): Promise<number> {
   const a = parsed.args;
   const [charm, eventSpec, ...extra] = a.positionals;
   if (!charm || !eventSpec || extra.length) throw new UsageError(`needs exactly two arguments, <charm> and <event> (got ${a.positionals.length})`);
-  const stateFile = a.string('state');
-  let state;
-  try {
-    state = parseState(readStateFile(stateFile), stateFile ?? 'state');
-  } catch (e) {
-    throw e instanceof UsageError ? e : inputError(e);
-  }
+  // The options first, then the files they name: a mistyped option is answered before anything is read.
   const params: Record<string, unknown> = {};
   for (const kv of a.strings('param')) {
     const eq = kv.indexOf('=');
@@ -142,6 +143,14 @@ async function run(argv: string[]): Promise<number> {
   }
   const unitId = a.int('unit-id', 0);
   const out = a.string('out');
+  const [{ assertConsistent, InconsistentStateError, parseState }, { parseEventSpec, summarizeRun }] = await Promise.all([import('../state.js'), import('../summary.js')]);
+  const stateFile = a.string('state');
+  let state;
+  try {
+    state = parseState(await readStateFile(stateFile), stateFile ?? 'state');
+  } catch (e) {
+    throw e instanceof UsageError ? e : inputError(e);
+  }
   const { meta, dir, cleanup } = await openCharm(charm);
   try {
     let event;
@@ -153,6 +162,7 @@ async function run(argv: string[]): Promise<number> {
     }
     const rootDir = path.resolve(a.string('root-dir')!);
     if (state.containers.length) makeContainersDir(rootDir);
+    const { runCharm } = await import('../dispatch.js');
     const r = await runCharm({ charmDir: await dir(), event, state, appName: a.string('app'), unitId, containers: { rootDir } });
     for (const line of summarizeRun({ before: state, after: r.state, event, exitCode: r.exitCode, logs: r.logs, stderr: r.stderr, durationMs: r.durationMs })) console.log(line);
     if (event.action) {
@@ -160,6 +170,7 @@ async function run(argv: string[]): Promise<number> {
       if (r.actionFailure !== undefined) console.log(`  action failed: ${r.actionFailure}`);
     }
     if (out) {
+      const { stringify: toYaml } = await import('yaml');
       fs.writeFileSync(out, out.endsWith('.json') ? `${JSON.stringify(r.state, null, 2)}\n` : toYaml(r.state));
       console.log(`  state written to ${out}`);
     }
@@ -174,6 +185,7 @@ async function scenario(argv: string[]): Promise<number> {
   if (parsed.kind === 'help') return help(parsed.text);
   const [file, ...extra] = parsed.args.positionals;
   if (!file || extra.length) throw new UsageError(`needs exactly one argument, <file.yaml> (got ${parsed.args.positionals.length})`);
+  const { loadScenario, runScenario } = await import('../scenario.js');
   let sc;
   try {
     sc = loadScenario(file);
