@@ -85,27 +85,23 @@ function canonical(v: unknown): string {
 }
 
 /**
- * Each object's JSON text, computed once: tests compare tables of thousands of objects every few
- * hundred milliseconds while they wait for a copy to converge, and between two comparisons only the
- * objects written since are new. Sound because the tables never change an object in place: the
+ * Each object's canonical text, computed once: tests compare tables of thousands of objects every
+ * few hundred milliseconds while they wait for a copy to converge, and between two comparisons only
+ * the objects written since are new. Sound because the tables never change an object in place: the
  * remote's generator and the local store write a new object for every change (copy on write), so an
  * object seen once keeps its text.
  */
-const jsonTexts = new WeakMap<Stix, string>();
+const canonicalTexts = new WeakMap<Stix, string>();
 
-function jsonText(o: Stix): string {
-  let text = jsonTexts.get(o);
-  if (text === undefined) jsonTexts.set(o, (text = JSON.stringify(o)));
+function canonicalText(o: Stix): string {
+  let text = canonicalTexts.get(o);
+  if (text === undefined) canonicalTexts.set(o, (text = canonical(o)));
   return text;
 }
 
-/**
- * Whether two objects hold the same data, whatever the order of their keys. The same JSON text
- * means the same data (the usual case: the local copy was parsed from the remote's own JSON); only
- * texts that differ are compared again with sorted keys.
- */
+/** Whether two objects hold the same data, whatever the order of their keys. */
 function sameObject(a: Stix, b: Stix): boolean {
-  return a === b || jsonText(a) === jsonText(b) || canonical(a) === canonical(b);
+  return a === b || canonicalText(a) === canonicalText(b);
 }
 
 export interface StoreComparison {
