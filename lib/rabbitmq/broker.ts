@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
 import { freePort } from '@juju-ts/ops-testing';
+import { linkCoreApps } from './core-apps.js';
 
 /** Where Debian's package installs the broker's own start script (not the /usr/sbin wrapper, which switches user). */
 export const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
@@ -117,7 +118,7 @@ function writeConfig(dir: string, port: number, user: string, pass: string): voi
 }
 
 /** The environment the broker's scripts read; nothing inherited that could point at a system broker. */
-function brokerEnv(dir: string, port: number, distPort: number, epmdPort: number, node: string): NodeJS.ProcessEnv {
+function brokerEnv(dir: string, port: number, distPort: number, epmdPort: number, node: string, pluginsDir: string | undefined): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: dir,
@@ -138,6 +139,8 @@ function brokerEnv(dir: string, port: number, distPort: number, epmdPort: number
     RABBITMQ_PID_FILE: path.join(dir, 'rabbitmq.pid'),
     RABBITMQ_LOGS: '-',
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
+    // Only the applications the broker runs on (core-apps.ts): a faster start.
+    ...(pluginsDir ? { RABBITMQ_PLUGINS_DIR: pluginsDir } : {}),
   };
 }
 
@@ -158,7 +161,8 @@ export async function startBroker(opts: BrokerOptions = {}): Promise<Broker> {
   const pass = randomBytes(12).toString('hex');
   writeConfig(dir, port, user, pass);
 
-  const child = spawn(RABBITMQ_SERVER, [], { env: brokerEnv(dir, port, distPort, epmdPort, node), cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const pluginsDir = linkCoreApps(RABBITMQ_SERVER, dir);
+  const child = spawn(RABBITMQ_SERVER, [], { env: brokerEnv(dir, port, distPort, epmdPort, node, pluginsDir), cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (d: Buffer) => {
     output = (output + d.toString()).slice(-20_000);

@@ -39,8 +39,8 @@ interface Config {
   push: string;
 }
 
-async function start(profile: ProfileName, opts: { latencyMs?: number; connectorManagerMs?: number } = {}): Promise<{ p: LocalPlatform; config: Config; ch: ConfirmChannel; publish(msg: Record<string, unknown>): Promise<void> }> {
-  const p = await new LocalPlatform({ amqpUrl: AMQP, profile, latencyMs: opts.latencyMs ?? 2, retries: FAST, connectorManagerMs: opts.connectorManagerMs ?? 0 }).start();
+async function start(profile: ProfileName, opts: { latencyMs?: number; connectorManagerMs?: number; retries?: typeof FAST } = {}): Promise<{ p: LocalPlatform; config: Config; ch: ConfirmChannel; publish(msg: Record<string, unknown>): Promise<void> }> {
+  const p = await new LocalPlatform({ amqpUrl: AMQP, profile, latencyMs: opts.latencyMs ?? 2, retries: opts.retries ?? FAST, connectorManagerMs: opts.connectorManagerMs ?? 0 }).start();
   platform = p;
   const r = await gql(p, REGISTER, { input: { id: CONNECTOR, name: 'sync', type: 'STREAM', scope: ['sync'] } });
   const config = (r.data?.registerConnector as { config: Config }).config;
@@ -255,7 +255,9 @@ describe('§2 §8 failures: the worker acks everything', () => {
 
 describe('Works (domain/work.js)', () => {
   test('complete exactly when processed reaches expected; at most 100 errors kept', async () => {
-    const { p, publish } = await start('7.x', { latencyMs: 0 });
+    // 105 missing references, each tried 4 times: pauses of 1-2 ms (the Work's count and errors
+    // are the same whatever they are; FAST's 20-40 ms made this test wait 3 s).
+    const { p, publish } = await start('7.x', { latencyMs: 0, retries: { ...FAST, minPauseMs: 1, maxPauseMs: 2 } });
     const w = await newWork(p, MAX_WORK_ERRORS + 5);
     for (let i = 0; i < MAX_WORK_ERRORS + 5; i++) await publish(event('create', { id: `relationship--${i}`, type: 'relationship', source_ref: 'malware--x', target_ref: 'malware--y' }, { work_id: w }));
     await until('complete', async () => (await work(p, w)).status === 'complete', 20_000);
