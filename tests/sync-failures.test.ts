@@ -5,38 +5,23 @@
  * files (jest runs files in parallel); the version profiles' long proofs are in sync-proof-*.test.ts.
  */
 import { jest } from '@jest/globals';
-import { startOpenctiEmulator, type OpenctiEmulator } from '../lib/opencti-emulator/index.js';
+import { type OpenctiEmulator } from '../lib/opencti-emulator/index.js';
 import { startBroker } from '../lib/rabbitmq/broker.js';
-import { applied, cmpIds, CONNECTOR_ID, convergedOrExplain, envFor, event, killAll, malware, startSyncProcess, syncBundle, type SyncProc, waitFor } from './helpers/sync-process.js';
+import { applied, cmpIds, CONNECTOR_ID, convergedOrExplain, envFor, event, malware, syncTestRun, waitFor } from './helpers/sync-process.js';
 
 // A guard against hangs only: the waits below fail when the work stops moving (waitWhileMoving).
 jest.setTimeout(180_000);
 
+const harness = syncTestRun();
 let emu: OpenctiEmulator | undefined;
-const procs: SyncProc[] = [];
-
-beforeAll(async () => {
-  await syncBundle();
-});
-
-afterEach(async () => {
-  await killAll(procs);
-  await emu?.stop();
-  emu = undefined;
-});
-
-async function start(env: Record<string, string>): Promise<SyncProc> {
-  const p = await startSyncProcess(env);
-  procs.push(p);
-  return p;
-}
+const start = harness.process;
 
 /** The local platform converged on the remote's final state (see convergedOrExplain). */
-const converged = (e: OpenctiEmulator, stallMs?: number, everyEvent?: boolean) => convergedOrExplain(e, procs.at(-1), stallMs, everyEvent);
+const converged = (e: OpenctiEmulator, stallMs?: number, everyEvent?: boolean) => convergedOrExplain(e, harness.lastProcess(), stallMs, everyEvent);
 
 describe('nothing skipped: every failure holds the position and is retried', () => {
   test('local GraphQL 5xx and timeouts (creating and reading Works): retried, the position held, then applied', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     emu.seed(60, 9, 1);
     emu.local.injectFault({ kind: 'status', status: 502, times: 4, operation: 'SyncWorkAdd' });
     emu.local.injectFault({ kind: 'hang', times: 1, operation: 'SyncWorks' });
@@ -53,7 +38,7 @@ describe('nothing skipped: every failure holds the position and is retried', () 
   });
 
   test('a write error the synchronizer does not know (15 rejections): retried with backoff, 503 after SYNC_UNHEALTHY_AFTER_MS, then applied', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     emu.remote.append(event('create', malware('malware--a', 'A')));
     emu.remote.append(event('create', malware('malware--b', 'B')));
     emu.remote.append(event('update', malware('malware--a', 'A', { description: 'second' })));
@@ -77,7 +62,7 @@ describe('nothing skipped: every failure holds the position and is retried', () 
   });
 
   test('a relationship refused for a missing reference whose endpoint arrives later is retried and applied', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100, local: { retries: { minPauseMs: 20, maxPauseMs: 40 } } });
+    emu = await harness.emulator({ heartbeatMs: 100, local: { retries: { minPauseMs: 20, maxPauseMs: 40 } } });
     emu.remote.append(event('create', malware('malware--a', 'A')));
     emu.remote.append(event('create', { id: 'relationship--r', type: 'relationship', relationship_type: 'uses', source_ref: 'malware--a', target_ref: 'malware--late' }));
     const p = await start(envFor(emu, { SYNC_LOCAL_RETRY_BASE_MS: '100', SYNC_LOCAL_RETRY_MAX_MS: '200' }));
@@ -88,7 +73,7 @@ describe('nothing skipped: every failure holds the position and is retried', () 
   });
 
   test('the connector deleted on the local platform: registered again, its queue recreated, nothing lost', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     emu.seed(50, 13, 1);
     const p = await start(envFor(emu, { SYNC_STATE_SAVE_INTERVAL_MS: '100' }));
     await converged(emu);
@@ -103,7 +88,7 @@ describe('nothing skipped: every failure holds the position and is retried', () 
   test('a broker that stops answering: the position holds, the batch is sent again once it is back', async () => {
     const broker = await startBroker();
     try {
-      emu = await startOpenctiEmulator({ heartbeatMs: 100, amqpUrl: broker.url });
+      emu = await harness.emulator({ heartbeatMs: 100, amqpUrl: broker.url });
       emu.seed(100, 17, 1);
       const p = await start(envFor(emu, { SYNC_LOCAL_TIMEOUT_MS: '500', SYNC_LOCAL_RETRY_BASE_MS: '100', SYNC_LOCAL_RETRY_MAX_MS: '300' }));
       await waitFor('some events applied', async () => (await applied(p)) > 0);
@@ -118,14 +103,13 @@ describe('nothing skipped: every failure holds the position and is retried', () 
       await converged(emu, 30_000);
     } finally {
       broker.resume();
-      await emu?.stop();
-      emu = undefined;
+      await harness.stopEmulator();
       await broker.stop();
     }
   });
 
   test('a Work the platform loses (deleted, so its messages are dropped unapplied): its events are sent again', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100, local: { profile: '6.9' } });
+    emu = await harness.emulator({ heartbeatMs: 100, local: { profile: '6.9' } });
     await emu.local.workers.pause();
     emu.seed(40, 19, 0);
     const p = await start(envFor(emu, { SYNC_WORK_STALL_MS: '60000' }));
@@ -138,7 +122,7 @@ describe('nothing skipped: every failure holds the position and is retried', () 
   });
 
   test('an event the platform refuses for good (a validation error) is named, counted and logged, and the stream goes on', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     const bad = emu.remote.append(event('create', malware('malware--bad', 'Bad')));
     emu.remote.append(event('create', malware('malware--good', 'Good')));
     emu.local.injectWriteFault({ code: 'VALIDATION_ERROR', message: 'Invalid value for field name', id: 'malware--bad' });

@@ -10,31 +10,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { jest } from '@jest/globals';
 import { syncStatusSchema } from '../charm/sync/status.js';
-import { startOpenctiEmulator, type OpenctiEmulator, type Stix } from '../lib/opencti-emulator/index.js';
+import { type OpenctiEmulator, type Stix } from '../lib/opencti-emulator/index.js';
 import { OCTI_EXT } from '../lib/opencti-emulator/stix.js';
-import { cmpIds, CONNECTOR_ID, convergedOrExplain, envFor, event, killAll, malware, savedPosition, startSyncProcess, syncBundle, type SyncProc, tmpFile, waitFor } from './helpers/sync-process.js';
+import { cmpIds, CONNECTOR_ID, convergedOrExplain, envFor, event, malware, savedPosition, type SyncProc, syncTestRun, tmpFile, waitFor } from './helpers/sync-process.js';
 
 // A guard against hangs only: the waits below fail when the work stops moving (waitWhileMoving).
 jest.setTimeout(180_000);
 
+const harness = syncTestRun();
 let emu: OpenctiEmulator | undefined;
-const procs: SyncProc[] = [];
-
-beforeAll(async () => {
-  await syncBundle();
-});
-
-afterEach(async () => {
-  await killAll(procs);
-  await emu?.stop();
-  emu = undefined;
-});
-
-async function start(env: Record<string, string>): Promise<SyncProc> {
-  const p = await startSyncProcess(env);
-  procs.push(p);
-  return p;
-}
+const start = harness.process;
 
 /** Wait until a heartbeat has confirmed the last run: the process's position reaches `last`; returns the position. */
 const confirmed = (p: SyncProc, last: string) =>
@@ -44,11 +29,11 @@ const confirmed = (p: SyncProc, last: string) =>
   });
 
 /** The local platform converged on the remote's final state (see convergedOrExplain). */
-const converged = (e: OpenctiEmulator, stallMs?: number, everyEvent?: boolean) => convergedOrExplain(e, procs.at(-1), stallMs, everyEvent);
+const converged = (e: OpenctiEmulator, stallMs?: number, everyEvent?: boolean) => convergedOrExplain(e, harness.lastProcess(), stallMs, everyEvent);
 
 describe('lifecycle', () => {
   test('a state reset on the local platform restarts the copy from the configured start', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     emu.seed(50, 6, 1);
     const p = await start(envFor(emu));
     await converged(emu);
@@ -67,7 +52,7 @@ describe('lifecycle', () => {
   test.each([undefined, '6.9', '5.12'] as const)('a replay of events that later ones undid deletes no merge target and waits on no deleted reference (profile %s)', async (profile) => {
     // The replayed create of R fails with MISSING_REFERENCE after the worker's four tries; pycti's
     // pauses between them (1-3 s) are shortened, which changes nothing else here.
-    emu = await startOpenctiEmulator({ heartbeatMs: 100, local: { ...(profile ? { profile } : {}), retries: { minPauseMs: 20, maxPauseMs: 40 } } });
+    emu = await harness.emulator({ heartbeatMs: 100, local: { ...(profile ? { profile } : {}), retries: { minPauseMs: 20, maxPauseMs: 40 } } });
     const related = (id: string, from: string, to: string): Stix => ({ id, type: 'relationship', spec_version: '2.1', relationship_type: 'related-to', source_ref: from, target_ref: to });
     emu.remote.append(event('create', malware('malware--e', 'E')));
     // The replay below starts after T's create.
@@ -108,7 +93,7 @@ describe('lifecycle', () => {
   });
 
   test('SIGTERM saves the position and exits 0; a restart resumes from it', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     emu.seed(100, 8, 1);
     const statusFile = tmpFile('status.json');
     const env = envFor(emu, { SYNC_STATUS_FILE: statusFile, SYNC_STATE_SAVE_INTERVAL_MS: '60000' });
@@ -129,7 +114,7 @@ describe('lifecycle', () => {
   });
 
   test('SIGTERM during a periodic save: the final save waits for it, then saves the final position', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     emu.seed(30, 31, 1);
     const statusFile = tmpFile('status.json');
     // A long SYNC_LOCAL_TIMEOUT_MS: the save held below must not time out on the process's side.
@@ -158,7 +143,7 @@ describe('lifecycle', () => {
   });
 
   test('a bad remote token exits 4 with a message that says what to fix, in stderr and the status file, without the token', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     const statusFile = tmpFile('status.json');
     const p = await start(envFor(emu, { REMOTE_OPENCTI_TOKEN: 'wrong-remote-token-value', SYNC_STATUS_FILE: statusFile }));
     expect(await p.exited).toBe(4);
@@ -170,7 +155,7 @@ describe('lifecycle', () => {
   });
 
   test('a stopped live stream (410) and a bad local token are fatal too, with their own codes', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100, remote: { collections: { stopped: { live: false } } } });
+    emu = await harness.emulator({ heartbeatMs: 100, remote: { collections: { stopped: { live: false } } } });
     const a = await start(envFor(emu, { REMOTE_OPENCTI_LIVE_STREAM_ID: 'stopped' }));
     expect(await a.exited).toBe(4);
     expect(a.stderr()).toMatch(/is stopped \(HTTP 410\)/);
@@ -205,7 +190,7 @@ describe('lifecycle', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sync-tls-'));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
     expect(existsSync(path.join(dir, 'cert.pem'))).toBe(true);
-    emu = await startOpenctiEmulator({ heartbeatMs: 100, tls: { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8') } });
+    emu = await harness.emulator({ heartbeatMs: 100, tls: { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8') } });
     emu.seed(30, 1, 1);
     const strict = await start(envFor(emu, { REMOTE_OPENCTI_SSL_VERIFY: 'True' }));
     const refused = await waitFor('a TLS error', async () => {

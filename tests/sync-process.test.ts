@@ -7,37 +7,22 @@
  * files (jest runs files in parallel); the version profiles' long proofs are in sync-proof-*.test.ts.
  */
 import { jest } from '@jest/globals';
-import { startOpenctiEmulator, type OpenctiEmulator } from '../lib/opencti-emulator/index.js';
-import { applied, cmpIds, CONNECTOR_ID, convergedOrExplain, envFor, event, killAll, malware, savedPosition, startSyncProcess, syncBundle, type SyncProc, waitFor } from './helpers/sync-process.js';
+import { type OpenctiEmulator } from '../lib/opencti-emulator/index.js';
+import { applied, cmpIds, CONNECTOR_ID, convergedOrExplain, envFor, event, malware, savedPosition, syncTestRun, waitFor } from './helpers/sync-process.js';
 
 // A guard against hangs only: the waits below fail when the work stops moving (waitWhileMoving).
 jest.setTimeout(180_000);
 
+const harness = syncTestRun();
 let emu: OpenctiEmulator | undefined;
-const procs: SyncProc[] = [];
-
-beforeAll(async () => {
-  await syncBundle();
-});
-
-afterEach(async () => {
-  await killAll(procs);
-  await emu?.stop();
-  emu = undefined;
-});
-
-async function start(env: Record<string, string>): Promise<SyncProc> {
-  const p = await startSyncProcess(env);
-  procs.push(p);
-  return p;
-}
+const start = harness.process;
 
 /** The local platform converged on the remote's final state (see convergedOrExplain). */
-const converged = (e: OpenctiEmulator, stallMs?: number, everyEvent?: boolean) => convergedOrExplain(e, procs.at(-1), stallMs, everyEvent);
+const converged = (e: OpenctiEmulator, stallMs?: number, everyEvent?: boolean) => convergedOrExplain(e, harness.lastProcess(), stallMs, everyEvent);
 
 describe('the default write path: the platform\'s own synchronizer\'s event messages, confirmed by Works', () => {
   test('first run copies the whole stream; the Last-Event-ID header carries the position, never `from`', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     emu.seed(400, 3, 4);
     const p = await start(envFor(emu));
     await converged(emu);
@@ -64,7 +49,7 @@ describe('the default write path: the platform\'s own synchronizer\'s event mess
   });
 
   test('kill -9 at random points and restart, several times: the local store ends equal to the remote final state, no event skipped', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     emu.seed(1500, 11, 5);
     const env = envFor(emu, { SYNC_BATCH_MAX_EVENTS: '20' });
     for (let round = 0; round < 4; round++) {
@@ -84,8 +69,7 @@ describe('the default write path: the platform\'s own synchronizer\'s event mess
 
   test('without the per-id ordering, concurrent workers leave the local platform different from the remote (the race it prevents)', async () => {
     const run = async (ordering: string) => {
-      const e = await startOpenctiEmulator({ heartbeatMs: 100, local: { latencyMs: 20, seed: 3 } });
-      emu = e;
+      const e = await harness.emulator({ heartbeatMs: 100, local: { latencyMs: 20, seed: 3 } });
       e.seed(400, 7, 6);
       const p = await start(envFor(e, { SYNC_ORDERING: ordering }));
       if (ordering === 'per-id') await waitFor('every event settled', async () => (await applied(p)) >= 400, 30_000);
@@ -104,8 +88,7 @@ describe('the default write path: the platform\'s own synchronizer\'s event mess
       const result = e.compare();
       p.kill('SIGKILL');
       await p.exited;
-      await e.stop();
-      emu = undefined;
+      await harness.stopEmulator();
       return result;
     };
     const unordered = await run('none');
@@ -115,7 +98,7 @@ describe('the default write path: the platform\'s own synchronizer\'s event mess
   });
 
   test('remote drop mid-event and heartbeat stall: reconnects after the last complete run read, nothing lost', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     emu.seed(300, 5, 4);
     emu.remote.dropConnections({ afterEvents: 120, times: 2, partial: true });
     const p = await start(envFor(emu, { SYNC_HEARTBEAT_TIMEOUT_MS: '600' }));
@@ -134,7 +117,7 @@ describe('the default write path: the platform\'s own synchronizer\'s event mess
 
 describe('backpressure', () => {
   test('workers that lag: never more than SYNC_MAX_QUEUED_MESSAGES on the local queue, and the reader pauses', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     await emu.local.workers.pause();
     emu.seed(600, 23, 1);
     const p = await start(envFor(emu, { SYNC_MAX_QUEUED_MESSAGES: '40', SYNC_BATCH_MAX_EVENTS: '25', SYNC_QUEUE_MAX_EVENTS: '100' }));
@@ -155,7 +138,7 @@ describe('backpressure', () => {
 
 describe('version profiles (short runs; see sync-proof-*.test.ts for the long ones)', () => {
   test.each(['5.12', '6.9'] as const)('%s: the local platform converges through its workaround', async (profile) => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100, local: { profile } });
+    emu = await harness.emulator({ heartbeatMs: 100, local: { profile } });
     emu.seed(300, 29, 5);
     const p = await start(envFor(emu));
     await converged(emu);
@@ -164,7 +147,7 @@ describe('version profiles (short runs; see sync-proof-*.test.ts for the long on
   });
 
   test('CONNECTOR_QUEUE_PROTOCOL=api: stixBundlePush with our Works, with a warning that says what it loses; refused on 5.12', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100, local: { profile: '6.9' } });
+    emu = await harness.emulator({ heartbeatMs: 100, local: { profile: '6.9' } });
     emu.remote.append(event('create', malware('malware--a', 'A')));
     emu.remote.append(event('create', malware('malware--b', 'B')));
     emu.remote.append(event('delete', malware('malware--b', 'B')));
@@ -173,7 +156,7 @@ describe('version profiles (short runs; see sync-proof-*.test.ts for the long on
     expect(emu.local.requests.some((r) => r.operationName === 'SyncBundlePushWork')).toBe(true);
     expect(p.stderr()).toMatch(/CONNECTOR_QUEUE_PROTOCOL=api: stixBundlePush queues a bundle message without the request headers: synchronized-upsert is lost/);
     await emu.stop();
-    emu = await startOpenctiEmulator({ heartbeatMs: 100, local: { profile: '5.12' } });
+    emu = await harness.emulator({ heartbeatMs: 100, local: { profile: '5.12' } });
     const q = await start(envFor(emu, { CONNECTOR_QUEUE_PROTOCOL: 'api' }));
     expect(await q.exited).toBe(5);
     expect(q.stderr()).toMatch(/CONNECTOR_QUEUE_PROTOCOL=api needs stixBundlePush with a work_id \(OpenCTI 6.5.7 or later; the local platform is 5.12.33\)/);
@@ -182,7 +165,7 @@ describe('version profiles (short runs; see sync-proof-*.test.ts for the long on
 
 describe('stream input', () => {
   test('malformed, unknown-type, old-version, internal and badly-identified messages are logged, counted and passed', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     emu.seed(20, 2, 1);
     emu.remote.appendRaw('create', '{"version":"4","data":{"id":"indicator--broken"');
     emu.remote.appendRaw('sync', '{"hello":"world"}');
@@ -203,7 +186,7 @@ describe('stream input', () => {
   });
 
   test('a multi-MB single-line event is applied', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     emu.seed(10, 4, 1);
     const refs = Array.from({ length: 40_000 }, (_, i) => `indicator--${String(i).padStart(8, '0')}-0000-4000-8000-000000000000`);
     for (const r of refs.slice(0, 20)) emu.remote.append(event('create', { id: r, type: 'indicator', name: r, pattern: `[x:y = '${r}']`, pattern_type: 'stix' }));
@@ -215,7 +198,7 @@ describe('stream input', () => {
   });
 
   test('merges: with an unknown source, and into a target missing locally; the target ends in its post-merge state', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     emu.remote.append(event('create', malware('malware--t', 'T')));
     emu.remote.append(event('create', malware('malware--s', 'S', { description: 'the source' })));
     emu.remote.append(event('merge', malware('malware--t', 'T', { description: 'after the merge', aliases: ['S'] }), { sources: [malware('malware--s', 'S')] }));
@@ -236,7 +219,7 @@ describe('stream input', () => {
   });
 
   test.each([undefined, '6.9', '5.12'] as const)('a merge whose sources are partly merged or missing here still merges the others (profile %s)', async (profile) => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100, ...(profile ? { local: { profile } } : {}) });
+    emu = await harness.emulator({ heartbeatMs: 100, ...(profile ? { local: { profile } } : {}) });
     for (const id of ['t', 'a', 'b', 'u', 'c', 'kept']) emu.remote.append(event('create', malware(`malware--${id}`, id.toUpperCase())));
     emu.remote.append(event('merge', malware('malware--t', 'T', { aliases: ['A'] }), { sources: [malware('malware--a', 'A')] }));
     // A is already merged into T ("same ID detected"): B must still be merged.
@@ -253,7 +236,7 @@ describe('stream input', () => {
   });
 
   test('once the stream pauses for SYNC_BATCH_IDLE_MS a partial batch goes out, long before SYNC_BATCH_MAX_WAIT_MS or a heartbeat', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 60_000 });
+    emu = await harness.emulator({ heartbeatMs: 60_000 });
     emu.seed(30, 4, 0);
     const p = await start(envFor(emu, { SYNC_BATCH_MAX_WAIT_MS: '60000', SYNC_BATCH_IDLE_MS: '10' }));
     await converged(emu, 5000);
@@ -267,7 +250,7 @@ describe('stream input', () => {
   });
 
   test('per-event mode (the benchmark\'s baseline) converges too, one message and one Work at a time', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     emu.seed(80, 12, 3);
     const p = await start(envFor(emu, { SYNC_APPLY_MODE: 'per-event' }));
     await converged(emu);

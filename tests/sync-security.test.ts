@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { jest } from '@jest/globals';
 import { syncStatusSchema } from '../charm/sync/status.js';
-import { startOpenctiEmulator, type OpenctiEmulator } from '../lib/opencti-emulator/index.js';
-import { envFor, killAll, localProgress, startSyncProcess, syncBundle, type SyncProc, waitFor, waitWhileMoving } from './helpers/sync-process.js';
+import { type OpenctiEmulator } from '../lib/opencti-emulator/index.js';
+import { envFor, localProgress, type SyncProc, syncTestRun, waitFor, waitWhileMoving } from './helpers/sync-process.js';
 
 // A guard against hangs only: the waits below fail when the copy stops moving (waitWhileMoving).
 jest.setTimeout(180_000);
@@ -22,24 +22,9 @@ const REMOTE_PASSWORD = 'remote-url-pa55word';
 const SECRETS = [LOCAL_TOKEN, REMOTE_TOKEN, LOCAL_PASSWORD, REMOTE_PASSWORD];
 const MIB = 1024 * 1024;
 
+const harness = syncTestRun();
 let emu: OpenctiEmulator | undefined;
-const procs: SyncProc[] = [];
-
-beforeAll(async () => {
-  await syncBundle();
-});
-
-afterEach(async () => {
-  await killAll(procs);
-  await emu?.stop();
-  emu = undefined;
-});
-
-async function start(env: Record<string, string>): Promise<SyncProc> {
-  const p = await startSyncProcess(env);
-  procs.push(p);
-  return p;
-}
+const start = harness.process;
 
 /** The exit code, or 'still running' after 15 s (so a process that should have refused to start fails the test quickly). */
 async function exitCode(p: SyncProc): Promise<number | null | 'still running'> {
@@ -71,7 +56,7 @@ function peakRss(pid: number): number {
 
 describe('secrets never leave the process', () => {
   test('a token a server echoes in an error, and passwords in both URLs, are redacted in the logs, /healthz, /metrics and the status file', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100, localToken: LOCAL_TOKEN, remoteToken: REMOTE_TOKEN });
+    emu = await harness.emulator({ heartbeatMs: 100, localToken: LOCAL_TOKEN, remoteToken: REMOTE_TOKEN });
     emu.seed(40, 3, 1);
     // The local platform quotes both tokens back (as a proxy or a debug build may), three times.
     emu.local.injectFault({ kind: 'graphql-error', message: `lock held by request with token ${LOCAL_TOKEN} (remote ${REMOTE_TOKEN})`, code: 'LOCK_ERROR', times: 3, operation: 'SyncWorks' });
@@ -105,7 +90,7 @@ describe('secrets never leave the process', () => {
   });
 
   test('a fatal error that quotes the token: the exit reason in stderr and the status file is redacted', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100, localToken: LOCAL_TOKEN, remoteToken: REMOTE_TOKEN });
+    emu = await harness.emulator({ heartbeatMs: 100, localToken: LOCAL_TOKEN, remoteToken: REMOTE_TOKEN });
     emu.local.injectFault({ kind: 'graphql-error', message: `token "${LOCAL_TOKEN}" is expired`, code: 'AUTH_REQUIRED', times: 1 });
     const statusFile = tmpFile('status.json');
     const p = await start(envFor(emu, { SYNC_STATUS_FILE: statusFile }));
@@ -129,7 +114,7 @@ describe('secrets never leave the process', () => {
 
 describe('configuration that could never work is refused at start', () => {
   test('a start timestamp far in the future exits 2 naming REMOTE_OPENCTI_START_TIMESTAMP and why', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     const p = await start(envFor(emu, { REMOTE_OPENCTI_START_TIMESTAMP: '5138-11-16T09:46:40Z' }));
     expect(await exitCode(p)).toBe(2);
     expect(p.stderr()).toContain('REMOTE_OPENCTI_START_TIMESTAMP: is 5138-11-16T09:46:40.000Z, more than 5 minutes in the future: the remote stream holds no events after now, so nothing would ever sync');
@@ -139,7 +124,7 @@ describe('configuration that could never work is refused at start', () => {
 
 describe('SYNC_MAX_EVENT_BYTES', () => {
   test('a remote event larger than the limit ends the connection with a clear error, reconnects with backoff (/healthz 503), and memory stays bounded', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     emu.seed(20, 5, 1);
     // SYNC_UNHEALTHY_AFTER_MS=0: a backoff is unhealthy at once (by default only once it lasted 5 minutes).
     const p = await start(envFor(emu, { SYNC_MAX_EVENT_BYTES: String(MIB), SYNC_RECONNECT_BASE_MS: '200', SYNC_RECONNECT_MAX_MS: '1000', SYNC_UNHEALTHY_AFTER_MS: '0' }));
@@ -166,7 +151,7 @@ describe('SYNC_MAX_EVENT_BYTES', () => {
   });
 
   test('events up to the limit are read whole, however the stream is cut into chunks', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     emu.seed(1500, 7, 1); // about 2 MB of ordinary events in all, many per chunk
     // Just under the limit (the platform refuses references to objects it does not have, so the
     // size is in a description).
@@ -181,7 +166,7 @@ describe('SYNC_MAX_EVENT_BYTES', () => {
 
 describe('/healthz and /metrics', () => {
   test('listen on 127.0.0.1 unless SYNC_HTTP_HOST says otherwise, and the start-up line says where', async () => {
-    emu = await startOpenctiEmulator({ heartbeatMs: 100 });
+    emu = await harness.emulator({ heartbeatMs: 100 });
     const p = await start(envFor(emu, { SYNC_HTTP_HOST: '' }));
     await waitFor('/healthz on the loopback address', async () => (await p.healthz()) !== undefined);
     expect(p.stderr()).toContain(`"http":"127.0.0.1:${p.port}"`);

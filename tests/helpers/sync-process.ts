@@ -168,31 +168,48 @@ export async function killAll(procs: SyncProc[]): Promise<void> {
   }
 }
 
+/** What syncTestRun gives a test file. */
+export interface SyncTestRun {
+  /** Start the OpenCTI emulator; it is stopped after the test (or by stopEmulator). */
+  emulator(opts?: OpenctiEmulatorOptions): Promise<OpenctiEmulator>;
+  /** Stop the emulator now (a test that starts a second one). */
+  stopEmulator(): Promise<void>;
+  /** Start a synchronizer process; it is killed after the test. */
+  process(env: Record<string, string>): Promise<SyncProc>;
+  /** The process this test started last, if any. */
+  lastProcess(): SyncProc | undefined;
+}
+
 /**
  * A test file's emulators and sync processes: the bundle built once before its tests, and after each
  * test every process it started killed and its emulator stopped. Call at the top level of the file.
  */
-export function syncTestRun(): { emulator(opts?: OpenctiEmulatorOptions): Promise<OpenctiEmulator>; process(env: Record<string, string>): Promise<SyncProc> } {
+export function syncTestRun(): SyncTestRun {
   const procs: SyncProc[] = [];
   let emu: OpenctiEmulator | undefined;
+  const stopEmulator = async () => {
+    await emu?.stop();
+    emu = undefined;
+  };
   beforeAll(async () => {
     await syncBundle();
   });
   afterEach(async () => {
     await killAll(procs);
-    await emu?.stop();
-    emu = undefined;
+    await stopEmulator();
   });
   return {
     async emulator(opts) {
       emu = await startOpenctiEmulator(opts);
       return emu;
     },
+    stopEmulator,
     async process(env) {
       const p = await startSyncProcess(env);
       procs.push(p);
       return p;
     },
+    lastProcess: () => procs.at(-1),
   };
 }
 

@@ -10,9 +10,9 @@
  * One test file per profile (sync-proof-*.test.ts), each a call of syncProofTest: jest runs files,
  * not tests, in parallel, and each proof takes most of a minute of mostly waiting.
  */
-import { afterEach, beforeAll, expect, jest, test } from '@jest/globals';
-import { startOpenctiEmulator, type OpenctiEmulator, type ProfileName } from '../../lib/opencti-emulator/index.js';
-import { cmpIds, envFor, killAll, localProgress, savedPosition, startSyncProcess, syncBundle, type SyncProc, waitFor, waitWhileMoving } from './sync-process.js';
+import { expect, jest, test } from '@jest/globals';
+import { type ProfileName } from '../../lib/opencti-emulator/index.js';
+import { cmpIds, envFor, localProgress, savedPosition, syncTestRun, waitFor, waitWhileMoving } from './sync-process.js';
 
 const EVENTS = 20_000;
 const KILLS = 6;
@@ -34,28 +34,15 @@ export function syncProofTest(profile: ProfileName, workerSeed: number): void {
   // A guard against hangs only (the wait below fails when the copy stops moving): under heavy load
   // a proof took 180 s.
   jest.setTimeout(600_000);
-  let emu: OpenctiEmulator | undefined;
-  const procs: SyncProc[] = [];
-
-  beforeAll(async () => {
-    await syncBundle();
-  });
-
-  afterEach(async () => {
-    await killAll(procs);
-    await emu?.stop();
-    emu = undefined;
-  });
+  const harness = syncTestRun();
 
   test(`${profile}: 20k events, six kill -9, local == remote and no event skipped (worker seed ${workerSeed})`, async () => {
-    const e = await startOpenctiEmulator({ heartbeatMs: 200, local: { profile, seed: workerSeed, latencyMs: 3, connectorManagerMs: 2000, retries: WORKER_RETRIES } });
-    emu = e;
+    const e = await harness.emulator({ heartbeatMs: 200, local: { profile, seed: workerSeed, latencyMs: 3, connectorManagerMs: 2000, retries: WORKER_RETRIES } });
     e.seed(EVENTS - KILLS * PER_KILL, 41, 3);
     const env = envFor(e, { SYNC_BATCH_MAX_EVENTS: '200', SYNC_STATE_SAVE_INTERVAL_MS: '300', SYNC_HEARTBEAT_TIMEOUT_MS: '5000', SYNC_RESTART_GRACE_MS: String(GRACE_MS) });
     const kills: string[] = [];
     for (let round = 0; round < KILLS; round++) {
-      const p = await startSyncProcess(env);
-      procs.push(p);
+      const p = await harness.process(env);
       await waitFor('the process is up', async () => (await p.healthz()) !== undefined);
       const wait = GRACE_MS + 500 + Math.floor(Math.random() * 3000);
       await new Promise((r) => setTimeout(r, wait));
@@ -64,8 +51,7 @@ export function syncProofTest(profile: ProfileName, workerSeed: number): void {
       kills.push(`after ${wait} ms: saved ${savedPosition(e) ?? 'none'}`);
       e.seed(PER_KILL, 41, 3); // the remote goes on while the synchronizer is down
     }
-    const last = await startSyncProcess(env);
-    procs.push(last);
+    const last = await harness.process(env);
     // Compare only once the synchronizer says it caught up: a comparison of 10k objects costs the
     // emulator (in this process) more than its workers can spare while they are busy.
     const caughtUp = async () => {
