@@ -7,6 +7,7 @@
  */
 export * from './backend.js';
 export { ShellToolRunner } from './shell-runner.js';
+export { urandom } from './urandom.js';
 export * from './charm.js';
 export * from './context.js';
 export * from './errors.js';

@@ -16,9 +16,10 @@
  * output is exact, byte for byte. A here-document ends with a newline, so input that does not
  * gets one (tools read their input as YAML or JSON, where it makes no difference).
  */
-import fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import type { ToolResult, ToolRunner } from './backend.js';
+import { signalName } from './signals.js';
+import { urandom } from './urandom.js';
 
 interface Pending {
   tool: string;
@@ -74,7 +75,7 @@ export class ShellToolRunner implements ToolRunner {
   private async runNow(tool: string, args: readonly string[], input: string | undefined): Promise<ToolResult> {
     if (!/^[a-z][a-z0-9-]*$/.test(tool)) throw new TypeError(`"${tool}" is not a hook tool's name`);
     const shell = this.shell ?? (await this.start());
-    const token = randomToken();
+    const token = `T${urandom(16).toString('hex')}`;
     const stdin = input === undefined ? '</dev/null' : `<<'${token}'\n${input}${input.endsWith('\n') ? '' : '\n'}${token}`;
     const command = `${[tool, ...args].map(quote).join(' ')} ${stdin}\nprintf '\\n%s %d\\n' ${token} $?; printf '\\n%s\\n' ${token} >&2\n`;
     return new Promise<ToolResult>((resolve) => {
@@ -133,36 +134,19 @@ export class ShellToolRunner implements ToolRunner {
  */
 function outcome(tool: string, status: number, stdout: string, stderr: string): ToolResult {
   // What the shell itself says: "/bin/sh: 1: <tool>: not found" (dash), "... command not found" (bash).
-  const shellReason = (): string | undefined => (stderr.includes(`${tool}: `) ? /: ([^:\n]+)\n?$/.exec(stderr)?.[1] : undefined);
-  const reason = status === 126 || status === 127 ? shellReason() : undefined;
+  const shellSaid = (status === 126 || status === 127) && stderr.includes(`${tool}: `);
+  const reason = shellSaid ? /: ([^:\n]+)\n?$/.exec(stderr)?.[1] : undefined;
   if (reason && /not found/i.test(reason)) {
     return { exitCode: 127, stdout: '', stderr: `hook tool "${tool}" not found on PATH; charms must run under Juju or the simulator, which put the hook tools on PATH` };
   }
   if (reason) return { exitCode: status, stdout: '', stderr: `hook tool "${tool}" could not be started (${reason})` };
-  if (status > 128) return { exitCode: 1, stdout, stderr: `${stderr}hook tool "${tool}" was killed by ${signalName(status - 128)}\n` };
+  if (status > 128) return { exitCode: 1, stdout, stderr: `${stderr}hook tool "${tool}" was killed by ${signalName(status - 128) ?? `signal ${status - 128}`}\n` };
   return { exitCode: status, stdout, stderr };
-}
-
-function signalName(n: number): string {
-  const names: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
-  return names[n] ?? `signal ${n}`;
 }
 
 /** Single quotes: the shell takes everything inside literally, a quote itself is `'\''`. */
 function quote(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
-/** 128 bits from the kernel's random source (node:crypto would cost a hook about 9 ms to load). */
-function randomToken(): string {
-  const bytes = Buffer.alloc(16);
-  const fd = fs.openSync('/dev/urandom', 'r');
-  try {
-    fs.readSync(fd, bytes, 0, 16, null);
-  } finally {
-    fs.closeSync(fd);
-  }
-  return `T${bytes.toString('hex')}`;
 }
 
 /** Keep the event loop alive only while a call is pending; an idle shell must not hold the hook open. */

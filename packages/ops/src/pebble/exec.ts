@@ -5,6 +5,7 @@
 // the exit code is the task's data `exit-code` once the change is ready.
 import type { PassThrough, Readable, Writable } from 'node:stream';
 import type { PebbleClient } from './client.js';
+import { signalName } from '../signals.js';
 import { ChangeError, ExecError } from './errors.js';
 import type { WebSocketConnection } from './websocket.js';
 
@@ -174,6 +175,7 @@ export class ExecProcess<T extends string | Buffer = string> {
   /** Send a signal ("SIGHUP", or its number) to the process, over the control websocket. */
   sendSignal(sig: string | number): void {
     const name = typeof sig === 'number' ? signalName(sig) : sig;
+    if (name === undefined) throw new RangeError(`unknown signal number ${sig}`);
     this.s.control.send(JSON.stringify({ command: 'signal', signal: { name } }));
   }
 
@@ -201,10 +203,3 @@ export class ExecProcess<T extends string | Buffer = string> {
   }
 }
 
-function signalName(n: number): string {
-  // node:os is loaded only here: every hook bundles this module, few send a signal by number.
-  const { constants } = process.getBuiltinModule('node:os');
-  const name = Object.entries(constants.signals).find(([, v]) => v === n)?.[0];
-  if (!name) throw new RangeError(`unknown signal number ${n}`);
-  return name;
-}
