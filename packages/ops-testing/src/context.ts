@@ -16,7 +16,8 @@ import type { CharmClass } from '@juju-ts/ops';
 import { AbortDispatch } from '@juju-ts/ops';
 import { dispatch, type DispatchResult } from '@juju-ts/ops';
 import { CharmMeta } from '@juju-ts/ops';
-import { MemoryStorage, emptyStoredData, type StoredData } from '@juju-ts/ops';
+import { MemoryStorage } from '@juju-ts/ops';
+import { fromStoredData, toStoredData } from './stored-data.js';
 import { agentRunner, UnitAgent, type JujuLogRecord, type ToolCall } from './juju/agent.js';
 import { ContainerSet } from './containers.js';
 import { hookEnvironment, on, type SimEvent } from './events.js';
@@ -182,25 +183,4 @@ export class Context {
     if (agent.action.failure !== undefined) throw new ActionFailed(agent.action.failure, out);
     return out;
   }
-}
-
-function toStoredData(state: State): StoredData {
-  const data = emptyStoredData();
-  for (const d of state.deferred) {
-    data.notices.push({ eventPath: d.eventPath, observerPath: d.observerPath, methodName: d.methodName });
-    data.snapshots[d.eventPath] = d.snapshot;
-    const n = Number(/\[(\d+)\]$/.exec(d.eventPath)?.[1] ?? 0);
-    data.eventCount = Math.max(data.eventCount, n);
-  }
-  data.stored = structuredClone(state.storedStates);
-  data.remoteApps = { ...state.remoteApps };
-  return data;
-}
-
-function fromStoredData(data: StoredData): Pick<State, 'deferred' | 'storedStates' | 'remoteApps'> {
-  return {
-    deferred: data.notices.map((n) => ({ ...n, snapshot: (data.snapshots[n.eventPath] ?? {}) as Record<string, unknown> })),
-    storedStates: structuredClone(data.stored) as State['storedStates'],
-    remoteApps: { ...data.remoteApps },
-  };
 }

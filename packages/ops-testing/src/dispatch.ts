@@ -15,12 +15,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { CharmMeta } from '@juju-ts/ops';
-import { FileStorage } from '@juju-ts/ops';
+import { emptyStoredData, FileStorage, type StoredData } from '@juju-ts/ops';
 import { UnitAgent, type JujuLogRecord, type ToolCall } from './juju/agent.js';
 import { ContainerSet, JUJU_CONTAINERS_DIR } from './containers.js';
 import { AgentServer, writeToolsDir } from './juju/server.js';
 import { hookEnvironment, type SimEvent } from './events.js';
 import { assertConsistent, parseState, type State, type StateInput } from './state.js';
+import { fromStoredData, toStoredData, type StoredPart } from './stored-data.js';
 
 export interface RunCharmOptions {
   /** The charm tree Juju would unpack: dispatch, metadata.yaml, the bundle... */
@@ -212,35 +213,16 @@ export function jujuHookEnvironment(
   return env;
 }
 
-/** Write the unit's framework state file from a State (deferred events and stored state). */
-export function writeStateFile(unitDir: string, state: Pick<State, 'deferred' | 'storedStates' | 'remoteApps'>): void {
+/** Write the unit's framework state file from a State (deferred events, stored state, remote applications). */
+export function writeStateFile(unitDir: string, state: StoredPart): void {
   const file = path.join(unitDir, FileStorage.FILENAME);
-  let eventCount = 0;
-  for (const d of state.deferred) eventCount = Math.max(eventCount, Number(/\[(\d+)\]$/.exec(d.eventPath)?.[1] ?? 0));
-  const doc = {
-    version: 1,
-    eventCount,
-    notices: state.deferred.map(({ eventPath, observerPath, methodName }) => ({ eventPath, observerPath, methodName })),
-    snapshots: Object.fromEntries(state.deferred.map((d) => [d.eventPath, d.snapshot])),
-    stored: state.storedStates,
-    remoteApps: state.remoteApps,
-  };
-  fs.writeFileSync(file, JSON.stringify(doc), { mode: 0o600 });
+  fs.writeFileSync(file, JSON.stringify({ version: 1, ...toStoredData(state) }), { mode: 0o600 });
 }
 
-/** Read deferred events and stored state back from the unit's state file. */
-export function readStateFile(unitDir: string): Pick<State, 'deferred' | 'storedStates' | 'remoteApps'> {
+/** Read deferred events, stored state and remote applications back from the unit's state file. */
+export function readStateFile(unitDir: string): StoredPart {
   const file = path.join(unitDir, FileStorage.FILENAME);
-  if (!fs.existsSync(file)) return { deferred: [], storedStates: {}, remoteApps: {} };
-  const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as {
-    notices: { eventPath: string; observerPath: string; methodName: string }[];
-    snapshots: Record<string, Record<string, unknown>>;
-    stored: State['storedStates'];
-    remoteApps?: State['remoteApps'];
-  };
-  return {
-    deferred: doc.notices.map((n) => ({ ...n, snapshot: doc.snapshots[n.eventPath] ?? {} })),
-    storedStates: doc.stored,
-    remoteApps: doc.remoteApps ?? {},
-  };
+  if (!fs.existsSync(file)) return fromStoredData(emptyStoredData());
+  const { version: _version, ...doc } = JSON.parse(fs.readFileSync(file, 'utf8')) as StoredData & { version: number };
+  return fromStoredData({ ...emptyStoredData(), ...doc });
 }
