@@ -395,8 +395,8 @@ export class Relation {
         active = false;
       }
       appName ??= unitNames[0]?.split('/')[0] ?? (active ? await model.backend.relationRemoteApp(endpoint, id) : null) ?? undefined;
+      if (appName) model.rememberRemoteApp(endpoint, id, appName);
     }
-    if (appName) model.rememberRemoteApp(endpoint, id, appName);
     const departing = departingName && !unitNames?.includes(departingName) ? model.getUnit(departingName) : undefined;
     return new Relation(model, endpoint, id, appName ? model.getApp(appName) : undefined, unitNames, active, departing);
   }
